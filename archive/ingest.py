@@ -1,0 +1,209 @@
+"""Ingesting one file: bytes to a checked, parsed document, then into the store.
+
+``prepare_document`` does everything that can refuse a file before the store is touched
+(decoding, parsing, the fiscal year and municipality), so a refused file costs nothing.
+``store_document`` writes inside the caller's transaction: one transaction per file, so a
+file either lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session
+
+from archive.decode import DecodeError, decode_document
+from archive.errors import DocumentRefused
+from archive.models import Department, Document, Measure, MeasureDepartment, Pillar
+from archive.parse import ParsedReport, department_key, parse_report
+
+MIN_FISCAL_YEAR, MAX_FISCAL_YEAR = 1900, 2200
+
+
+class Outcome(enum.StrEnum):
+    STORED = "stored"
+    UNCHANGED = "unchanged"
+    REPLACED = "replaced"
+    UNSTRUCTURED = "archived without structure"
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    source_name: str
+    sha256: str
+    encoding: str
+    raw_text: str
+    report: ParsedReport
+    municipality: str
+    fiscal_year: int
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: Outcome
+    document_id: int
+    municipality: str
+    fiscal_year: int
+    measure_count: int
+    # Ids of measures this ingest removed (a replaced version's), for whoever mirrors the store.
+    removed_measure_ids: tuple[int, ...] = ()
+
+    def describe(self) -> str:
+        what = f"{self.municipality} {self.fiscal_year}"
+        if self.outcome is Outcome.UNSTRUCTURED:
+            return f"archived without structure ({what}): no 'No NN 推進事項' measures found"
+        return f"{self.outcome.value} ({what}, {self.measure_count} measures)"
+
+
+def prepare_document(
+    data: bytes,
+    source_name: str,
+    *,
+    fiscal_year: int | None = None,
+    municipality: str | None = None,
+    strict: bool = False,
+) -> PreparedDocument:
+    """Decode and parse ``data``; raise ``DocumentRefused`` with a one-line reason."""
+    try:
+        decoded = decode_document(data)
+    except DecodeError as error:
+        raise DocumentRefused(source_name, str(error)) from None
+    report = parse_report(decoded.text)
+    if strict and not report.measures:
+        raise DocumentRefused(
+            source_name, "no 'No NN 推進事項' measures found (refused by --strict)"
+        )
+    repeated = [n for n, count in Counter(m.number for m in report.measures).items() if count > 1]
+    if repeated:
+        raise DocumentRefused(source_name, f"measure No {repeated[0]} appears more than once")
+    year = fiscal_year if fiscal_year is not None else report.fiscal_year
+    if year is None:
+        raise DocumentRefused(
+            source_name, "cannot tell the fiscal year from the text; pass --fiscal-year"
+        )
+    if not MIN_FISCAL_YEAR <= year <= MAX_FISCAL_YEAR:
+        raise DocumentRefused(source_name, f"fiscal year {year} is not a Western year")
+    city = (municipality or report.municipality or "").strip()
+    if not city:
+        raise DocumentRefused(
+            source_name, "cannot tell the municipality from the title; pass --municipality"
+        )
+    return PreparedDocument(
+        source_name=source_name,
+        sha256=hashlib.sha256(data).hexdigest(),
+        encoding=decoded.encoding,
+        raw_text=decoded.text,
+        report=report,
+        municipality=city,
+        fiscal_year=year,
+    )
+
+
+def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
+    """Write ``prepared`` into the store, replacing an older version of the same report."""
+    report = prepared.report
+    same_bytes = db.scalars(select(Document).where(Document.sha256 == prepared.sha256)).first()
+    if same_bytes is not None:
+        if (same_bytes.municipality, same_bytes.fiscal_year) != (
+            prepared.municipality,
+            prepared.fiscal_year,
+        ):
+            raise DocumentRefused(
+                prepared.source_name,
+                f"the same file is already stored as {same_bytes.municipality} "
+                f"{same_bytes.fiscal_year}; delete that one first",
+            )
+        return IngestResult(
+            Outcome.UNCHANGED,
+            same_bytes.id,
+            same_bytes.municipality,
+            same_bytes.fiscal_year,
+            measure_count=len(report.measures),
+        )
+    outcome = Outcome.STORED if report.measures else Outcome.UNSTRUCTURED
+    old_id = db.scalar(
+        select(Document.id).where(
+            Document.municipality == prepared.municipality,
+            Document.fiscal_year == prepared.fiscal_year,
+        )
+    )
+    removed: tuple[int, ...] = ()
+    if old_id is not None:
+        removed = tuple(db.scalars(select(Measure.id).where(Measure.document_id == old_id)))
+        db.execute(delete(Document).where(Document.id == old_id))
+        _delete_orphan_departments(db)
+        outcome = Outcome.REPLACED
+    document = Document(
+        municipality=prepared.municipality,
+        fiscal_year=prepared.fiscal_year,
+        title=report.title,
+        source_name=prepared.source_name,
+        sha256=prepared.sha256,
+        encoding=prepared.encoding,
+        raw_text=prepared.raw_text,
+        text=report.text,
+        ingested_at=datetime.now(UTC),
+    )
+    db.add(document)
+    pillars = {
+        p.number: Pillar(
+            document=document, number=p.number, title=p.title, first_line=p.first, last_line=p.last
+        )
+        for p in report.pillars
+    }
+    db.add_all(pillars.values())
+    departments = _departments_by_key(db, [name for m in report.measures for name in m.departments])
+    for parsed in report.measures:
+        measure = Measure(
+            document=document,
+            pillar=pillars.get(parsed.pillar_number) if parsed.pillar_number else None,
+            number=parsed.number,
+            title=parsed.title,
+            description=parsed.description,
+            achievement=parsed.achievement,
+            departments_others=parsed.departments_others,
+            carry_over_tag=parsed.carry_over.tag if parsed.carry_over else None,
+            carry_over_status=parsed.carry_over.status if parsed.carry_over else None,
+            carry_over_year=parsed.carry_over.fiscal_year if parsed.carry_over else None,
+            first_line=parsed.first,
+            last_line=parsed.last,
+            provenance={name: list(span) for name, span in parsed.provenance.items()},
+        )
+        keys = dict.fromkeys(department_key(name) for name in parsed.departments)
+        measure.department_links = [
+            MeasureDepartment(department=departments[key], position=position)
+            for position, key in enumerate(keys)
+        ]
+        db.add(measure)
+    db.flush()
+    return IngestResult(
+        outcome,
+        document.id,
+        document.municipality,
+        document.fiscal_year,
+        measure_count=len(report.measures),
+        removed_measure_ids=removed,
+    )
+
+
+def _departments_by_key(db: Session, names: list[str]) -> dict[str, Department]:
+    """Existing departments for ``names``, with new ones added for the rest (by normalised key)."""
+    wanted = {department_key(name): name for name in reversed(names)}
+    found = {
+        d.key: d for d in db.scalars(select(Department).where(Department.key.in_(list(wanted))))
+    }
+    for key, name in wanted.items():
+        if key not in found:
+            found[key] = Department(name=name, key=key)
+            db.add(found[key])
+    return found
+
+
+def _delete_orphan_departments(db: Session) -> None:
+    linked = exists().where(MeasureDepartment.department_id == Department.id)
+    db.execute(delete(Department).where(~linked))

@@ -1,0 +1,1 @@
+"""Alembic migrations of the relational store, from the first table on."""

@@ -1,0 +1,138 @@
+"""The store's tables: Document, Pillar (体系), Measure (推進事項), Department (担当部課所).
+
+A document is one municipality's report for one fiscal year; the constraints make a second
+copy of it, of a measure number or of a department impossible. Relationships load only when
+asked (``lazy="raise"``), so a hidden per-row query fails loudly instead of slowing a page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names, so that migrations can refer to them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (
+        UniqueConstraint("municipality", "fiscal_year", name="uq_documents_municipality"),
+        CheckConstraint("fiscal_year BETWEEN 1900 AND 2200", name="fiscal_year_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality: Mapped[str] = mapped_column(String(100))
+    fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
+    title: Mapped[str] = mapped_column(Text)
+    source_name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    encoding: Mapped[str] = mapped_column(String(20))
+    raw_text: Mapped[str] = mapped_column(Text)  # as decoded, every character kept
+    text: Mapped[str] = mapped_column(Text)  # wrapped lines rejoined, furniture dropped
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    pillars: Mapped[list[Pillar]] = relationship(
+        back_populates="document", lazy="raise", cascade="all, delete-orphan", passive_deletes=True
+    )
+    measures: Mapped[list[Measure]] = relationship(
+        back_populates="document",
+        lazy="raise",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Measure.number",
+    )
+
+
+class Pillar(Base):
+    __tablename__ = "pillars"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(Text)
+    first_line: Mapped[int]
+    last_line: Mapped[int]
+
+    document: Mapped[Document] = relationship(back_populates="pillars", lazy="raise")
+
+
+class Measure(Base):
+    __tablename__ = "measures"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    pillar_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pillars.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[str] = mapped_column(String(8))  # as printed, zero-padded: "01"
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    achievement: Mapped[str] = mapped_column(Text)
+    departments_others: Mapped[bool] = mapped_column(Boolean, default=False)  # 外
+    carry_over_tag: Mapped[str | None] = mapped_column(String(40))  # "[R3継続]" as printed
+    carry_over_status: Mapped[str | None] = mapped_column(String(10))  # 継続, 完了, 新規, 廃止…
+    carry_over_year: Mapped[int | None]  # the year the tag names, 2021 for R3
+    first_line: Mapped[int]
+    last_line: Mapped[int]
+    # Raw line ranges each field was read from: {"title": [6, 6], "achievement": [17, 23], …}
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    document: Mapped[Document] = relationship(back_populates="measures", lazy="raise")
+    pillar: Mapped[Pillar | None] = relationship(lazy="raise")
+    department_links: Mapped[list[MeasureDepartment]] = relationship(
+        lazy="raise",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="MeasureDepartment.position",
+    )
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))  # as first printed
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # NFKC, no spaces
+
+
+class MeasureDepartment(Base):
+    """One department of a measure, in the order the report lists them."""
+
+    __tablename__ = "measure_departments"
+
+    measure_id: Mapped[int] = mapped_column(
+        ForeignKey("measures.id", ondelete="CASCADE"), primary_key=True
+    )
+    department_id: Mapped[int] = mapped_column(
+        ForeignKey("departments.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+    position: Mapped[int]
+
+    department: Mapped[Department] = relationship(lazy="raise")

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Set up and run plan-archive with nothing but Python 3.11+ installed.
+
+    python3 dev.py serve [serve options]   # venv, install, ingest the sample, serve it
+    python3 dev.py test [pytest options]   # venv, install with dev extras, lint, type-check, test
+
+The virtual environment lives in .venv and is reinstalled only when pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+SAMPLE = ROOT / "sample"
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < (3, 11):  # noqa: UP036  (this script runs before anything is installed)
+        print("plan-archive needs Python 3.11 or newer", file=sys.stderr)
+        return 2
+    if not argv or argv[0] not in ("serve", "test"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "serve":
+        setup("")
+        ingest = run([str(BIN / "plan-archive"), "ingest", str(SAMPLE)])
+        if ingest != 0:
+            return ingest
+        return run([str(BIN / "plan-archive"), "serve", *rest])
+    setup("[dev,postgres]")
+    checks = [
+        [str(BIN / "ruff"), "check", "."],
+        [str(BIN / "ruff"), "format", "--check", "."],
+        [str(BIN / "lint-imports")],
+        [str(BIN / "mypy")],
+    ]
+    for check in checks:
+        if run(check) != 0:
+            return 1
+    return run([str(PYTHON), "-m", "pytest", *rest])
+
+
+def setup(extras: str) -> None:
+    """Create .venv and install the project (editable) unless it is already up to date."""
+    if not PYTHON.exists():
+        print("plan-archive: creating .venv", file=sys.stderr)
+        venv.create(VENV, with_pip=True)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    stamp = VENV / f".installed{extras.replace('[', '-').replace(']', '').replace(',', '-')}"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print(f"plan-archive: installing .{extras} into .venv", file=sys.stderr)
+    quiet = ["-q", "--disable-pip-version-check"]
+    if run([str(PYTHON), "-m", "pip", "install", *quiet, "-e", f".{extras}"]) != 0:
+        raise SystemExit("plan-archive: installation failed (see pip's output above)")
+    stamp.write_text(digest)
+
+
+def run(command: list[str]) -> int:
+    return subprocess.call(command, cwd=ROOT)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

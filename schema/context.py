@@ -1,0 +1,36 @@
+"""The per-request context: the database handle and the DataLoaders, built fresh for each request.
+
+Loaders cache what they load, so they must never outlive a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+from strawberry.extensions import SchemaExtension
+
+from schema.loaders import Loaders
+
+
+@dataclass
+class Context:
+    db: Session
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class CloseContext(SchemaExtension):
+    """Ends the request's database transaction once the operation is done."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            context.close()

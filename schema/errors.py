@@ -1,0 +1,71 @@
+"""Errors a client may see, each with a stable ``extensions.code``; everything else is masked.
+
+A ``PublicError`` carries a message written for the client. Any other exception becomes
+``INTERNAL`` with a generic message, so no stack trace, SQL, path or secret reaches a client;
+the server log keeps the details.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+logger = logging.getLogger("plan_archive.graphql")
+
+BAD_USER_INPUT = "BAD_USER_INPUT"
+NOT_FOUND = "NOT_FOUND"
+UNAUTHENTICATED = "UNAUTHENTICATED"
+INTERNAL = "INTERNAL"
+INTERNAL_MESSAGE = "Internal server error."
+
+
+class PublicError(Exception):
+    """An expected failure whose message and code are meant for the client."""
+
+    def __init__(self, message: str, code: str = BAD_USER_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    original = error.original_error
+    if original is None:
+        return False  # a parse or validation error: its message is about the query itself
+    if isinstance(original, PublicError):
+        error.extensions = {**(error.extensions or {}), "code": original.code}
+        return False
+    logger.error("unexpected error in %s", error.path, exc_info=original)
+    return True
+
+
+def _process(error: GraphQLError) -> None:
+    if error.original_error is None and not (error.extensions or {}).get("code"):
+        error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+
+
+class PublicErrors(MaskErrors):
+    """MaskErrors that keeps public and validation errors and codes every error."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            should_mask_error=_should_mask,
+            error_message=INTERNAL_MESSAGE,
+        )
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return GraphQLError(
+            message=self.error_message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=None,
+            extensions={"code": INTERNAL},
+        )
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        for error in errors:
+            _process(error)
+        return super()._process_errors(errors)

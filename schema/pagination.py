@@ -1,0 +1,55 @@
+"""Opaque, stable cursors and page-size checks for connections.
+
+A cursor encodes the sort key of the row it points at (not an offset), so a page stays
+correct when rows are added before it. Clients must treat cursors as opaque strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+import strawberry
+
+from schema.errors import BAD_USER_INPUT, PublicError
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise PublicError(f"first must be between 1 and {MAX_PAGE_SIZE}", BAD_USER_INPUT)
+    return first
+
+
+def encode_cursor(kind: str, key: tuple[Any, ...]) -> str:
+    payload = json.dumps([kind, *key], ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str, shape: tuple[type, ...]) -> tuple[Any, ...]:
+    """The sort key in ``cursor``; a cursor of another list or a garbled one is BAD_USER_INPUT."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, ValueError):
+        value = None
+    if (
+        not isinstance(value, list)
+        or len(value) != len(shape) + 1
+        or value[0] != kind
+        or not all(type(v) is t for v, t in zip(value[1:], shape, strict=True))
+    ):
+        raise PublicError("after is not a valid cursor for this list", BAD_USER_INPUT)
+    return tuple(value[1:])

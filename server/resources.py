@@ -1,0 +1,27 @@
+"""Opening what the settings point at: the relational store (migrated to the newest schema)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from archive import db
+from server.settings import Settings
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be opened or migrated; the message is one line without secrets."""
+
+
+def open_store(settings: Settings) -> Engine:
+    """An engine on the store, whose schema is brought to the newest migration first."""
+    settings.prepare_data_dir()
+    engine = db.create_store_engine(settings.database_url)
+    try:
+        db.upgrade(engine)
+    except SQLAlchemyError as error:
+        engine.dispose()
+        url = engine.url.render_as_string(hide_password=True)
+        reason = (str(getattr(error, "orig", None) or error).splitlines() or ["unknown error"])[0]
+        raise StoreUnavailable(f"cannot open the store at {url}: {reason}") from None
+    return engine

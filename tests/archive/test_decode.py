@@ -1,0 +1,66 @@
+"""Decoding: the Japanese encodings in a strict order, line endings, and refusals."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from archive.decode import DecodeError, decode_document
+
+TEXT = "日立市の情報化推進アクションプラン\n市民サービスの推進。ｶﾀｶﾅ以外"
+PLAIN = "高齢者向けタブレット入門講座を開催した。\n計 12回。"
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        (PLAIN.encode("utf-8"), "utf-8"),
+        (codecs.BOM_UTF8 + PLAIN.encode("utf-8"), "utf-8-sig"),
+        (PLAIN.encode("cp932"), "cp932"),
+        (PLAIN.encode("euc_jp"), "euc_jp"),
+    ],
+)
+def test_encodings(data: bytes, encoding: str) -> None:
+    decoded = decode_document(data)
+    assert decoded.text == PLAIN
+    assert decoded.encoding == encoding
+
+
+def test_short_euc_jp_is_not_misread_as_cp932() -> None:
+    # These bytes also decode as CP932, as half-width katakana; the reader must not stop there.
+    data = "防災".encode("euc_jp")
+    data.decode("cp932")  # proves the trap is real
+    assert decode_document(data).text == "防災"
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_line_endings_become_lf(newline: str) -> None:
+    assert decode_document(PLAIN.replace("\n", newline).encode("cp932")).text == PLAIN
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"  \r\n\n\t ", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3", "PDF"),
+        (bytes([0x82, 0xA0, 0xFF, 0xFE, 0x81, 0x7F]), "not text"),
+    ],
+)
+def test_refusals_are_one_line(data: bytes, reason: str) -> None:
+    with pytest.raises(DecodeError) as raised:
+        decode_document(data)
+    assert reason in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+def test_mostly_halfwidth_garbage_is_refused() -> None:
+    # Random high bytes that CP932 accepts as half-width katakana are not a report.
+    with pytest.raises(DecodeError):
+        decode_document(bytes(range(0xA1, 0xE0)) * 4)
+
+
+def test_legitimate_halfwidth_katakana_is_kept() -> None:
+    assert decode_document(TEXT.encode("cp932")).text == TEXT
