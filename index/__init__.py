@@ -1,1 +1,1 @@
-"""The full-text index (Whoosh) and Japanese text analysis. It may use ``archive``, nothing above."""
+"""The full-text index (Whoosh) and Japanese analysis. It may use ``archive``, nothing above."""

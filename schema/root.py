@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import strawberry
@@ -90,5 +91,8 @@ class Schema(strawberry.Schema):
         client mistakes (bad input, invalid queries) are not server problems."""
 
 
+@functools.cache
 def build_schema() -> strawberry.Schema:
+    """The schema, built once per process: Strawberry's ``relay.node()`` field cannot be
+    converted twice, and the schema holds no per-request state."""
     return Schema(query=Query, extensions=[CloseContext, PublicErrors])

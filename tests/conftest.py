@@ -6,12 +6,16 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
+from starlette.testclient import TestClient
 
 from archive import db
 from archive.parse import ParsedReport, parse_report
+from server.app import create_app
+from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample" / "hitachi-action-plan-fy2020.txt"
@@ -61,3 +65,34 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sample_settings(tmp_path_factory: pytest.TempPathFactory, sample_bytes: bytes) -> Settings:
+    """A data folder holding the sample archive, ingested once per run and shared read-only."""
+    from archive.db import writer
+    from archive.ingest import prepare_document, store_document
+    from server.resources import open_store
+
+    settings = Settings.from_env(
+        {"PLAN_ARCHIVE_DATA_DIR": str(tmp_path_factory.mktemp("sample-archive"))}, env_file=None
+    )
+    engine = open_store(settings)
+    with writer(engine)() as session, session.begin():
+        store_document(session, prepare_document(sample_bytes, SAMPLE.name))
+    engine.dispose()
+    return settings
+
+
+@pytest.fixture
+def client(sample_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(sample_settings)) as test_client:
+        yield test_client
+
+
+def graphql(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
+    """POST a GraphQL document and return the decoded response body."""
+    response = client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -1,0 +1,87 @@
+"""The measures list through the real ASGI app: fields, filters, cursor pagination, errors."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from tests.conftest import graphql
+from tests.schema.test_sdl import SDL_FILE
+
+PAGE = """
+query Page($first: Int, $after: String, $filter: MeasureFilter) {
+  measures(first: $first, after: $after, filter: $filter) {
+    totalCount
+    edges { cursor node { id fiscalYear number title departments { name } document { municipality } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+def test_walking_every_page_yields_every_measure_once(client: TestClient) -> None:
+    seen: list[str] = []
+    after = None
+    while True:
+        page = graphql(client, PAGE, first=5, after=after)["data"]["measures"]
+        assert page["totalCount"] == 12
+        seen += [edge["node"]["number"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == [f"{n:02d}" for n in range(1, 13)]
+
+
+def test_measure_fields(client: TestClient) -> None:
+    node = graphql(client, PAGE, first=1)["data"]["measures"]["edges"][0]["node"]
+    assert node["fiscalYear"] == 2020
+    assert node["title"] == "SNSを活用した市長による情報発信の充実"
+    assert node["departments"] == [{"name": "秘書課"}]
+    assert node["document"] == {"municipality": "日立市"}
+
+
+def test_filter_by_department_and_year(client: TestClient) -> None:
+    page = graphql(client, PAGE, filter={"departments": ["政策企画課"], "fiscalYears": [2020]})
+    numbers = [edge["node"]["number"] for edge in page["data"]["measures"]["edges"]]
+    assert numbers == ["07", "08"]
+    empty = graphql(client, PAGE, filter={"fiscalYears": [2019]})["data"]["measures"]
+    assert (empty["totalCount"], empty["edges"], empty["pageInfo"]["endCursor"]) == (0, [], None)
+
+
+def test_bad_cursor_and_page_size_are_bad_user_input(client: TestClient) -> None:
+    for variables in ({"after": "not-a-cursor"}, {"first": 0}, {"first": 101}):
+        body = graphql(client, PAGE, **variables)
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_node_finds_a_measure_by_its_id(client: TestClient) -> None:
+    first = graphql(client, PAGE, first=1)["data"]["measures"]["edges"][0]["node"]
+    body = graphql(
+        client, "query($id: ID!) { node(id: $id) { ... on Measure { number } } }", id=first["id"]
+    )
+    assert body["data"]["node"] == {"number": "01"}
+
+
+def test_fiscal_years_departments_documents(client: TestClient) -> None:
+    data = graphql(
+        client,
+        "{ fiscalYears { year label measureCount } departments { name }"
+        " documents { municipality fiscalYear measureCount } }",
+    )["data"]
+    assert data["fiscalYears"] == [{"year": 2020, "label": "令和2年度", "measureCount": 12}]
+    names = [d["name"] for d in data["departments"]]
+    assert names == sorted(names)
+    assert len(names) == 8
+    assert data["documents"] == [{"municipality": "日立市", "fiscalYear": 2020, "measureCount": 12}]
+
+
+def test_healthz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_no_error_leaks_internals(client: TestClient) -> None:
+    body = graphql(client, "{ measures(first: 1) { edges { node { nope } } } }")
+    text = str(body)
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    for leak in ("Traceback", "SELECT", "/work", str(SDL_FILE.parent)):
+        assert leak not in text
