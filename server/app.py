@@ -10,7 +10,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -45,7 +45,7 @@ def create_app(settings: Settings, *, graphiql: bool = True) -> Starlette:
     return Starlette(
         routes=[
             Route("/healthz", healthz),
-            Mount("/graphql", graphql),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
     )

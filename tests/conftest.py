@@ -92,7 +92,9 @@ def client(sample_settings: Settings) -> Iterator[TestClient]:
 
 def graphql(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
     """POST a GraphQL document and return the decoded response body."""
-    response = client.post("/graphql", json={"query": query, "variables": variables})
+    response = client.post(
+        "/graphql", json={"query": query, "variables": variables}, follow_redirects=False
+    )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body

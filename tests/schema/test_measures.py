@@ -85,3 +85,11 @@ def test_no_error_leaks_internals(client: TestClient) -> None:
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     for leak in ("Traceback", "SELECT", "/work", str(SDL_FILE.parent)):
         assert leak not in text
+
+
+def test_get_serves_queries_at_the_exact_path(client: TestClient) -> None:
+    response = client.get(
+        "/graphql", params={"query": "{ fiscalYears { year } }"}, follow_redirects=False
+    )
+    assert response.status_code == 200
+    assert response.json() == {"data": {"fiscalYears": [{"year": 2020}]}}
