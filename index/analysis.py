@@ -1,0 +1,186 @@
+"""Japanese text analysis: the same chain for the text indexed and the text searched.
+
+Whoosh's default analyzer splits on spaces, and Japanese has none, so a whole sentence would
+be one word. Here text is first *normalised*:
+
+- NFKC, so full- and half-width forms meet (``１２回`` = ``12回``, ``Ｗｉ－Ｆｉ`` = ``Wi-Fi``);
+- case folded, and accents dropped from Latin letters (``café`` = ``cafe``);
+- in-word joiners folded away: a hyphen between letters or digits (``Wi-Fi`` = ``WiFi``), a
+  comma between digits (``11,050`` = ``11050``), a ・ between words (``ごみ・リサイクル``).
+
+Then it is cut into *tokens*: a run of kanji and kana becomes overlapping character bigrams
+(``市民サービス`` → 市民 民サ サー ービ ビス), because Japanese words have no boundaries to
+find and bigrams find any word of two characters or more; a lone character stays a unigram.
+A run of Latin letters or digits is one word. Searching a string means matching the sequence
+of its tokens, so a query finds exactly the texts that contain it, also where the PDF had
+split it over two lines.
+
+When indexing, the last character of each kanji/kana run is also emitted as a unigram, at
+the same position as the run's last bigram. With it, every character occurrence either starts
+a bigram or is such a unigram, so a one-character query is a prefix search over the terms.
+
+Every token knows the span of the *original* text it came from, for highlighting.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from whoosh.analysis import Token, Tokenizer
+
+_JOINERS = "-‐‑‒–—−ー"  # hyphens; ー only between Latin letters (it is a kana elsewhere)
+
+
+def _is_cjk(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x3041 <= code <= 0x30FF  # hiragana, katakana (with ー)
+        or 0x3400 <= code <= 0x4DBF  # CJK extension A
+        or 0x4E00 <= code <= 0x9FFF  # CJK unified ideographs
+        or 0xF900 <= code <= 0xFAFF  # compatibility ideographs
+        or char in "々〆〇ヵヶ"
+        or 0x20000 <= code <= 0x2FA1F  # supplementary ideographs
+    )
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() and not _is_cjk(char)
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Normalised text and, for each of its characters, the index of the original character."""
+
+    text: str
+    origin: tuple[int, ...]
+
+
+def normalize(text: str) -> Normalized:
+    """NFKC, case fold, Latin accents dropped, in-word joiners removed; offsets kept."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        for out in unicodedata.normalize("NFKC", char).casefold():
+            if ord(out) < 0x3000 and out.isalpha():
+                out = (
+                    "".join(
+                        c
+                        for c in unicodedata.normalize("NFKD", out)
+                        if not unicodedata.combining(c)
+                    )
+                    or out
+                )
+            for piece in out:
+                chars.append(piece)
+                origin.append(index)
+    keep = [not _is_joiner(chars, i) for i in range(len(chars))]
+    return Normalized(
+        "".join(c for c, k in zip(chars, keep, strict=True) if k),
+        tuple(o for o, k in zip(origin, keep, strict=True) if k),
+    )
+
+
+def _is_joiner(chars: list[str], i: int) -> bool:
+    if i == 0 or i == len(chars) - 1:
+        return False
+    before, char, after = chars[i - 1], chars[i], chars[i + 1]
+    if char in _JOINERS:
+        return _is_word(before) and _is_word(after)
+    if char == ",":
+        return before.isdigit() and after.isdigit()
+    if char == "・":
+        return (_is_word(before) or _is_cjk(before)) and (_is_word(after) or _is_cjk(after))
+    return False
+
+
+def normalize_text(text: str) -> str:
+    return normalize(text).text
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One token: its text, position, and span ``[start, end)`` in the original text."""
+
+    text: str
+    position: int
+    start: int
+    end: int
+
+
+_RUN = re.compile(
+    r"(?P<cjk>[\u3041-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆〇ヵヶ\U00020000-\U0002fa1f]+)|(?P<word>\w+)"
+)
+
+
+def pieces(text: str, *, for_index: bool = False) -> Iterator[Piece]:
+    """Tokens of ``text``: bigrams of kanji/kana runs, words of Latin and digits."""
+    normalized = normalize(text)
+    origin = normalized.origin
+    position = 0
+    for match in _RUN.finditer(normalized.text):
+        run, start = match.group(0), match.start()
+        if match.lastgroup == "word":
+            yield Piece(run, position, origin[start], origin[match.end() - 1] + 1)
+            position += 1
+            continue
+        if len(run) == 1:
+            yield Piece(run, position, origin[start], origin[start] + 1)
+            position += 1
+            continue
+        for offset in range(len(run) - 1):
+            i = start + offset
+            yield Piece(run[offset : offset + 2], position, origin[i], origin[i + 1] + 1)
+            position += 1
+        if for_index:
+            last = start + len(run) - 1
+            yield Piece(run[-1], position - 1, origin[last], origin[last] + 1)
+
+
+def query_terms(text: str) -> list[str]:
+    """The token texts a query string must match in sequence."""
+    return [piece.text for piece in pieces(text)]
+
+
+class JapaneseTokenizer(Tokenizer):  # type: ignore[misc]
+    """Whoosh's side of ``pieces``: a top-level class, because Whoosh pickles it into the index."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for piece in pieces(value, for_index=mode == "index"):
+            token.text = piece.text
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = piece.text
+            if positions:
+                token.pos = start_pos + piece.position
+            if chars:
+                token.startchar = start_char + piece.start
+                token.endchar = start_char + piece.end
+            yield token
+
+
+def japanese_analyzer() -> JapaneseTokenizer:
+    return JapaneseTokenizer()

@@ -1,0 +1,78 @@
+"""Japanese analysis as tokens in, tokens out."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from index.analysis import JapaneseTokenizer, normalize_text, pieces, query_terms
+
+
+def test_cjk_runs_become_overlapping_bigrams() -> None:
+    assert query_terms("市民サービス") == ["市民", "民サ", "サー", "ービ", "ビス"]
+
+
+def test_a_lone_character_is_a_unigram() -> None:
+    assert query_terms("市") == ["市"]
+    assert query_terms("全 市") == ["全", "市"]
+
+
+def test_latin_and_digit_runs_are_words() -> None:
+    assert query_terms("公衆無線 LAN（Wi-Fi）") == ["公衆", "衆無", "無線", "lan", "wifi"]
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("１２回", "12回"),
+        ("Ｗｉ－Ｆｉ", "Wi-Fi"),
+        ("Wi-Fi", "WiFi"),
+        ("11,050ダウンロード", "11050ダウンロード"),
+        ("ごみ・リサイクル", "ごみリサイクル"),
+        ("café", "cafe"),
+        ("ＡＩ－ＯＣＲ", "ai-ocr"),
+    ],
+)
+def test_forms_that_must_find_each_other(left: str, right: str) -> None:
+    assert query_terms(left) == query_terms(right)
+
+
+def test_kana_long_vowel_is_not_a_joiner() -> None:
+    assert normalize_text("サービス") == "サービス"
+
+
+def test_comma_between_words_stays_a_break() -> None:
+    assert query_terms("市民、サービス") != query_terms("市民サービス")
+
+
+def test_index_adds_the_run_final_unigram_at_the_last_position() -> None:
+    tokens = [(p.text, p.position) for p in pieces("環境LAN", for_index=True)]
+    assert tokens == [("環境", 0), ("境", 0), ("lan", 1)]
+
+
+def test_offsets_point_into_the_original_text() -> None:
+    text = "公衆無線 ＬＡＮ（Wi-Fi）を整備"
+    for piece in pieces(text, for_index=True):
+        assert normalize_text(text[piece.start : piece.end]) == piece.text
+
+
+@given(st.text(alphabet="市民サービス推進Wi-Fi１２, ・ーabc", max_size=40))
+def test_every_index_token_is_made_of_normalized_text(text: str) -> None:
+    normalized = normalize_text(text)
+    for piece in pieces(text, for_index=True):
+        assert piece.text in normalized
+        assert 0 <= piece.start < piece.end <= len(text)
+
+
+def test_tokenizer_pickles_and_speaks_whoosh() -> None:
+    tokenizer = pickle.loads(pickle.dumps(JapaneseTokenizer()))
+    assert tokenizer == JapaneseTokenizer()
+    tokens = [
+        (t.text, t.pos, t.startchar, t.endchar)
+        for t in tokenizer("防災 Wi-Fi", positions=True, chars=True, mode="index")
+    ]
+    assert tokens == [("防災", 0, 0, 2), ("災", 0, 1, 2), ("wifi", 1, 3, 8)]
+    assert [t.text for t in tokenizer("防災", mode="query")] == ["防災"]
