@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from archive.decode import DecodeError, decode_document
 from archive.errors import DocumentRefused
-from archive.models import Department, Document, Measure, MeasureDepartment, Pillar
+from archive.models import (
+    Department,
+    Document,
+    IndexTask,
+    Measure,
+    MeasureDepartment,
+    Pillar,
+)
 from archive.parse import ParsedReport, department_key, parse_report
 
 MIN_FISCAL_YEAR, MAX_FISCAL_YEAR = 1900, 2200
@@ -137,6 +144,7 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
         removed = tuple(db.scalars(select(Measure.id).where(Measure.document_id == old_id)))
         db.execute(delete(Document).where(Document.id == old_id))
         _delete_orphan_departments(db)
+        db.add(IndexTask(document_id=old_id, action="drop", created_at=datetime.now(UTC)))
         outcome = Outcome.REPLACED
     document = Document(
         municipality=prepared.municipality,
@@ -180,6 +188,8 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
             for position, key in enumerate(keys)
         ]
         db.add(measure)
+    db.flush()
+    db.add(IndexTask(document_id=document.id, action="index", created_at=datetime.now(UTC)))
     db.flush()
     return IngestResult(
         outcome,

@@ -136,3 +136,19 @@ class MeasureDepartment(Base):
     position: Mapped[int]
 
     department: Mapped[Department] = relationship(lazy="raise")
+
+
+class IndexTask(Base):
+    """Work the full-text index still owes the store (a transactional outbox).
+
+    Written in the same transaction as the change it follows, removed only after the index
+    committed that change, so a crash between store and index is repaired on the next run
+    instead of being lost.
+    """
+
+    __tablename__ = "index_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int]  # no foreign key: a "drop" outlives its document
+    action: Mapped[str] = mapped_column(String(10))  # "index" or "drop"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

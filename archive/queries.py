@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
-from archive.models import Department, Document, Measure, MeasureDepartment
+from archive.models import Department, Document, IndexTask, Measure, MeasureDepartment, Pillar
 from archive.parse import department_key
 
 
@@ -128,3 +129,112 @@ def list_fiscal_years(db: Session) -> list[FiscalYearSummary]:
         .order_by(Document.fiscal_year)
     )
     return [FiscalYearSummary(year, count) for year, count in rows]
+
+
+# -- what the full-text index mirrors -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """One searchable unit: a measure, or a whole document that has no measures."""
+
+    key: str  # "m<measure id>" or "d<document id>"
+    kind: str  # "measure" or "document"
+    measure_id: int | None
+    document_id: int
+    municipality: str
+    fiscal_year: int
+    number: str | None
+    status: str | None  # next-year status from the tag: 継続, 完了, …
+    departments: tuple[str, ...]
+    # Searchable text by field: title, description, achievement, departments, pillar (measures);
+    # title and text (documents without structure).
+    fields: dict[str, str]
+
+
+def index_rows(db: Session, document_ids: Sequence[int]) -> list[IndexRow]:
+    """Everything the index holds for these documents: their measures, or the whole text of a
+    document that has none."""
+    ids = list(document_ids)
+    documents = {d.id: d for d in db.scalars(select(Document).where(Document.id.in_(ids)))}
+    rows = _measure_rows(db, documents, Measure.document_id.in_(ids))
+    structured = {row.document_id for row in rows}
+    return rows + [_document_row(d) for d in documents.values() if d.id not in structured]
+
+
+def index_rows_by_key(db: Session, keys: Sequence[str]) -> dict[str, IndexRow]:
+    """The rows for index keys ("m12", "d3"); keys no longer in the store are left out."""
+    measure_ids = [int(k[1:]) for k in keys if k.startswith("m") and k[1:].isdigit()]
+    document_keys = [int(k[1:]) for k in keys if k.startswith("d") and k[1:].isdigit()]
+    document_ids = set(document_keys) | set(
+        db.scalars(select(Measure.document_id).where(Measure.id.in_(measure_ids)))
+    )
+    documents = {d.id: d for d in db.scalars(select(Document).where(Document.id.in_(document_ids)))}
+    rows = _measure_rows(db, documents, Measure.id.in_(measure_ids))
+    rows += [_document_row(documents[i]) for i in document_keys if i in documents]
+    return {row.key: row for row in rows}
+
+
+def _measure_rows(db: Session, documents: dict[int, Document], where: Any) -> list[IndexRow]:
+    measures = list(
+        db.execute(
+            select(Measure, Pillar.title)
+            .outerjoin(Pillar, Pillar.id == Measure.pillar_id)
+            .where(where)
+            .order_by(Measure.document_id, Measure.number)
+        )
+    )
+    names = departments_by_measure_ids(db, [m.id for m, _ in measures])
+    rows = []
+    for (measure, pillar_title), departments in zip(measures, names, strict=True):
+        document = documents[measure.document_id]
+        department_names = tuple(d.name for d in departments)
+        rows.append(
+            IndexRow(
+                key=f"m{measure.id}",
+                kind="measure",
+                measure_id=measure.id,
+                document_id=document.id,
+                municipality=document.municipality,
+                fiscal_year=document.fiscal_year,
+                number=measure.number,
+                status=measure.carry_over_status,
+                departments=department_names,
+                fields={
+                    "title": measure.title,
+                    "description": measure.description,
+                    "achievement": measure.achievement,
+                    "departments": "、".join(department_names),
+                    "pillar": pillar_title or "",
+                },
+            )
+        )
+    return rows
+
+
+def _document_row(document: Document) -> IndexRow:
+    return IndexRow(
+        key=f"d{document.id}",
+        kind="document",
+        measure_id=None,
+        document_id=document.id,
+        municipality=document.municipality,
+        fiscal_year=document.fiscal_year,
+        number=None,
+        status=None,
+        departments=(),
+        fields={"title": document.title, "text": document.text},
+    )
+
+
+def document_ids(db: Session) -> list[int]:
+    return list(db.scalars(select(Document.id).order_by(Document.id)))
+
+
+def pending_index_tasks(db: Session) -> list[IndexTask]:
+    return list(db.scalars(select(IndexTask).order_by(IndexTask.id)))
+
+
+def delete_index_tasks(db: Session, up_to_id: int) -> None:
+    """Forget index work up to and including task ``up_to_id``, once the index has it."""
+    db.execute(delete(IndexTask).where(IndexTask.id <= up_to_id))

@@ -6,7 +6,9 @@ be one word. Here text is first *normalised*:
 - NFKC, so full- and half-width forms meet (``１２回`` = ``12回``, ``Ｗｉ－Ｆｉ`` = ``Wi-Fi``);
 - case folded, and accents dropped from Latin letters (``café`` = ``cafe``);
 - in-word joiners folded away: a hyphen between letters or digits (``Wi-Fi`` = ``WiFi``), a
-  comma between digits (``11,050`` = ``11050``), a ・ between words (``ごみ・リサイクル``).
+  comma between digits (``11,050`` = ``11050``), a ・ between words (``ごみ・リサイクル``);
+- white space dropped unless it separates two Latin words or numbers: PDF extraction puts
+  spaces at random into Japanese (``約 53万人``, ``公衆無線 LAN``), and Japanese writes none.
 
 Then it is cut into *tokens*: a run of kanji and kana becomes overlapping character bigrams
 (``市民サービス`` → 市民 民サ サー ービ ビス), because Japanese words have no boundaries to
@@ -59,29 +61,47 @@ class Normalized:
     origin: tuple[int, ...]
 
 
+_FOLDED: dict[str, str] = {}  # character -> its folded form; the alphabet is small
+
+
+def _fold(char: str) -> str:
+    """NFKC and case folding, and accents dropped from Latin letters (not from kana)."""
+    folded = []
+    for out in unicodedata.normalize("NFKC", char).casefold():
+        if ord(out) < 0x3000 and out.isalpha():
+            bare = unicodedata.normalize("NFKD", out)
+            out = "".join(c for c in bare if not unicodedata.combining(c)) or out
+        folded.append(out)
+    return "".join(folded)
+
+
 def normalize(text: str) -> Normalized:
     """NFKC, case fold, Latin accents dropped, in-word joiners removed; offsets kept."""
     chars: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(text):
-        for out in unicodedata.normalize("NFKC", char).casefold():
-            if ord(out) < 0x3000 and out.isalpha():
-                out = (
-                    "".join(
-                        c
-                        for c in unicodedata.normalize("NFKD", out)
-                        if not unicodedata.combining(c)
-                    )
-                    or out
-                )
-            for piece in out:
-                chars.append(piece)
-                origin.append(index)
-    keep = [not _is_joiner(chars, i) for i in range(len(chars))]
-    return Normalized(
-        "".join(c for c, k in zip(chars, keep, strict=True) if k),
-        tuple(o for o, k in zip(origin, keep, strict=True) if k),
-    )
+        folded = _FOLDED.get(char)
+        if folded is None:
+            folded = _FOLDED.setdefault(char, _fold(char))
+        for piece in folded:
+            chars.append(piece)
+            origin.append(index)
+    out: list[str] = []
+    out_origin: list[int] = []
+    space_at: int | None = None  # origin of a pending run of white space
+    for i, char in enumerate(chars):
+        if char.isspace():
+            space_at = origin[i] if space_at is None else space_at
+            continue
+        if _is_joiner(chars, i):
+            continue
+        if space_at is not None and out and _is_word(out[-1]) and _is_word(char):
+            out.append(" ")
+            out_origin.append(space_at)
+        space_at = None
+        out.append(char)
+        out_origin.append(origin[i])
+    return Normalized("".join(out), tuple(out_origin))
 
 
 def _is_joiner(chars: list[str], i: int) -> bool:
@@ -111,9 +131,8 @@ class Piece:
     end: int
 
 
-_RUN = re.compile(
-    r"(?P<cjk>[\u3041-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆〇ヵヶ\U00020000-\U0002fa1f]+)|(?P<word>\w+)"
-)
+_CJK_CLASS = "\u3041-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆〇ヵヶ\U00020000-\U0002fa1f"
+_RUN = re.compile(rf"(?P<cjk>[{_CJK_CLASS}]+)|(?P<word>[^\W{_CJK_CLASS}]+)")
 
 
 def pieces(text: str, *, for_index: bool = False) -> Iterator[Piece]:

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 from strawberry.extensions import SchemaExtension
 
+from index.search import Searcher
 from schema.loaders import Loaders
 
 
 @dataclass
 class Context:
     db: Session
+    searcher: Searcher
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

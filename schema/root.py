@@ -10,21 +10,30 @@ from graphql import GraphQLError
 from strawberry import relay
 
 from archive import queries
+from index.query import QuerySyntaxError
+from index.search import IndexNotBuilt, SearchOptions, SearchTimeout, highlight
 from schema.context import CloseContext
-from schema.errors import PublicErrors
+from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors
 from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
 from schema.types import (
     Department,
     Document,
+    FacetCount,
     FiscalYear,
+    Highlight,
     Info,
     Measure,
     MeasureConnection,
     MeasureEdge,
     MeasureFilter,
+    SearchConnection,
+    SearchEdge,
+    SearchFacets,
+    SearchOrder,
 )
 
 _MEASURE_CURSOR = "measure"
+_SEARCH_CURSOR = "search"
 _MEASURE_KEY = (int, str, str, int)
 
 
@@ -81,6 +90,80 @@ class Query:
             page_info=PageInfo(
                 has_next_page=len(rows) > limit,
                 end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @strawberry.field(
+        description="Full-text search over measures in every year: exact matches, ranked, with "
+        "highlights and facets. The query syntax is in the README."
+    )
+    def search(
+        self,
+        info: Info,
+        query: str,
+        filter: MeasureFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        order_by: SearchOrder = SearchOrder.RELEVANCE,
+    ) -> SearchConnection:
+        limit = page_size(first)
+        searcher = info.context.searcher
+        offset = 0
+        if after:
+            generation, position = decode_cursor(_SEARCH_CURSOR, after, (str, int))
+            if generation != searcher.snapshot().generation:
+                raise PublicError(
+                    "the index changed since this cursor was made; run the search again",
+                    BAD_USER_INPUT,
+                )
+            offset = position + 1
+        options = SearchOptions(
+            fiscal_years=filter.fiscal_years if filter else None,
+            departments=filter.departments if filter else None,
+            kinds=("measure",),
+            sort=order_by.value,
+            offset=offset,
+            limit=limit,
+        )
+        try:
+            results = searcher.search(query, options)
+        except QuerySyntaxError as error:
+            raise PublicError(str(error), BAD_USER_INPUT) from None
+        except SearchTimeout as error:
+            raise PublicError(str(error), "SEARCH_TIMEOUT") from None
+        except IndexNotBuilt as error:
+            raise PublicError(str(error), "INDEX_UNAVAILABLE") from None
+        db = info.context.db
+        rows = queries.index_rows_by_key(db, [hit.key for hit in results.hits])
+        measures = queries.measures_by_ids(db, [hit.measure_id or 0 for hit in results.hits])
+        edges = []
+        for position, (hit, found) in enumerate(zip(results.hits, measures, strict=True)):
+            row = rows.get(hit.key)
+            if row is None or found is None:
+                continue  # deleted from the store after the index was read
+            edges.append(
+                SearchEdge(
+                    cursor=encode_cursor(_SEARCH_CURSOR, (results.generation, offset + position)),
+                    score=hit.score,
+                    node=Measure.from_row(*found),
+                    highlights=[
+                        Highlight(field=h.field, fragments=h.fragments)
+                        for h in highlight(row.fields, hit.matched)
+                    ],
+                )
+            )
+        return SearchConnection(
+            total_count=results.total,
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=offset + limit < results.total,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            facets=SearchFacets(
+                fiscal_years=[
+                    FacetCount(value=f.value, count=f.count) for f in results.fiscal_years
+                ],
+                departments=[FacetCount(value=f.value, count=f.count) for f in results.departments],
             ),
         )
 

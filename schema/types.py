@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from typing import Any
 
@@ -137,3 +138,44 @@ class MeasureFilter:
 
 def node_types() -> list[Any]:
     return [Document, Department, Measure]
+
+
+@strawberry.type(description="Matched text of one field, the matches in <mark>…</mark>.")
+class Highlight:
+    field: str
+    fragments: list[str]
+
+
+@strawberry.type
+class SearchEdge:
+    cursor: str
+    score: float
+    node: Measure
+    highlights: list[Highlight]
+
+
+@strawberry.type
+class FacetCount:
+    value: str
+    count: int
+
+
+@strawberry.type(description="Counts over the whole result, not only the page.")
+class SearchFacets:
+    fiscal_years: list[FacetCount]
+    departments: list[FacetCount]
+
+
+@strawberry.type
+class SearchConnection:
+    total_count: int
+    edges: list[SearchEdge]
+    page_info: PageInfo
+    facets: SearchFacets
+
+
+@strawberry.enum(description="Order of search hits.")
+class SearchOrder(enum.Enum):
+    RELEVANCE = "relevance"
+    FISCAL_YEAR_ASC = "fiscalYear"
+    FISCAL_YEAR_DESC = "-fiscalYear"

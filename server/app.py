@@ -17,7 +17,7 @@ from strawberry.asgi import GraphQL
 from archive.db import reader
 from schema import build_schema
 from schema.context import Context
-from server.resources import open_store
+from server.resources import open_searcher, open_store
 from server.settings import Settings
 
 
@@ -26,9 +26,10 @@ class GraphQLApp(GraphQL[Context, None]):
         super().__init__(build_schema(), **kwargs)
         self.engine = open_store(settings)
         self.sessions = reader(self.engine)
+        self.searcher = open_searcher(settings)  # one per process, reused by every request
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context(db=self.sessions())
+        return Context(db=self.sessions(), searcher=self.searcher)
 
 
 def create_app(settings: Settings, *, graphiql: bool = True) -> Starlette:
@@ -40,6 +41,7 @@ def create_app(settings: Settings, *, graphiql: bool = True) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
+        graphql.searcher.close()
         graphql.engine.dispose()
 
     return Starlette(

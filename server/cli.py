@@ -11,15 +11,19 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from archive.db import writer
+from archive.db import reader, writer
 from archive.errors import DocumentRefused
 from archive.ingest import prepare_document, store_document
-from server.resources import StoreUnavailable, open_store
+from index.query import QuerySyntaxError
+from index.search import IndexNotBuilt, SearchOptions, SearchTimeout, highlight
+from index.writing import IndexBusy, apply_pending, check, rebuild, repair
+from server.resources import StoreUnavailable, open_searcher, open_store
 from server.settings import Settings, SettingsError
 
 
@@ -35,7 +39,7 @@ class _Obj:
         return self._settings
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     raise SystemExit(2)
 
@@ -73,6 +77,7 @@ def ingest(
     """
     engine = _open(obj)
     sessions = writer(engine)
+    index_dir = obj.settings.index_dir
     refused = 0
     for path in _files(paths):
         try:
@@ -94,10 +99,132 @@ def ingest(
             if obj.debug:
                 raise
         else:
-            click.echo(f"{path}: {result.describe()}")
+            click.echo(f"{path}: {result.describe()}{_index(reader(engine), index_dir)}")
     engine.dispose()
     if refused:
         raise SystemExit(1)
+
+
+def _index(sessions: Any, index_dir: Path) -> str:
+    """Apply the store's queued changes to the index; say so only when it could not."""
+    try:
+        apply_pending(sessions, index_dir)
+    except IndexBusy as busy:
+        return f"; search index not updated yet ({busy}); run 'plan-archive check --repair'"
+    return ""
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--fiscal-year", "fiscal_years", type=int, multiple=True, help="Only this year.")
+@click.option("--department", "departments", multiple=True, help="Only this department.")
+@click.option(
+    "--sort",
+    type=click.Choice(["relevance", "fiscalYear", "-fiscalYear"]),
+    default="relevance",
+    show_default=True,
+    help="Order of the hits.",
+)
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100), help="Hits.")
+@click.pass_obj
+def search(
+    obj: _Obj,
+    query: str,
+    fiscal_years: tuple[int, ...],
+    departments: tuple[str, ...],
+    sort: str,
+    limit: int,
+) -> None:
+    """The same search as the API, printed for a terminal: hits, highlights and facets."""
+    engine = _open(obj)
+    searcher = open_searcher(obj.settings)
+    options = SearchOptions(
+        fiscal_years=fiscal_years or None,
+        departments=departments or None,
+        sort=sort,
+        limit=limit,
+    )
+    try:
+        results = searcher.search(query, options)
+    except (QuerySyntaxError, SearchTimeout, IndexNotBuilt) as error:
+        _fail(str(error))
+    from archive.queries import index_rows_by_key
+
+    with reader(engine)() as db:
+        rows = index_rows_by_key(db, [hit.key for hit in results.hits])
+    click.echo(f"{results.total} hits for {query}")
+    for rank, hit in enumerate(results.hits, start=1):
+        row = rows.get(hit.key)
+        if row is None:
+            continue  # removed from the store since the index was read
+        label = f"No {hit.number}" if hit.number else "document"
+        click.echo(f"\n{rank}. {hit.fiscal_year} {hit.municipality} {label}  {row.fields['title']}")
+        click.echo(f"   score {hit.score:.2f}")
+        for found in highlight(row.fields, hit.matched):
+            for fragment in found.fragments:
+                click.echo(f"   {found.field}: {_terminal(fragment)}")
+    if results.total:
+        years = ", ".join(f"{f.value}: {f.count}" for f in results.fiscal_years)
+        click.echo(f"\nfiscal years  {years}")
+        top = ", ".join(f"{f.value}: {f.count}" for f in results.departments[:8])
+        click.echo(f"departments   {top}")
+    searcher.close()
+    engine.dispose()
+
+
+def _terminal(fragment: str) -> str:
+    """<mark> as bold on a terminal; the HTML escapes undone."""
+    import html
+
+    bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
+    return html.unescape(fragment.replace("<mark>", bold).replace("</mark>", plain))
+
+
+@cli.command()
+@click.pass_obj
+def reindex(obj: _Obj) -> None:
+    """Rebuild the full-text index from the store; searches use the old one until it is done."""
+    engine = _open(obj)
+    try:
+        built = rebuild(reader(engine), obj.settings.index_dir)
+    except IndexBusy as busy:
+        _fail(str(busy))
+    rate = built.rows / built.seconds if built.seconds else 0.0
+    click.echo(
+        f"reindexed {built.rows} entries from {built.documents} documents "
+        f"in {built.seconds:.1f} s ({rate:.0f}/s)"
+    )
+    engine.dispose()
+
+
+@cli.command(name="check")
+@click.option("--repair", "fix", is_flag=True, help="Re-index what is missing or stale.")
+@click.pass_obj
+def check_command(obj: _Obj, fix: bool) -> None:
+    """Report entries missing from or stale in the index; exit 1 if any (unless repaired)."""
+    engine = _open(obj)
+    try:
+        found = (
+            repair(reader(engine), obj.settings.index_dir)
+            if fix
+            else check(reader(engine), obj.settings.index_dir)
+        )
+    except IndexBusy as busy:
+        _fail(str(busy))
+    engine.dispose()
+    if found.consistent:
+        click.echo("index and store agree")
+        return
+    for name, keys in (("missing", found.missing), ("stale", found.stale), ("extra", found.extra)):
+        if keys:
+            shown = ", ".join(keys[:10]) + (" …" if len(keys) > 10 else "")
+            click.echo(f"{name}: {len(keys)} ({shown})")
+    if found.pending:
+        click.echo(f"pending: {found.pending} queued index updates")
+    if fix:
+        click.echo("repaired")
+        return
+    raise SystemExit(1)
 
 
 def _files(paths: tuple[Path, ...]) -> Iterator[Path]:
@@ -135,7 +262,7 @@ def schema() -> None:
     click.echo(build_schema().as_str())
 
 
-def _open(obj: _Obj) -> Any:
+def _open(obj: _Obj) -> Engine:
     try:
         return open_store(obj.settings)
     except (SettingsError, StoreUnavailable) as error:

@@ -6,6 +6,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive import db
+from index.query import DEFAULT_SYNONYMS, read_synonyms, synonym_table
+from index.search import Searcher
 from server.settings import Settings
 
 
@@ -25,3 +27,11 @@ def open_store(settings: Settings) -> Engine:
         reason = (str(getattr(error, "orig", None) or error).splitlines() or ["unknown error"])[0]
         raise StoreUnavailable(f"cannot open the store at {url}: {reason}") from None
     return engine
+
+
+def open_searcher(settings: Settings) -> Searcher:
+    """A searcher on the index, with the default synonyms and the data folder's own."""
+    groups = list(DEFAULT_SYNONYMS)
+    if settings.synonyms_file.is_file():
+        groups += read_synonyms(settings.synonyms_file.read_text(encoding="utf-8"))
+    return Searcher(settings.index_dir, synonym_table(groups))

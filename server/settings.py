@@ -27,6 +27,11 @@ class Settings:
     def index_dir(self) -> Path:
         return self.data_dir / "index"
 
+    @property
+    def synonyms_file(self) -> Path:
+        """Extra synonym groups, one per line, comma-separated (see the README)."""
+        return self.data_dir / "synonyms.txt"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str], env_file: Path | None = Path(".env")) -> Settings:
         file_values: dict[str, str | None] = {}

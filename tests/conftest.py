@@ -70,8 +70,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def sample_settings(tmp_path_factory: pytest.TempPathFactory, sample_bytes: bytes) -> Settings:
     """A data folder holding the sample archive, ingested once per run and shared read-only."""
-    from archive.db import writer
+    from archive.db import reader, writer
     from archive.ingest import prepare_document, store_document
+    from index.writing import apply_pending
     from server.resources import open_store
 
     settings = Settings.from_env(
@@ -80,6 +81,7 @@ def sample_settings(tmp_path_factory: pytest.TempPathFactory, sample_bytes: byte
     engine = open_store(settings)
     with writer(engine)() as session, session.begin():
         store_document(session, prepare_document(sample_bytes, SAMPLE.name))
+    apply_pending(reader(engine), settings.index_dir)
     engine.dispose()
     return settings
 

@@ -17,7 +17,14 @@ def test_cjk_runs_become_overlapping_bigrams() -> None:
 
 def test_a_lone_character_is_a_unigram() -> None:
     assert query_terms("市") == ["市"]
-    assert query_terms("全 市") == ["全", "市"]
+    assert query_terms("市 A") == ["市", "a"]
+
+
+def test_pdf_spaces_inside_japanese_are_dropped_but_latin_words_stay_apart() -> None:
+    assert normalize_text("約 53万人") == "約53万人"
+    assert normalize_text("公衆無線 LAN") == "公衆無線lan"
+    assert normalize_text("open \n  data") == "open data"
+    assert query_terms("市民 サービス") == query_terms("市民サービス")
 
 
 def test_latin_and_digit_runs_are_words() -> None:

@@ -1,0 +1,199 @@
+"""The search syntax, parsed into a small tree that ``search`` evaluates exactly.
+
+    市民 サービス              both terms (AND)
+    防災 OR 避難所 市民         (防災 or 避難所) and 市民: OR binds the terms beside it
+    "市民 サービス"            the phrase: 市民サービス, spaces ignored
+    防災 OR 避難所             either
+    タブレット -高齢者          the first without the second
+    fiscalYear:2020           a year; fiscalYear:2019..2021 a range
+    department:秘書課          a department, by its exact name (quotes for spaces)
+    title:オープンデータ        a term in the title only
+    municipality:日立市  status:継続
+
+A term matches where its normalised text occurs (see ``index.analysis``): full/half width,
+case, joiners and PDF spaces do not matter, and a Latin word matches only whole. An era
+form (令和2年度, R2, 平成30年度) also matches every measure of that fiscal year, and a term
+in the synonym list also matches its synonyms. Wildcards, regular expressions and fuzzy
+matching are not syntax: ``*``, ``?``, ``~`` and ``/`` are ordinary characters, which the
+analysis ignores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from archive.eras import parse_era_year
+from index.analysis import normalize_text
+
+MAX_QUERY_LENGTH = 256
+
+
+class QuerySyntaxError(ValueError):
+    """The query cannot be read; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class Text:
+    """A term or phrase, normalised; ``field`` is None for any text field, or "title"."""
+
+    text: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Years:
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
+class Exact:
+    """An exact value of a column: department, municipality or status."""
+
+    column: str
+    value: str
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+
+
+Node = Text | Years | Exact | And | Or | Not
+
+_TOKEN = re.compile(r'(-?)(?:(\w+):)?(?:"([^"]*)"|(\S+))')
+_COLUMNS = {"department": "department", "municipality": "municipality", "status": "status"}
+_YEAR_RANGE = re.compile(r"(\d{4})(?:\.\.(\d{4}))?")
+
+# Users add their own groups in <data dir>/synonyms.txt (see ``read_synonyms``).
+DEFAULT_SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("スマホ", "スマートフォン"),
+    ("Facebook", "フェイスブック"),
+)
+_EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
+
+
+def synonym_table(groups: Sequence[Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    """Normalised term -> every normalised member of its group (itself included)."""
+    table: dict[str, tuple[str, ...]] = {}
+    for group in groups:
+        members = tuple(dict.fromkeys(normalize_text(word) for word in group if word.strip()))
+        for member in members:
+            table[member] = tuple(dict.fromkeys((*table.get(member, ()), *members)))
+    return table
+
+
+def read_synonyms(text: str) -> list[tuple[str, ...]]:
+    """A synonyms file: one group per line, words separated by commas; # starts a comment."""
+    groups = []
+    for line in text.splitlines():
+        words = tuple(w.strip() for w in line.split("#", 1)[0].split(",") if w.strip())
+        if len(words) > 1:
+            groups.append(words)
+    return groups
+
+
+def parse_query(query: str, synonyms: Mapping[str, tuple[str, ...]] | None = None) -> Node:
+    """Parse ``query``; raise ``QuerySyntaxError`` with a one-line reason."""
+    if len(query) > MAX_QUERY_LENGTH:
+        raise QuerySyntaxError(f"a search is limited to {MAX_QUERY_LENGTH} characters")
+    if query.count('"') % 2:
+        raise QuerySyntaxError('a quotation mark (") is not closed')
+    synonyms = synonyms if synonyms is not None else synonym_table(DEFAULT_SYNONYMS)
+    items: list[Node] = []  # ANDed; OR joins an item to the one before it, as web searches do
+    joining = False
+    for match in _TOKEN.finditer(query):
+        negate, field, quoted, bare = match.groups()
+        if bare == "OR" and not negate and not field and quoted is None:
+            if joining or not items:
+                raise QuerySyntaxError("OR needs a term on each side")
+            joining = True
+            continue
+        node = _item(field, quoted, bare, synonyms)
+        if node is None:
+            continue
+        node = Not(node) if negate else node
+        if joining:
+            if isinstance(node, Not) or isinstance(items[-1], Not):
+                raise QuerySyntaxError("OR cannot join an excluded term")
+            previous = items.pop()
+            left = previous.children if isinstance(previous, Or) else (previous,)
+            node = Or((*left, node))
+            joining = False
+        items.append(node)
+    if joining:
+        raise QuerySyntaxError("OR needs a term on each side")
+    if not items:
+        raise QuerySyntaxError("the search has no terms")
+    if all(isinstance(node, Not) for node in items):
+        raise QuerySyntaxError("a search needs at least one term that is not excluded")
+    return items[0] if len(items) == 1 else And(tuple(items))
+
+
+def _item(
+    field: str | None, quoted: str | None, bare: str | None, synonyms: Mapping[str, tuple[str, ...]]
+) -> Node | None:
+    value = quoted if quoted is not None else bare or ""
+    if field is not None:
+        name = field.lower()
+        if name in ("fiscalyear", "year"):
+            return _years(value)
+        if name in _COLUMNS:
+            if not value.strip():
+                raise QuerySyntaxError(f"{field}: needs a value")
+            return Exact(_COLUMNS[name], value.strip())
+        if name == "title":
+            return _text(value, "title", synonyms)
+        value = f"{field}:{value}"  # not a field we know: plain text
+    node = _text(value, None, synonyms)
+    if node is None or quoted is not None:
+        return node
+    year = parse_era_year(value)
+    return Or((node, Years(year, year))) if year is not None else node
+
+
+def _text(value: str, field: str | None, synonyms: Mapping[str, tuple[str, ...]]) -> Node | None:
+    # Punctuation at a term's edges (市*, "防災.") is not part of what is searched for.
+    normalized = _EDGE_PUNCTUATION.sub("", normalize_text(value))
+    if not normalized:
+        return None  # punctuation only: nothing to match
+    variants = synonyms.get(normalized, (normalized,))
+    nodes = tuple(Text(v, field) for v in variants)
+    return nodes[0] if len(nodes) == 1 else Or(nodes)
+
+
+def _years(value: str) -> Years:
+    match = _YEAR_RANGE.fullmatch(value.strip())
+    if match:
+        first = int(match.group(1))
+        last = int(match.group(2) or first)
+        if first > last:
+            raise QuerySyntaxError(f"fiscalYear:{value} runs backwards")
+        return Years(first, last)
+    year = parse_era_year(value)
+    if year is None:
+        raise QuerySyntaxError(
+            f"fiscalYear:{value} is not a year; write fiscalYear:2020 or fiscalYear:2019..2021"
+        )
+    return Years(year, year)
+
+
+def positive_texts(node: Node) -> list[Text]:
+    """The terms a hit can be highlighted for (excluded terms are not)."""
+    if isinstance(node, Text):
+        return [node]
+    if isinstance(node, And | Or):
+        return [text for child in node.children for text in positive_texts(child)]
+    return []
