@@ -1,0 +1,128 @@
+"""The index follows the store: queued work, crash repair, rebuild beside, one writer."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from whoosh import index as whoosh_index
+
+from archive.errors import DocumentRefused
+from index.search import IndexNotBuilt
+from index.writing import IndexBusy, apply_pending, check, current_dir, rebuild, repair
+from tests import variants
+from tests.index.conftest import Archive
+
+
+def test_ingest_leaves_store_and_index_in_step(archive: Archive, sample_bytes: bytes) -> None:
+    archive.ingest(sample_bytes)
+    found = check(archive.reader, archive.index_dir)
+    assert found.consistent
+    assert archive.searcher().search("市民").total == 4
+
+
+def test_crash_between_store_and_index_is_repaired(archive: Archive, sample_bytes: bytes) -> None:
+    archive.store(sample_bytes)  # the process dies before it updates the index
+    found = check(archive.reader, archive.index_dir)
+    assert (len(found.missing), found.pending) == (12, 1)
+    with pytest.raises(IndexNotBuilt):
+        archive.searcher().search("市民")
+    repaired = repair(archive.reader, archive.index_dir)
+    assert not repaired.consistent  # it reports what it found …
+    assert check(archive.reader, archive.index_dir).consistent  # … and fixed it
+    assert archive.searcher().search("市民").total == 4
+
+
+def test_the_next_ingest_applies_work_left_by_a_crash(
+    archive: Archive, sample_bytes: bytes, sample_text: str
+) -> None:
+    archive.store(sample_bytes)
+    archive.ingest(variants.added_measure(sample_text), fiscal_year=2021)
+    assert check(archive.reader, archive.index_dir).consistent
+    assert archive.searcher().search("RPA").total == 2
+
+
+def test_replacing_a_report_replaces_its_entries(
+    archive: Archive, sample_bytes: bytes, sample_text: str
+) -> None:
+    archive.ingest(sample_bytes)
+    archive.ingest(variants.dropped_measure(sample_text, "05"))
+    assert check(archive.reader, archive.index_dir).consistent
+    assert archive.searcher().search("タブレット 高齢者").total == 0
+    assert archive.searcher().search("市民").total == 4
+
+
+def test_a_refused_file_leaves_the_index_alone(archive: Archive, sample_bytes: bytes) -> None:
+    archive.ingest(sample_bytes)
+    before = whoosh_index.open_dir(str(current_dir(archive.index_dir))).latest_generation()
+    with pytest.raises(DocumentRefused):
+        archive.ingest(b"\x00binary")
+    after = whoosh_index.open_dir(str(current_dir(archive.index_dir))).latest_generation()
+    assert before == after
+    assert check(archive.reader, archive.index_dir).consistent
+
+
+def test_check_finds_stale_and_missing_entries(archive: Archive, sample_bytes: bytes) -> None:
+    archive.ingest(sample_bytes)
+    with archive.engine.begin() as connection:
+        connection.execute(text("UPDATE measures SET title = '地震対策の推進' WHERE number = '04'"))
+    folder = current_dir(archive.index_dir)
+    assert folder is not None
+    writer = whoosh_index.open_dir(str(folder)).writer(timeout=5)
+    writer.delete_by_term("key", f"m{_measure_id(archive, '05')}")
+    writer.commit()
+    found = check(archive.reader, archive.index_dir)
+    assert found.stale == [f"m{_measure_id(archive, '04')}"]
+    assert found.missing == [f"m{_measure_id(archive, '05')}"]
+    repair(archive.reader, archive.index_dir)
+    assert check(archive.reader, archive.index_dir).consistent
+    assert archive.searcher().search("地震").total == 1
+
+
+def _measure_id(archive: Archive, number: str) -> int:
+    with archive.engine.connect() as connection:
+        value = connection.execute(
+            text("SELECT id FROM measures WHERE number = :n"), {"n": number}
+        ).scalar()
+    assert isinstance(value, int)
+    return value
+
+
+def test_rebuild_builds_beside_and_searches_keep_working(
+    archive: Archive, sample_bytes: bytes
+) -> None:
+    archive.ingest(sample_bytes)
+    searcher = archive.searcher()
+    old = searcher.search("市民")
+    built = rebuild(archive.reader, archive.index_dir)
+    assert (built.documents, built.rows) == (1, 12)
+    new = searcher.search("市民")  # the same searcher moves to the new generation
+    assert new.generation != old.generation
+    assert new.total == old.total == 4
+    assert check(archive.reader, archive.index_dir).consistent
+
+
+def test_one_writer_at_a_time(archive: Archive, sample_bytes: bytes, sample_text: str) -> None:
+    archive.ingest(sample_bytes)
+    folder = current_dir(archive.index_dir)
+    assert folder is not None
+    holder = whoosh_index.open_dir(str(folder)).writer(timeout=5)
+    try:
+        archive.store(variants.added_measure(sample_text), fiscal_year=2021)
+        with pytest.raises(IndexBusy):
+            apply_pending(archive.reader, archive.index_dir, timeout=0.2)
+        assert check(archive.reader, archive.index_dir).pending == 1  # the work stays queued
+    finally:
+        holder.cancel()
+    apply_pending(archive.reader, archive.index_dir)
+    assert check(archive.reader, archive.index_dir).consistent
+
+
+def test_a_search_sees_the_index_before_or_after_an_ingest(
+    archive: Archive, sample_bytes: bytes, sample_text: str
+) -> None:
+    archive.ingest(sample_bytes)
+    searcher = archive.searcher()
+    snapshot = searcher.snapshot()
+    archive.ingest(variants.added_measure(sample_text), fiscal_year=2021)
+    assert len(snapshot.docs) == 12  # an open snapshot never changes under a reader
+    assert len(searcher.snapshot().docs) == 25
