@@ -132,5 +132,6 @@ def test_highlight_fragments_stay_short_around_matches() -> None:
     fragment = highlight({"achievement": text}, ["人事評価"])[0].fragments[0]
     assert "<mark>人事\n評価</mark>" not in fragment
     assert "<mark>人事 評価</mark>" in fragment
-    assert fragment.startswith("…") and fragment.endswith("…")
+    assert fragment.startswith("…")
+    assert fragment.endswith("…")
     assert len(fragment) < 120
