@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import LockError
 
 from archive import queries
+from archive.queries import IndexRow
 from index.fields import schema, version, whoosh_document
 
 CURRENT = "CURRENT"
@@ -146,19 +147,12 @@ def rebuild(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_
         with sessions() as db:
             pending = queries.pending_index_tasks(db)
             ids = queries.document_ids(db)
-            folder = _new_generation(root)
-            writer = whoosh_index.open_dir(str(folder)).writer(timeout=timeout, limitmb=256)
-            count = 0
-            try:
-                for start in range(0, len(ids), _BATCH):
-                    for row in queries.index_rows(db, ids[start : start + _BATCH]):
-                        writer.add_document(**whoosh_document(row))
-                        count += 1
-                writer.commit()
-            except BaseException:
-                writer.cancel()
-                shutil.rmtree(folder, ignore_errors=True)
-                raise
+            rows = (
+                row
+                for start in range(0, len(ids), _BATCH)
+                for row in queries.index_rows(db, ids[start : start + _BATCH])
+            )
+            folder, count = build_generation(root, rows)
         _switch(root, folder)
         lock.cancel()
     if pending:
@@ -166,6 +160,28 @@ def rebuild(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_
             queries.delete_index_tasks(db, pending[-1].id)
     _remove_old_generations(root, keep={folder.name})
     return Rebuilt(len(ids), count, time.perf_counter() - started, folder.name)
+
+
+def build_generation(root: Path, rows: Iterable[IndexRow]) -> tuple[Path, int]:
+    """Write ``rows`` into a new generation folder (not yet current); returns it and the count."""
+    folder = _new_generation(root)
+    writer = whoosh_index.open_dir(str(folder)).writer(limitmb=256)
+    count = 0
+    try:
+        for row in rows:
+            writer.add_document(**whoosh_document(row))
+            count += 1
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder, count
+
+
+def switch_to(root: Path, folder: Path) -> None:
+    """Make ``folder`` the generation searches use."""
+    _switch(root, folder)
 
 
 def _remove_old_generations(root: Path, keep: set[str]) -> None:
