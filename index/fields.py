@@ -1,9 +1,10 @@
 """What the Whoosh index holds for each searchable unit, and how a store row becomes it.
 
 Postings are lean: two analysed fields (``all`` for any text, ``title`` for ``title:``) give
-candidates. Exact matching, ranking and facets work on the normalised text and the columns
-kept as stored values, so a search never goes back to the relational store until it builds
-highlights for the one page it returns.
+candidates, and the filterable columns are ID, KEYWORD and NUMERIC fields (department names
+and municipalities by their normalised key). Exact matching, ranking and facets work on the
+normalised text and columns kept as stored values, so a search never goes back to the
+relational store until it builds highlights for the one page it returns.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import hashlib
 import json
 from typing import Any
 
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
+from archive.parse import department_key
 from archive.queries import IndexRow
 from index.analysis import japanese_analyzer, normalize_text
 
@@ -32,6 +34,9 @@ def schema() -> Schema:
         all=TEXT(analyzer=analyzer, phrase=False),
         title=TEXT(analyzer=analyzer, phrase=False),
         fiscal_year=NUMERIC(stored=True),
+        municipality=ID,
+        status=ID,
+        department=KEYWORD(commas=True, scorable=False, lowercase=False),
         data=STORED(),
     )
 
@@ -61,6 +66,9 @@ def whoosh_document(row: IndexRow) -> dict[str, Any]:
         "all": SEPARATOR.join(row.fields.values()),
         "title": row.fields.get("title", ""),
         "fiscal_year": row.fiscal_year,
+        "municipality": department_key(row.municipality),
+        "status": row.status or "",
+        "department": ",".join(department_key(name) for name in row.departments),
         "data": {
             "kind": row.kind,
             "measure_id": row.measure_id,

@@ -124,8 +124,6 @@ class _Snapshot:
         self.by_year: dict[int, set[int]] = {}
         self.by_department: dict[str, set[int]] = {}
         self.department_names: dict[str, str] = {}  # key -> name as first printed
-        self.by_municipality: dict[str, set[int]] = {}
-        self.by_status: dict[str, set[int]] = {}
         self.by_kind: dict[str, set[int]] = {}
         totals: Counter[str] = Counter()
         for docnum, stored in self.reader.iter_docs():
@@ -148,9 +146,6 @@ class _Snapshot:
             self.docs[docnum] = doc
             self.by_year.setdefault(doc.fiscal_year, set()).add(docnum)
             self.by_kind.setdefault(doc.kind, set()).add(docnum)
-            self.by_municipality.setdefault(department_key(doc.municipality), set()).add(docnum)
-            if doc.status:
-                self.by_status.setdefault(doc.status, set()).add(docnum)
             for name in doc.departments:
                 key = department_key(name)
                 self.by_department.setdefault(key, set()).add(docnum)
@@ -253,13 +248,8 @@ class _Snapshot:
                 found |= self.by_year.get(year, set())
             return found
         if isinstance(node, Exact):
-            table = {
-                "department": self.by_department,
-                "municipality": self.by_municipality,
-                "status": self.by_status,
-            }[node.column]
-            key = node.value if node.column == "status" else department_key(node.value)
-            return set(table.get(key, set()))
+            value = node.value if node.column == "status" else department_key(node.value)
+            return self._postings(node.column, value)
         if isinstance(node, Or):
             found = set()
             for child in node.children:
