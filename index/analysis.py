@@ -111,14 +111,26 @@ def _is_joiner(chars: list[str], i: int) -> bool:
     if char in _JOINERS:
         return _is_word(before) and _is_word(after)
     if char == ",":
-        return before.isdigit() and after.isdigit()
+        return before.isdecimal() and after.isdecimal()
     if char == "・":
-        return (_is_word(before) or _is_cjk(before)) and (_is_word(after) or _is_cjk(after))
+        return before.isalnum() and after.isalnum()
     return False
 
 
 def normalize_text(text: str) -> str:
-    return normalize(text).text
+    """``normalize(text).text`` without the offsets, several times faster: what indexing uses.
+
+    A property test holds the two to the same result.
+    """
+    get = _FOLDED.get
+    folded = "".join([get(c) or _FOLDED.setdefault(c, _fold(c)) for c in text])
+    return _SPACES.sub(_space, _JOINER.sub("", folded))
+
+
+def _space(match: re.Match[str]) -> str:
+    text, start, end = match.string, match.start(), match.end()
+    keep = start > 0 and end < len(text) and _is_word(text[start - 1]) and _is_word(text[end])
+    return " " if keep else ""
 
 
 @dataclass(frozen=True)
@@ -132,36 +144,48 @@ class Piece:
 
 
 _CJK_CLASS = "\u3041-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆〇ヵヶ\U00020000-\U0002fa1f"
+_WORD = rf"[^\W_{_CJK_CLASS}]"
+_JOINER = re.compile(rf"(?<={_WORD})[{_JOINERS}](?={_WORD})|(?<=\d),(?=\d)|(?<=[^\W_])・(?=[^\W_])")
+_SPACES = re.compile(r"\s+")
 _RUN = re.compile(rf"(?P<cjk>[{_CJK_CLASS}]+)|(?P<word>[^\W{_CJK_CLASS}]+)")
 
 
-def pieces(text: str, *, for_index: bool = False) -> Iterator[Piece]:
-    """Tokens of ``text``: bigrams of kanji/kana runs, words of Latin and digits."""
-    normalized = normalize(text)
-    origin = normalized.origin
+def _tokens(normalized: str, for_index: bool) -> Iterator[tuple[str, int, int, int]]:
+    """(token, position, first, last) with first/last indexes into ``normalized``."""
     position = 0
-    for match in _RUN.finditer(normalized.text):
+    for match in _RUN.finditer(normalized):
         run, start = match.group(0), match.start()
-        if match.lastgroup == "word":
-            yield Piece(run, position, origin[start], origin[match.end() - 1] + 1)
-            position += 1
-            continue
-        if len(run) == 1:
-            yield Piece(run, position, origin[start], origin[start] + 1)
+        if match.lastgroup == "word" or len(run) == 1:
+            yield run, position, start, match.end() - 1
             position += 1
             continue
         for offset in range(len(run) - 1):
             i = start + offset
-            yield Piece(run[offset : offset + 2], position, origin[i], origin[i + 1] + 1)
+            yield run[offset : offset + 2], position, i, i + 1
             position += 1
         if for_index:
             last = start + len(run) - 1
-            yield Piece(run[-1], position - 1, origin[last], origin[last] + 1)
+            yield run[-1], position - 1, last, last
+
+
+def pieces(text: str, *, for_index: bool = False) -> Iterator[Piece]:
+    """Tokens of ``text``: bigrams of kanji/kana runs, words of Latin and digits, each with
+    its span in the original text."""
+    normalized = normalize(text)
+    origin = normalized.origin
+    for token, position, first, last in _tokens(normalized.text, for_index):
+        yield Piece(token, position, origin[first], origin[last] + 1)
+
+
+def terms(text: str, *, for_index: bool = False) -> Iterator[tuple[str, int]]:
+    """(token, position) of ``text``, without offsets: the fast path for indexing."""
+    for token, position, _, _ in _tokens(normalize_text(text), for_index):
+        yield token, position
 
 
 def query_terms(text: str) -> list[str]:
     """The token texts a query string must match in sequence."""
-    return [piece.text for piece in pieces(text)]
+    return [token for token, _ in terms(text)]
 
 
 class JapaneseTokenizer(Tokenizer):  # type: ignore[misc]
@@ -187,7 +211,19 @@ class JapaneseTokenizer(Tokenizer):  # type: ignore[misc]
         **kwargs: Any,
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for piece in pieces(value, for_index=mode == "index"):
+        for_index = mode == "index"
+        if not chars:
+            for text, position in terms(value, for_index=for_index):
+                token.text = text
+                token.boost = 1.0
+                token.stopped = False
+                if keeporiginal:
+                    token.original = text
+                if positions:
+                    token.pos = start_pos + position
+                yield token
+            return
+        for piece in pieces(value, for_index=for_index):
             token.text = piece.text
             token.boost = 1.0
             token.stopped = False

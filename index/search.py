@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -32,14 +32,13 @@ from typing import Any
 from whoosh import index as whoosh_index
 
 from archive.parse import department_key
-from index.analysis import normalize, pieces
+from index.analysis import normalize, query_terms
 from index.fields import SEPARATOR
 from index.query import And, Exact, Node, Not, Or, Text, Years, parse_query, positive_texts
 from index.writing import current_dir
 
 SEARCH_TIMEOUT = 5.0
-GROUP_WEIGHTS = {"title": 3.0, "departments": 1.5, "body": 1.0}
-_GROUP = {"title": "title", "departments": "departments"}  # every other field is "body"
+_TITLE_WEIGHT = 3.0  # a match in the title counts three times one in any other field
 _K1, _B = 1.2, 0.75
 _CANDIDATE_TERMS = 3  # intersect the postings of at most this many of the rarest terms
 _CACHE_SIZE = 512
@@ -93,6 +92,16 @@ class SearchOptions:
     timeout: float = SEARCH_TIMEOUT
 
 
+@dataclass(frozen=True)
+class _Matches:
+    """The measures that contain a term, and for a one-token term its frequencies per docnum
+    in the title and in all fields (read from the postings)."""
+
+    found: frozenset[int]
+    in_title: dict[int, float] | None
+    in_field: dict[int, float] | None
+
+
 @dataclass
 class _Doc:
     key: str
@@ -105,11 +114,16 @@ class _Doc:
     status: str | None
     departments: list[str]
     normalized: dict[str, str]
-    # Precomputed at load, for the hot loops: every field joined (the separator stops a match
-    # from spanning two fields), and per field (text, weight × (k1 + 1), k1 × length norm).
+    # Precomputed at load for the hot loops. ``joined``: every field (the separator stops a
+    # match from spanning two fields); ``rest``: every field but the title. ``title_norm`` and
+    # ``rest_norm``: BM25's k1 × length normalisation of each. ``rank``: position in the
+    # tie-break order (newest year first, then municipality, number, key).
     joined: str = ""
-    scoring: tuple[tuple[str, float, float], ...] = ()
-    title_scoring: tuple[tuple[str, float, float], ...] = ()
+    title: str = ""
+    rest: str = ""
+    title_norm: float = 0.0
+    rest_norm: float = 0.0
+    rank: int = 0
 
 
 class _Snapshot:
@@ -141,8 +155,10 @@ class _Snapshot:
                 normalized=data["normalized"],
             )
             doc.joined = SEPARATOR.join(doc.normalized.values())
-            for name, text in doc.normalized.items():
-                totals[_GROUP.get(name, "body")] += len(text) + 1
+            doc.title = doc.normalized.get("title", "")
+            doc.rest = SEPARATOR.join(v for k, v in doc.normalized.items() if k != "title")
+            totals["title"] += len(doc.title)
+            totals["rest"] += len(doc.rest)
             self.docs[docnum] = doc
             self.by_year.setdefault(doc.fiscal_year, set()).add(docnum)
             self.by_kind.setdefault(doc.kind, set()).add(docnum)
@@ -152,26 +168,23 @@ class _Snapshot:
                 self.department_names.setdefault(key, name)
         self.universe = set(self.docs)
         count = max(len(self.docs), 1)
-        average = {group: (total / count) or 1.0 for group, total in totals.items()}
+        title_average = (totals["title"] / count) or 1.0
+        rest_average = (totals["rest"] / count) or 1.0
         for doc in self.docs.values():
-            # Score three groups, not five fields: the loop runs per hit, so fewer is faster,
-            # and the weights that matter are title > departments > the rest.
-            groups: dict[str, list[str]] = {}
-            for name, text in doc.normalized.items():
-                groups.setdefault(_GROUP.get(name, "body"), []).append(text)
-            doc.scoring = tuple(
-                (
-                    joined,
-                    GROUP_WEIGHTS[group] * (_K1 + 1),
-                    _K1 * (1 - _B + _B * len(joined) / average[group]),
-                )
-                for group, texts in groups.items()
-                for joined in (SEPARATOR.join(texts),)
-            )
-            doc.title_scoring = tuple(
-                item for item, group in zip(doc.scoring, groups, strict=True) if group == "title"
-            )
-        self._matches: OrderedDict[Text, frozenset[int]] = OrderedDict()
+            doc.title_norm = _K1 * (1 - _B + _B * len(doc.title) / title_average)
+            doc.rest_norm = _K1 * (1 - _B + _B * len(doc.rest) / rest_average)
+        order = sorted(
+            self.docs.items(),
+            key=lambda item: (
+                -item[1].fiscal_year,
+                item[1].municipality,
+                item[1].number or "",
+                item[1].key,
+            ),
+        )
+        for rank, (_, doc) in enumerate(order):
+            doc.rank = rank
+        self._matches: OrderedDict[Text, _Matches] = OrderedDict()
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -179,38 +192,43 @@ class _Snapshot:
 
     # -- matching ----------------------------------------------------------------------
 
-    def matches(self, text: Text, deadline: float) -> frozenset[int]:
+    def matches(self, text: Text, deadline: float) -> _Matches:
+        """The measures containing ``text``, cached per snapshot."""
         with self._lock:
             cached = self._matches.get(text)
             if cached is not None:
                 self._matches.move_to_end(text)
                 return cached
-        found = frozenset(self._verify(text, self._candidates(text), deadline))
+        found = self._match(text, deadline)
         with self._lock:
             self._matches[text] = found
             if len(self._matches) > _CACHE_SIZE:
                 self._matches.popitem(last=False)
         return found
 
-    def _candidates(self, text: Text) -> set[int]:
+    def _match(self, text: Text, deadline: float) -> _Matches:
         fieldname = "title" if text.field == "title" else "all"
-        terms = [p.text for p in pieces(text.text)]
-        whole = [t for t in dict.fromkeys(terms) if not _single_cjk(t)]
-        if whole:
-            rarest = sorted(whole, key=lambda t: self.reader.doc_frequency(fieldname, t))
-            sets = [self._postings(fieldname, t) for t in rarest[:_CANDIDATE_TERMS]]
-            sets.sort(key=len)
-            result = set(sets[0])
-            for other in sets[1:]:
-                result &= other
-                if not result:
-                    break
-            return result
-        # Only single kanji/kana: every occurrence starts an indexed bigram or is a unigram.
-        result = set()
-        for term in self.reader.expand_prefix(fieldname, terms[0]):
-            result |= self._postings(fieldname, _text(term))
-        return result
+        tokens = query_terms(text.text)
+        terms = list(dict.fromkeys(tokens))
+        if len(tokens) == 1:
+            # One token (a bigram, a word, one kanji): its postings are exactly the measures
+            # that contain it, and their weights are its frequencies. No verification needed.
+            expanded = (
+                [_text(t) for t in self.reader.expand_prefix(fieldname, terms[0])]
+                if _single_cjk(terms[0])
+                else terms
+            )
+            in_field = self._frequencies(fieldname, expanded)
+            in_title = in_field if fieldname == "title" else self._frequencies("title", expanded)
+            found = frozenset(in_field.keys() & self.docs.keys())
+            return _Matches(found, in_title, None if fieldname == "title" else in_field)
+        whole = [t for t in terms if not _single_cjk(t)]
+        rarest = sorted(whole, key=lambda t: self.reader.doc_frequency(fieldname, t))
+        sets = sorted((self._postings(fieldname, t) for t in rarest[:_CANDIDATE_TERMS]), key=len)
+        candidates = sets[0]
+        for other in sets[1:]:
+            candidates &= other
+        return _Matches(frozenset(self._verify(text, candidates, deadline)), None, None)
 
     def _postings(self, fieldname: str, term: str) -> set[int]:
         """Docnums of a term, read a block of postings at a time (not a posting at a time)."""
@@ -218,9 +236,26 @@ class _Snapshot:
         for segment, base in self.reader.leaf_readers():
             if segment.doc_frequency(fieldname, term) == 0:
                 continue
-            ids = _block_ids(segment.postings(fieldname, term))
-            found.update(map(base.__add__, ids) if base else ids)
+            for ids, _ in _blocks(segment.postings(fieldname, term), weights=False):
+                found.update(map(base.__add__, ids) if base else ids)
         return found
+
+    def _frequencies(self, fieldname: str, terms: Iterable[str]) -> dict[int, float]:
+        """Docnum -> summed frequency of ``terms`` in ``fieldname``."""
+        frequencies: dict[int, float] = {}
+        for term in terms:
+            for segment, base in self.reader.leaf_readers():
+                if segment.doc_frequency(fieldname, term) == 0:
+                    continue
+                for ids, weights in _blocks(segment.postings(fieldname, term), weights=True):
+                    docnums = map(base.__add__, ids) if base else ids
+                    if not frequencies:
+                        frequencies = dict(zip(docnums, weights, strict=True))
+                        continue
+                    get = frequencies.get
+                    for docnum, weight in zip(docnums, weights, strict=True):
+                        frequencies[docnum] = get(docnum, 0.0) + weight
+        return frequencies
 
     def _verify(self, text: Text, candidates: Iterable[int], deadline: float) -> Iterable[int]:
         needle = text.text
@@ -233,7 +268,7 @@ class _Snapshot:
             doc = docs.get(docnum)
             if doc is None:
                 continue  # deleted in this generation
-            value = doc.normalized.get("title", "") if title_only else doc.joined
+            value = doc.title if title_only else doc.joined
             if needle in value and (pattern is None or pattern.search(value)):
                 yield docnum
 
@@ -241,7 +276,7 @@ class _Snapshot:
 
     def evaluate(self, node: Node, deadline: float) -> set[int]:
         if isinstance(node, Text):
-            return set(self.matches(node, deadline))
+            return set(self.matches(node, deadline).found)
         if isinstance(node, Years):
             found: set[int] = set()
             for year in range(node.first, node.last + 1):
@@ -270,28 +305,47 @@ class _Snapshot:
     # -- ranking -----------------------------------------------------------------------
 
     def ranked(
-        self, found: Iterable[int], weighted_terms: list[tuple[Text, float]], sort: str, count: int
+        self, found: Iterable[int], weighted: list[tuple[Text, float]], sort: str, count: int
     ) -> list[tuple[int, float]]:
-        """The first ``count`` of ``found`` in ``sort`` order, with BM25 scores."""
+        """The first ``count`` of ``found`` in ``sort`` order, with BM25 scores.
+
+        BM25 over two groups: the title (weight 3) and everything else (weight 1). A one-token
+        term takes its frequencies from the postings; a longer one counts in the text.
+        """
         docs = self.docs
-        terms = [(text.text, idf, text.field == "title") for text, idf in weighted_terms]
-        keyed: list[tuple[tuple[Any, ...], int, float]] = []
-        for docnum in found:
+        found = list(found)
+        scores = dict.fromkeys(found, 0.0)
+        title_factor, rest_factor = _TITLE_WEIGHT * (_K1 + 1), _K1 + 1
+        for text, idf in weighted:
+            matches = self.matches(text, time.monotonic() + SEARCH_TIMEOUT)
+            in_title, in_field = matches.in_title, matches.in_field
+            if in_title is not None:
+                for docnum in matches.found & scores.keys():
+                    doc = docs[docnum]
+                    title = in_title.get(docnum, 0.0)
+                    rest = (in_field.get(docnum, 0.0) - title) if in_field is not None else 0.0
+                    score = title_factor * title / (title + doc.title_norm) if title else 0.0
+                    if rest > 0:
+                        score += rest_factor * rest / (rest + doc.rest_norm)
+                    scores[docnum] += idf * score
+                continue
+            needle = text.text
+            title_only = text.field == "title"
+            for docnum in matches.found & scores.keys():
+                doc = docs[docnum]
+                title = doc.title.count(needle)
+                rest = 0 if title_only else doc.rest.count(needle)
+                score = title_factor * title / (title + doc.title_norm) if title else 0.0
+                if rest:
+                    score += rest_factor * rest / (rest + doc.rest_norm)
+                scores[docnum] += idf * score
+        direction = {"fiscalYear": 1, "-fiscalYear": -1}.get(sort, 0)
+
+        def key(docnum: int) -> tuple[float, float, int]:
             doc = docs[docnum]
-            score = 0.0
-            for needle, idf, title_only in terms:
-                for value, weight, norm in doc.title_scoring if title_only else doc.scoring:
-                    frequency = value.count(needle)
-                    if frequency:
-                        score += idf * weight * frequency / (frequency + norm)
-            tie = (doc.municipality, doc.number or "", doc.key)
-            if sort == "fiscalYear":
-                keyed.append(((doc.fiscal_year, -score, *tie), docnum, score))
-            elif sort == "-fiscalYear":
-                keyed.append(((-doc.fiscal_year, -score, *tie), docnum, score))
-            else:
-                keyed.append(((-score, -doc.fiscal_year, *tie), docnum, score))
-        return [(docnum, score) for _, docnum, score in heapq.nsmallest(count, keyed)]
+            return (direction * doc.fiscal_year, -scores[docnum], doc.rank)
+
+        return [(docnum, scores[docnum]) for docnum in heapq.nsmallest(count, found, key=key)]
 
     def matched_terms(self, docnum: int, texts: Iterable[Text]) -> tuple[str, ...]:
         doc = self.docs[docnum]
@@ -347,7 +401,7 @@ class Searcher:
         population = max(len(snapshot.universe), 1)
         weighted = []
         for text in texts:
-            frequency = len(snapshot.matches(text, deadline))
+            frequency = len(snapshot.matches(text, deadline).found)
             idf = math.log(1 + (population - frequency + 0.5) / (frequency + 0.5))
             weighted.append((text, idf))
         page = snapshot.ranked(found, weighted, options.sort, options.offset + options.limit)
@@ -407,17 +461,29 @@ def _hit(doc: _Doc, score: float, matched: tuple[str, ...]) -> Hit:
     )
 
 
-def _block_ids(matcher: Any) -> Iterable[int]:
-    """All ids of a leaf matcher. Whoosh's ``all_ids`` steps through postings one Python call
-    at a time; its block reader (the same in whoosh-reloaded and whoosh3) hands out whole
-    blocks. Any other matcher falls back to ``all_ids``."""
+def _blocks(matcher: Any, weights: bool) -> Iterator[tuple[Sequence[int], Sequence[float]]]:
+    """A leaf matcher's postings a block at a time, as (ids, weights). Whoosh's ``all_ids``
+    steps through postings one Python call at a time; its block reader (the same in
+    whoosh-reloaded and whoosh3) hands out whole arrays. Other matchers fall back."""
     if not (hasattr(matcher, "_read_ids") and hasattr(matcher, "_next_block")):
-        yield from matcher.all_ids()
+        ids, frequencies = [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            frequencies.append(matcher.weight())
+            matcher.next()
+        yield ids, frequencies
         return
     while matcher.is_active():
         if matcher._ids is None:
             matcher._read_ids()
-        yield from matcher._ids[matcher._i :]
+        start = matcher._i
+        ids = matcher._ids[start:]
+        if weights:
+            if matcher._weights is None:
+                matcher._read_weights()
+            yield ids, matcher._weights[start:]
+        else:
+            yield ids, ()
         matcher._next_block()
 
 

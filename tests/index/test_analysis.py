@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index.analysis import JapaneseTokenizer, normalize_text, pieces, query_terms
+from index.analysis import JapaneseTokenizer, normalize, normalize_text, pieces, query_terms
 
 
 def test_cjk_runs_become_overlapping_bigrams() -> None:
@@ -83,3 +83,16 @@ def test_tokenizer_pickles_and_speaks_whoosh() -> None:
     ]
     assert tokens == [("防災", 0, 0, 2), ("災", 0, 1, 2), ("wifi", 1, 3, 8)]
     assert [t.text for t in tokenizer("防災", mode="query")] == ["防災"]
+
+
+TRICKY = "市民サービスー・゛゠々〆〇ヵabcAB１２0,-‐－ー 　\t\néｶﾞ①㈱Ⅻ_/.・"
+
+
+@given(st.text(alphabet=TRICKY, max_size=30))
+def test_fast_normalize_equals_the_offset_keeping_one(text: str) -> None:
+    assert normalize_text(text) == normalize(text).text
+
+
+@given(st.text(max_size=30))
+def test_fast_normalize_equals_the_offset_keeping_one_on_any_text(text: str) -> None:
+    assert normalize_text(text) == normalize(text).text
