@@ -9,6 +9,7 @@ text is implausible for a plan report loses to a later one that reads cleanly.
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -31,6 +32,14 @@ def decode_document(data: bytes) -> DecodedText:
         raise DecodeError("the file is empty")
     if data.startswith(b"%PDF-"):
         raise DecodeError("this is a PDF; only text files can be read so far")
+    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            try:
+                return DecodedText(_normalise_newlines(data[2:].decode(encoding)), encoding)
+            except UnicodeDecodeError as error:
+                raise DecodeError(
+                    f"starts with a UTF-16 BOM but is not UTF-16 (byte {error.start + 2})"
+                ) from None
     if b"\x00" in data:
         raise DecodeError("this is a binary file, not text")
     if data.startswith(codecs.BOM_UTF8):
@@ -41,18 +50,23 @@ def decode_document(data: bytes) -> DecodedText:
                 f"starts with a UTF-8 BOM but is not UTF-8 (byte {error.start})"
             ) from None
     best: tuple[int, str, str] | None = None
+    utf8_error: UnicodeDecodeError | None = None
     for encoding in ENCODINGS:
         try:
             text = data.decode(encoding)
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as error:
+            utf8_error = utf8_error or (error if encoding == "utf-8" else None)
             continue
+        if encoding != "utf-8" and _LATIN_SANDWICH.search(text):
+            continue  # a kanji inside a Latin word: Western bytes misread, not Japanese
         suspicion = _suspicion(text)
         if suspicion == 0:
             return DecodedText(_normalise_newlines(text), encoding)
         if best is None or suspicion < best[0]:
             best = (suspicion, text, encoding)
     if best is None or best[0] * 4 > len(best[1]):  # over a quarter odd: not a report
-        raise DecodeError("the file is not text in UTF-8, Shift_JIS (CP932) or EUC-JP")
+        where = f" (not UTF-8 at byte {utf8_error.start})" if utf8_error else ""
+        raise DecodeError(f"the file is not text in UTF-8, Shift_JIS (CP932) or EUC-JP{where}")
     return DecodedText(_normalise_newlines(best[1]), best[2])
 
 
@@ -74,3 +88,8 @@ def _suspicion(text: str) -> int:
         if halfwidth_katakana or control:
             count += 1
     return count
+
+
+# A kanji between two Latin letters (D騁ails) is Latin-1 or Windows-1252 misread as CP932;
+# Japanese never puts one inside a Latin word.
+_LATIN_SANDWICH = re.compile(r"(?<=[A-Za-z])[\u3400-\u9fff\uf900-\ufaff](?=[A-Za-z])")

@@ -6,6 +6,7 @@ conversions live here so that the parser, the index and the query syntax agree.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 
@@ -47,7 +48,11 @@ def fiscal_years_in(text: str) -> list[int]:
     era year says nothing reliable about the fiscal year.
     """
     normalized = unicodedata.normalize("NFKC", text)
-    return [era_to_western(m.group(1), m.group(2)) for m in _ERA_FISCAL_YEAR.finditer(normalized)]
+    years = []
+    for match in _ERA_FISCAL_YEAR.finditer(normalized):
+        with contextlib.suppress(ValueError):  # 令和0年度 names no year
+            years.append(era_to_western(match.group(1), match.group(2)))
+    return years
 
 
 def parse_era_year(text: str) -> int | None:
@@ -56,10 +61,10 @@ def parse_era_year(text: str) -> int | None:
     Returns None when ``text`` is not exactly one such expression.
     """
     normalized = unicodedata.normalize("NFKC", text).strip()
-    match = _ERA_YEAR.fullmatch(normalized)
-    if match:
+    match = _ERA_YEAR.fullmatch(normalized) or _LETTER_YEAR.fullmatch(normalized.upper())
+    if match is None:
+        return None
+    try:
         return era_to_western(match.group(1), match.group(2))
-    match = _LETTER_YEAR.fullmatch(normalized.upper())
-    if match:
-        return era_to_western(match.group(1), match.group(2))
-    return None
+    except ValueError:
+        return None  # R0, 令和0年度

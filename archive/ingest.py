@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from archive.decode import DecodeError, decode_document
@@ -95,6 +95,8 @@ def prepare_document(
         )
     if not MIN_FISCAL_YEAR <= year <= MAX_FISCAL_YEAR:
         raise DocumentRefused(source_name, f"fiscal year {year} is not a Western year")
+    if municipality is not None and not municipality.strip():
+        raise DocumentRefused(source_name, "--municipality is empty")
     city = (municipality or report.municipality or "").strip()
     if not city:
         raise DocumentRefused(
@@ -140,6 +142,19 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
         )
     )
     removed: tuple[int, ...] = ()
+    if old_id is not None and not report.measures:
+        stored_measures = db.scalar(
+            select(func.count()).select_from(Measure).where(Measure.document_id == old_id)
+        )
+        if stored_measures:
+            # A text without structure is more likely a layout the reader does not know (or
+            # another document) than a new version: never let it wipe a structured report.
+            raise DocumentRefused(
+                prepared.source_name,
+                f"{prepared.municipality} {prepared.fiscal_year} is stored with "
+                f"{stored_measures} measures and this file has none; it would replace them "
+                "with a text without structure",
+            )
     if old_id is not None:
         removed = tuple(db.scalars(select(Measure.id).where(Measure.document_id == old_id)))
         db.execute(delete(Document).where(Document.id == old_id))

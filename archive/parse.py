@@ -14,6 +14,7 @@ line keeps the range of raw lines it came from, so every field can say where it 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections import Counter
@@ -26,18 +27,33 @@ from archive.eras import ERA_LETTERS, era_to_western, fiscal_years_in
 # Patterns. Each one runs on raw text, so it accepts full- and half-width forms alike.
 
 _DIGIT = r"[0-9０-９]"
-MEASURE_START = re.compile(rf"^\s*No\.?\s*({_DIGIT}{{1,3}})\s+推進事項[\s　]*(.*)$")
+_NO = r"[NＮ][oOｏＯ][.．]?"  # No, NO, Ｎｏ．
+MEASURE_START = re.compile(rf"^\s*{_NO}\s*({_DIGIT}{{1,3}})\s*推進事項[\s　:：]*(.*)$")
 # A measure start glued to the end of the previous line ("…した。 No 10 推進事項 …").
-_GLUED_MEASURE = re.compile(rf"\s(?=No\.?\s*{_DIGIT}{{1,3}}\s+推進事項)")
+# Only after a sentence end or a tag: "本事業は No 02 推進事項 と連携" is a cross-reference.
+_GLUED_MEASURE = re.compile(rf"(?<=[。\]］])[\s　]*(?={_NO}\s*{_DIGIT}{{1,3}}\s*推進事項)")
 LABELS = ("担当部課所", "事業内容", "達成状況")
-_LABEL = re.compile(r"^\s*(担当部課所|事業内容|達成状況)(?:[\s　]+(.*))?$")
-PILLAR_HEADING = re.compile(rf"^\s*({_DIGIT}{{1,2}})[\s　]+(\S.*)$")
+# A label, then maybe a note in brackets (達成状況（令和２年度）) or a colon, then maybe text.
+_LABEL = re.compile(
+    r"^\s*(担当部課所|事業内容|達成状況)(?:[（(][^）)]{0,20}[）)])?[\s　]*[:：]?[\s　]*(.*)$"
+)
+# １ …, ２．…, （３）…
+PILLAR_HEADING = re.compile(
+    rf"^\s*(?:[（(]\s*({_DIGIT}{{1,2}})\s*[）)]|({_DIGIT}{{1,2}})[.．、]?(?=[\s　.．、]))"
+    r"[\s　.．、]*(\S.*)$"
+)
 # Next-year tags: [R3継続], ［Ｒ４継続］, [令和3年度継続], [完了], [新規], [廃止].
 TAG = re.compile(
     r"[\[［]\s*(?:(R|Ｒ|H|Ｈ|令和|平成)\s*([0-9０-９]{1,2}|元)\s*(?:年度)?\s*)?"
     r"(継続|完了|新規|廃止|終了|統合|拡充)\s*[\]］]"
 )
-_TAG_THEN_TEXT = re.compile(TAG.pattern + r"(?=[\s　]*\S)")
+# A tag with a pillar heading or a measure glued after it: split there.
+_TAG_THEN_HEADING = re.compile(
+    TAG.pattern + rf"(?=[\s　]*(?:{_DIGIT}{{1,2}}[\s　.．]|{_NO}\s*{_DIGIT}))"
+)
+# A tag counts only at the end of a line; inside a sentence it is just text.
+_NUMBERED = re.compile(rf"^\s*({_DIGIT}{{1,2}})[\s　.．]")
+_TAG_AT_END = re.compile(TAG.pattern + r"[\s　]*$")
 _PAGE_NUMBER = re.compile(
     r"^[\s　]*(?:[-－‐―–—]\s*[0-9０-９]{1,4}\s*[-－‐―–—]"  # - 3 -
     r"|[0-9０-９]{1,4}\s*[/／]\s*[0-9０-９]{1,4}"  # 3 / 12
@@ -106,26 +122,28 @@ def rejoin(text: str) -> list[Line]:
         return []
     wrapped = _wrap_rule(segments)
     lines: list[Line] = []
-    current: Line | None = None
+    parts: list[str] = []  # the current logical line, joined once it is complete
+    first = last = 0
     previous: _Segment | None = None
     for segment in segments:
         stripped = segment.text.strip()
         if (
-            current is not None
+            parts
             and previous is not None
             and wrapped(previous)
-            and not _ends_line(current.text)
+            and not _ends_line(parts[-1], alone=len(parts) == 1)
             and not _starts_line(segment)
         ):
-            separator = " " if _latin_edge(current.text[-1], stripped[0]) else ""
-            current = Line(current.text + separator + stripped, current.first, segment.number)
+            if _latin_edge(parts[-1][-1], stripped[0]):
+                parts.append(" ")
+            parts.append(stripped)
+            last = segment.number
         else:
-            if current is not None:
-                lines.append(current)
-            current = Line(stripped, segment.number, segment.number)
+            if parts:
+                lines.append(Line("".join(parts), first, last))
+            parts, first, last = [stripped], segment.number, segment.number
         previous = segment
-    assert current is not None
-    lines.append(current)
+    lines.append(Line("".join(parts), first, last))
     return lines
 
 
@@ -141,7 +159,7 @@ def _segments(text: str) -> Iterator[_Segment]:
 
 def _split_glued(raw: str) -> list[str]:
     pieces = [raw]
-    tag = _TAG_THEN_TEXT.search(raw)
+    tag = _TAG_THEN_HEADING.search(raw)
     if tag:
         pieces = [raw[: tag.end()], raw[tag.end() :]]
     result: list[str] = []
@@ -175,12 +193,13 @@ class _WrapRule:
         return display_width(segment.text.rstrip()) >= self.full_width
 
 
-def _ends_line(text: str) -> bool:
+def _ends_line(text: str, *, alone: bool) -> bool:
+    """Whether the raw piece ``text`` ends its logical line (``alone``: it is the whole line)."""
     return (
         text.endswith(_SENTENCE_END)
-        or TAG.search(text) is not None
-        or _BRACKET_HEADING.match(text) is not None
-        or _LABEL.match(text) is not None
+        or _TAG_AT_END.search(text) is not None
+        or (alone and _BRACKET_HEADING.match(text) is not None)
+        or (alone and text in LABELS)  # a bare label; a label with text after it may wrap
     )
 
 
@@ -278,13 +297,13 @@ class _MeasureBuilder:
         numbers = set()
         for lines in self.fields.values():
             for line in lines:
-                match = PILLAR_HEADING.match(line.text)
+                match = _NUMBERED.match(line.text)
                 if match:
                     numbers.add(_int(match.group(1)))
         return numbers
 
     def build(self) -> ParsedMeasure:
-        departments_text = "".join(line.text for line in self.fields.get("departments", []))
+        departments_text = "\n".join(line.text for line in self.fields.get("departments", []))
         departments, others = split_departments(departments_text)
         provenance = {
             name: (lines[0].first, lines[-1].last) for name, lines in self.fields.items() if lines
@@ -323,7 +342,8 @@ def parse_report(text: str) -> ParsedReport:
                 first=line.first,
                 last=line.last,
             )
-            builder.add("title", Line(start.group(2).strip(), line.first, line.last))
+            title_line = Line(start.group(2).strip(), line.first, line.last)
+            builder.add("title", _take_tag(builder, title_line))
             continue
         pillar = _pillar_heading(lines, index, pillars, builder)
         if pillar:
@@ -361,13 +381,13 @@ def parse_report(text: str) -> ParsedReport:
 
 
 def _take_tag(builder: _MeasureBuilder, line: Line) -> Line:
-    """Record a next-year tag on the measure and return the line without it."""
-    match = TAG.search(line.text)
+    """Record a next-year tag at the end of a line on the measure (the last one printed wins)
+    and return the line without it. A bracket inside a sentence is text, not a tag."""
+    match = _TAG_AT_END.search(line.text)
     if not match:
         return line
-    if builder.carry_over is None:
-        builder.carry_over = parse_tag(match.group(0))
-        builder.carry_over_line = line.last
+    builder.carry_over = parse_tag(match.group(0))
+    builder.carry_over_line = line.last
     remainder = (line.text[: match.start()] + line.text[match.end() :]).strip()
     return Line(remainder, line.first, line.last)
 
@@ -381,20 +401,20 @@ def _pillar_heading(
     """A numbered line is a pillar heading only when a measure starts right after it.
 
     Numbered list items (``２ 累計リーチ…``) look the same, so a heading must also carry no
-    tag, number above the last pillar, and not continue a list the current measure has.
+    tag, follow the last pillar's number, and not continue a list the current measure has.
     """
     line = lines[index]
     match = PILLAR_HEADING.match(line.text)
-    if not match or TAG.search(line.text):
+    if not match or _TAG_AT_END.search(line.text):
         return None
     if index + 1 >= len(lines) or not MEASURE_START.match(lines[index + 1].text):
         return None
-    number = _int(match.group(1))
-    if pillars and number <= pillars[-1].number:
+    number = _int(match.group(1) or match.group(2))
+    if pillars and number != pillars[-1].number + 1:
         return None
     if builder and number - 1 in builder.list_numbers():
         return None
-    return ParsedPillar(number, match.group(2).strip(), line.first, line.last)
+    return ParsedPillar(number, match.group(3).strip(), line.first, line.last)
 
 
 def parse_tag(tag: str) -> CarryOver:
@@ -405,7 +425,8 @@ def parse_tag(tag: str) -> CarryOver:
     fiscal_year = None
     if era and year:
         era_name = ERA_LETTERS.get(unicodedata.normalize("NFKC", era), era)
-        fiscal_year = era_to_western(era_name, year)
+        with contextlib.suppress(ValueError):  # [R0継続] names no year; keep the tag as printed
+            fiscal_year = era_to_western(era_name, year)
     return CarryOver(tag.strip(), status, fiscal_year)
 
 
@@ -416,12 +437,23 @@ def split_departments(text: str) -> tuple[tuple[str, ...], bool]:
     """
     text = text.strip()
     others = False
-    match = re.search(r"(?:[\s　、]+|^)外$", text)
+    # 外 after a separator, or glued to a department's suffix when a wrap joined the lines.
+    match = re.search(rf"(?:[\s　、]+|^|(?<=[{_DEPARTMENT_SUFFIXES}]))外$", text)
     if match:
         others = True
         text = text[: match.start()]
-    names = tuple(name.strip() for name in re.split(r"[、，,]", text) if name.strip())
-    return names, others
+    names: list[str] = []
+    for piece in re.split(r"[、，,]", text):
+        words = piece.split()
+        # "秘書課　広報戦略課": spaces separate departments only when every part is one.
+        if len(words) > 1 and all(w[-1] in _DEPARTMENT_SUFFIXES for w in words):
+            names.extend(words)
+        elif piece.strip():
+            names.append(" ".join(words))
+    return tuple(names), others
+
+
+_DEPARTMENT_SUFFIXES = "課室所局部係館園班"
 
 
 def department_key(name: str) -> str:
@@ -429,19 +461,34 @@ def department_key(name: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
 
 
-_MUNICIPALITY = re.compile(r"^(?:.{2,3}?[都道府県])?(.{1,5}?[市町村区])")
+_MUNICIPALITY = re.compile(r"^(?:\S{2,3}?[都道府県])?(\S{1,5}[市町村])")
+_LEADING_YEAR = re.compile(r"^[\s(（]*(?:令和|平成)\s*(?:元|\d{1,2})\s*年度?[)）]?\s*")
+_NOT_A_NAME = ("本市", "当市", "全市", "各市", "市町村")
 
 
 def municipality_from_title(title: str) -> str | None:
-    """``日立市情報化推進アクションプラン…`` -> ``日立市``."""
-    match = _MUNICIPALITY.match(unicodedata.normalize("NFKC", title).strip())
-    return match.group(1) if match else None
+    """``日立市情報化推進アクションプラン…`` -> ``日立市``; a leading era year is skipped.
+
+    The longest name of up to six characters that ends in 市, 町 or 村 is taken, so
+    ``四日市市…`` gives 四日市市; generic words such as 本市 ("this city") give None.
+    """
+    text = _LEADING_YEAR.sub("", unicodedata.normalize("NFKC", title).strip())
+    match = _MUNICIPALITY.match(text)
+    if not match or match.group(1) in _NOT_A_NAME:
+        return None
+    return match.group(1)
+
+
+# A plan period in a title (令和2年度～令和6年度) is not the report's year.
+_ERA_RANGE = re.compile(
+    r"(?:令和|平成)\s*(?:元|\d{1,2})\s*年度?\s*[~〜～ー－-]\s*(?:(?:令和|平成)\s*)?(?:元|\d{1,2})\s*年度?"
+)
 
 
 def _infer_fiscal_year(title: str, text: str) -> tuple[int | None, str | None]:
     """The report's fiscal year: a 年度 in the title, else the year before most tags, else the
     most frequent 年度 in the text."""
-    in_title = fiscal_years_in(title)
+    in_title = fiscal_years_in(_ERA_RANGE.sub("", unicodedata.normalize("NFKC", title)))
     if in_title:
         return in_title[0], f"the title ({title})"
     tag_years = [

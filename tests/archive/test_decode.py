@@ -64,3 +64,20 @@ def test_mostly_halfwidth_garbage_is_refused() -> None:
 
 def test_legitimate_halfwidth_katakana_is_kept() -> None:
     assert decode_document(TEXT.encode("cp932")).text == TEXT
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_with_bom(encoding: str) -> None:
+    bom = codecs.BOM_UTF16_LE if encoding == "utf-16-le" else codecs.BOM_UTF16_BE
+    assert decode_document(bom + PLAIN.encode(encoding)).text == PLAIN
+
+
+def test_western_code_pages_are_not_misread_as_cp932() -> None:
+    with pytest.raises(DecodeError):
+        decode_document("Détails des activités".encode("latin-1"))
+
+
+def test_a_stray_byte_is_located() -> None:
+    data = PLAIN.encode("utf-8") + b"\x93quoted\x94"
+    with pytest.raises(DecodeError, match="not UTF-8 at byte"):
+        decode_document(data)
