@@ -36,7 +36,11 @@ def main(argv: list[str]) -> int:
         ingest = run([str(BIN / "plan-archive"), "ingest", str(SAMPLE)])
         if ingest != 0:
             return ingest
-        return run([str(BIN / "plan-archive"), "serve", *rest])
+        serve = [str(BIN / "plan-archive"), "serve", *rest]
+        if os.name == "posix":
+            os.chdir(ROOT)
+            os.execv(serve[0], serve)  # become the server: signals reach it, no orphan is left
+        return run(serve)
     setup("[dev,postgres]")
     checks = [
         [str(BIN / "ruff"), "check", "."],

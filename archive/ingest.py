@@ -125,7 +125,8 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
             raise DocumentRefused(
                 prepared.source_name,
                 f"the same file is already stored as {same_bytes.municipality} "
-                f"{same_bytes.fiscal_year}; delete that one first",
+                f"{same_bytes.fiscal_year}; to move it, first run plan-archive delete "
+                f"--municipality {same_bytes.municipality} --fiscal-year {same_bytes.fiscal_year}",
             )
         return IngestResult(
             Outcome.UNCHANGED,
@@ -232,3 +233,23 @@ def _departments_by_key(db: Session, names: list[str]) -> dict[str, Department]:
 def _delete_orphan_departments(db: Session) -> None:
     linked = exists().where(MeasureDepartment.department_id == Department.id)
     db.execute(delete(Department).where(~linked))
+
+
+def delete_document(db: Session, municipality: str, fiscal_year: int) -> int | None:
+    """Delete one report with its measures; returns how many measures went, or None if the
+    report is not stored. Queues the index update in the same transaction."""
+    document_id = db.scalar(
+        select(Document.id).where(
+            Document.municipality == municipality, Document.fiscal_year == fiscal_year
+        )
+    )
+    if document_id is None:
+        return None
+    measures = db.scalar(
+        select(func.count()).select_from(Measure).where(Measure.document_id == document_id)
+    )
+    db.execute(delete(Document).where(Document.id == document_id))
+    _delete_orphan_departments(db)
+    db.add(IndexTask(document_id=document_id, action="drop", created_at=datetime.now(UTC)))
+    db.flush()
+    return measures or 0

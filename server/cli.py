@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from archive.db import reader, writer
 from archive.errors import DocumentRefused
-from archive.ingest import prepare_document, store_document
+from archive.ingest import delete_document, prepare_document, store_document
 from index.query import QuerySyntaxError
 from index.search import IndexNotBuilt, SearchOptions, SearchTimeout, highlight
 from index.writing import IndexBusy, apply_pending, check, rebuild, repair
@@ -56,7 +56,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("--fiscal-year", type=int, help="Western fiscal year of the report(s), e.g. 2020.")
 @click.option("--municipality", help="Municipality of the report(s), e.g. 日立市.")
 @click.option(
@@ -79,23 +79,43 @@ def ingest(
     sessions = writer(engine)
     index_dir = obj.settings.index_dir
     refused = 0
-    for path in _files(paths):
+    seen: dict[tuple[str, int], tuple[Path, str]] = {}  # report -> (file of this run, sha256)
+    for path, problem in _files(paths):
+        if problem is not None:
+            refused += 1
+            click.echo(f"{path}: refused: {problem}")
+            continue
         try:
             data = path.read_bytes()
             prepared = prepare_document(
                 data, path.name, fiscal_year=fiscal_year, municipality=municipality, strict=strict
             )
+            identity = (prepared.municipality, prepared.fiscal_year)
+            earlier = seen.get(identity)
+            if earlier is not None and earlier[1] != prepared.sha256:
+                raise DocumentRefused(
+                    path.name,
+                    f"{earlier[0]} of this run is also {identity[0]} {identity[1]}; "
+                    "one would replace the other (check --fiscal-year / --municipality)",
+                )
             with sessions() as db, db.begin():
                 result = store_document(db, prepared)
+            seen[identity] = (path, prepared.sha256)
         except DocumentRefused as refusal:
             refused += 1
             click.echo(f"{path}: refused: {refusal.reason}")
         except OSError as error:
             refused += 1
-            click.echo(f"{path}: refused: cannot read the file ({error.strerror})")
+            click.echo(f"{path}: refused: cannot read the file ({error.strerror or error})")
         except SQLAlchemyError as error:
             refused += 1
             click.echo(f"{path}: refused: the store did not accept it ({_first_line(error)})")
+            if obj.debug:
+                raise
+        except Exception as error:  # a bug must cost one file, not the rest of the batch
+            refused += 1
+            logging.getLogger("plan_archive.ingest").debug("ingest failed", exc_info=True)
+            click.echo(f"{path}: refused: internal error ({type(error).__name__}); nothing stored")
             if obj.debug:
                 raise
         else:
@@ -105,6 +125,26 @@ def ingest(
         raise SystemExit(1)
 
 
+def _files(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str | None]]:
+    """Each file to ingest, or a path with the reason it cannot be (an unreadable folder, a
+    broken link, an empty folder): nothing is skipped without a line."""
+    for path in paths:
+        if not path.is_dir():
+            yield path, None  # a missing or unreadable file is refused when it is read
+            continue
+        found = False
+        errors: list[OSError] = []
+        for folder, subfolders, names in os.walk(path, onerror=errors.append):
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            for name in sorted(n for n in names if not n.startswith(".")):
+                found = True
+                yield Path(folder) / name, None
+        for error in errors:
+            yield Path(error.filename or path), f"cannot read the folder ({error.strerror})"
+        if not found and not errors:
+            yield path, "the folder has no files to ingest (hidden files are skipped)"
+
+
 def _index(sessions: Any, index_dir: Path) -> str:
     """Apply the store's queued changes to the index; say so only when it could not."""
     try:
@@ -112,6 +152,24 @@ def _index(sessions: Any, index_dir: Path) -> str:
     except IndexBusy as busy:
         return f"; search index not updated yet ({busy}); run 'plan-archive check --repair'"
     return ""
+
+
+@cli.command()
+@click.option("--municipality", required=True, help="Municipality of the report, e.g. 日立市.")
+@click.option("--fiscal-year", required=True, type=int, help="Western fiscal year, e.g. 2020.")
+@click.pass_obj
+def delete(obj: _Obj, municipality: str, fiscal_year: int) -> None:
+    """Delete one stored report (its measures too) from the store and the index."""
+    engine = _open(obj)
+    with writer(engine)() as db, db.begin():
+        deleted = delete_document(db, municipality, fiscal_year)
+    if deleted is None:
+        _fail(f"no report of {municipality} {fiscal_year} is stored")
+    click.echo(
+        f"deleted {municipality} {fiscal_year} ({deleted} measures)"
+        f"{_index(reader(engine), obj.settings.index_dir)}"
+    )
+    engine.dispose()
 
 
 @cli.command()
@@ -227,19 +285,6 @@ def check_command(obj: _Obj, fix: bool) -> None:
     raise SystemExit(1)
 
 
-def _files(paths: tuple[Path, ...]) -> Iterator[Path]:
-    for path in paths:
-        if path.is_dir():
-            yield from sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-        else:
-            yield path  # a missing file is refused when it is read
-
-
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
@@ -293,3 +338,7 @@ def main() -> None:
             raise
         click.echo(f"error: unexpected {type(error).__name__}: {_first_line(error)}", err=True)
         raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

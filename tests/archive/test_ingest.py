@@ -90,6 +90,19 @@ def test_refused_file_changes_nothing(engine: Engine, sample_bytes: bytes) -> No
     assert _snapshot(engine) == before
 
 
+def test_refusals_decided_in_the_store_change_nothing(engine: Engine, sample_bytes: bytes) -> None:
+    """Refused after reading the store: a text without measures over a structured report, and
+    the same bytes under another year."""
+    _ingest(engine, sample_bytes)
+    before = _snapshot(engine)
+    summary = " 日立市情報化推進アクションプラン 概要版 \n令和２年度の取組をまとめた。\n".encode()
+    with pytest.raises(DocumentRefused, match="has none"):
+        _ingest(engine, summary)
+    with pytest.raises(DocumentRefused, match="already stored"):
+        _ingest(engine, sample_bytes, fiscal_year=2021)
+    assert _snapshot(engine) == before
+
+
 def test_same_bytes_as_another_year_are_refused(engine: Engine, sample_bytes: bytes) -> None:
     _ingest(engine, sample_bytes)
     with pytest.raises(DocumentRefused, match="already stored as 日立市 2020"):

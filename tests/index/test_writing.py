@@ -56,6 +56,8 @@ def test_a_refused_file_leaves_the_index_alone(archive: Archive, sample_bytes: b
     before = whoosh_index.open_dir(str(current_dir(archive.index_dir))).latest_generation()
     with pytest.raises(DocumentRefused):
         archive.ingest(b"\x00binary")
+    with pytest.raises(DocumentRefused):  # refused by the store, after reading it
+        archive.ingest(" 日立市 概要版 \n令和２年度の取組。\n".encode())
     after = whoosh_index.open_dir(str(current_dir(archive.index_dir))).latest_generation()
     assert before == after
     assert check(archive.reader, archive.index_dir).consistent

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,7 +64,6 @@ def test_refused_files_exit_non_zero_without_traceback(run: Invoke, tmp_path: Pa
         "notice.txt: refused: cannot tell the fiscal year from the text; pass --fiscal-year"
     )
     assert lines[4].endswith("stored (日立市 2020, 12 measures)")
-    assert "Traceback" not in result.output
 
 
 def test_text_without_measures_and_strict(run: Invoke, tmp_path: Path) -> None:
@@ -93,3 +95,77 @@ def test_bad_database_url_is_one_line(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_schema_prints_the_committed_sdl(run: Invoke) -> None:
     assert run("schema").output == SDL_FILE.read_text(encoding="utf-8")
+
+
+def test_the_console_script_prints_no_traceback(tmp_path: Path) -> None:
+    """Through the real entry point (main), in a process of its own."""
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "r0.txt").write_bytes(
+        SAMPLE.read_text(encoding="utf-8").replace("[R3継続]", "[R0継続]").encode()
+    )
+    env = {**os.environ, "PLAN_ARCHIVE_DATA_DIR": str(tmp_path / "data")}
+    env.pop("PLAN_ARCHIVE_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", "ingest", "empty.txt", "r0.txt", "missing.txt"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["empty.txt", "r0.txt", "missing.txt"]
+    # [R0継続] names no year, so the year comes from the 令和２年度 printed in No 01.
+    assert lines[1] == "r0.txt: stored (日立市 2020, 12 measures)"
+
+
+def test_one_run_never_replaces_its_own_files(run: Invoke, tmp_path: Path) -> None:
+    fixtures = SAMPLE.parent.parent / "tests" / "fixtures"
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    for name in ("hitachi-action-plan-fy2019.txt", "hitachi-action-plan-fy2021.txt"):
+        (folder / name).write_bytes((fixtures / name).read_bytes())
+    result = run("ingest", "--fiscal-year", "2020", str(folder))
+    assert result.exit_code == 1
+    first, second = result.output.splitlines()
+    assert first.endswith("stored (日立市 2020, 12 measures)")
+    assert "of this run is also 日立市 2020" in second
+
+
+def test_nothing_is_skipped_silently(run: Invoke, tmp_path: Path) -> None:
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / ".DS_Store").write_bytes(b"x")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    result = run("ingest", str(hidden), str(broken))
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{hidden}: refused: the folder has no files to ingest (hidden files are skipped)",
+        f"{broken / 'gone.txt'}: refused: cannot read the file (No such file or directory)",
+    ]
+
+
+def test_a_text_without_structure_cannot_replace_a_report(run: Invoke, tmp_path: Path) -> None:
+    run("ingest", str(SAMPLE))
+    summary = tmp_path / "summary.txt"
+    summary.write_bytes(
+        " 日立市情報化推進アクションプラン 概要版 \n令和２年度の取組をまとめた。\n".encode()
+    )
+    result = run("ingest", str(summary))
+    assert result.exit_code == 1
+    assert "is stored with 12 measures and this file has none" in result.output
+    assert "1 hits" in run("search", "人事評価").output
+
+
+def test_delete(run: Invoke) -> None:
+    run("ingest", str(SAMPLE))
+    deleted = run("delete", "--municipality", "日立市", "--fiscal-year", "2020")
+    assert deleted.output == "deleted 日立市 2020 (12 measures)\n"
+    assert run("search", "市民").output.startswith("0 hits")
+    again = run("delete", "--municipality", "日立市", "--fiscal-year", "2020")
+    assert again.exit_code == 2
