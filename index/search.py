@@ -38,6 +38,8 @@ from index.query import And, Exact, Node, Not, Or, Text, Years, parse_query, pos
 from index.writing import current_dir
 
 SEARCH_TIMEOUT = 5.0
+_SCORE_SCALE = float(1 << 24)  # above any tie-break rank: an archive of up to 16M entries
+_YEAR_SCALE = _SCORE_SCALE * 1e6  # above any score × _SCORE_SCALE
 _TITLE_WEIGHT = 3.0  # a match in the title counts three times one in any other field
 _K1, _B = 1.2, 0.75
 _CANDIDATE_TERMS = 3  # intersect the postings of at most this many of the rarest terms
@@ -182,8 +184,13 @@ class _Snapshot:
                 item[1].key,
             ),
         )
-        for rank, (_, doc) in enumerate(order):
+        size = max(self.docs, default=-1) + 1
+        self.rank_by_docnum = [0] * size
+        self.year_by_docnum = [0] * size
+        for rank, (docnum, doc) in enumerate(order):
             doc.rank = rank
+            self.rank_by_docnum[docnum] = rank
+            self.year_by_docnum[docnum] = doc.fiscal_year
         self._matches: OrderedDict[Text, _Matches] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -313,39 +320,44 @@ class _Snapshot:
         term takes its frequencies from the postings; a longer one counts in the text.
         """
         docs = self.docs
-        found = list(found)
-        scores = dict.fromkeys(found, 0.0)
+        found = set(found)
+        scores: dict[int, float] = {}  # only the hits with a score above zero
+        get = scores.get
         title_factor, rest_factor = _TITLE_WEIGHT * (_K1 + 1), _K1 + 1
         for text, idf in weighted:
             matches = self.matches(text, time.monotonic() + SEARCH_TIMEOUT)
             in_title, in_field = matches.in_title, matches.in_field
             if in_title is not None:
-                for docnum in matches.found & scores.keys():
+                title_get = in_title.get
+                field_get = in_field.get if in_field is not None else None
+                for docnum in matches.found & found:
                     doc = docs[docnum]
-                    title = in_title.get(docnum, 0.0)
-                    rest = (in_field.get(docnum, 0.0) - title) if in_field is not None else 0.0
+                    title = title_get(docnum, 0.0)
+                    rest = field_get(docnum, 0.0) - title if field_get is not None else 0.0
                     score = title_factor * title / (title + doc.title_norm) if title else 0.0
                     if rest > 0:
                         score += rest_factor * rest / (rest + doc.rest_norm)
-                    scores[docnum] += idf * score
+                    scores[docnum] = get(docnum, 0.0) + idf * score
                 continue
             needle = text.text
             title_only = text.field == "title"
-            for docnum in matches.found & scores.keys():
+            for docnum in matches.found & found:
                 doc = docs[docnum]
                 title = doc.title.count(needle)
                 rest = 0 if title_only else doc.rest.count(needle)
                 score = title_factor * title / (title + doc.title_norm) if title else 0.0
                 if rest:
                     score += rest_factor * rest / (rest + doc.rest_norm)
-                scores[docnum] += idf * score
-        direction = {"fiscalYear": 1, "-fiscalYear": -1}.get(sort, 0)
-
-        def key(docnum: int) -> tuple[float, float, int]:
-            doc = docs[docnum]
-            return (direction * doc.fiscal_year, -scores[docnum], doc.rank)
-
-        return [(docnum, scores[docnum]) for docnum in heapq.nsmallest(count, found, key=key)]
+                scores[docnum] = get(docnum, 0.0) + idf * score
+        # One float per hit, compared in C: the year (if sorting by it), then the score, then
+        # the precomputed tie-break rank, which is unique, so the order is total.
+        direction = {"fiscalYear": 1.0, "-fiscalYear": -1.0}.get(sort, 0.0)
+        rank, year = self.rank_by_docnum, self.year_by_docnum
+        keys = [
+            direction * year[d] * _YEAR_SCALE - get(d, 0.0) * _SCORE_SCALE + rank[d] for d in found
+        ]
+        best = heapq.nsmallest(count, zip(keys, found, strict=True))
+        return [(docnum, get(docnum, 0.0)) for _, docnum in best]
 
     def matched_terms(self, docnum: int, texts: Iterable[Text]) -> tuple[str, ...]:
         doc = self.docs[docnum]
