@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index.query import QuerySyntaxError
-from index.search import SearchOptions, highlight
+from index.search import SearchOptions, SearchTimeout, highlight
 from tests import variants
 from tests.index.conftest import Archive
 
@@ -144,3 +144,15 @@ def test_postings_of_any_other_matcher_are_read_by_stepping() -> None:
 
     blocks = list(_blocks(ListMatcher([1, 5, 9], [1.0, 2.0, 1.0])))
     assert [(list(ids), list(weights)) for ids, weights in blocks] == [([1, 5, 9], [1.0, 2.0, 1.0])]
+
+
+def test_search_time_is_capped(sample: Archive) -> None:
+    with pytest.raises(SearchTimeout):
+        sample.searcher().search("市民", SearchOptions(timeout=0))
+
+
+def test_a_document_without_structure_is_searched_whole(archive: Archive) -> None:
+    archive.ingest("日立市からのお知らせ \n令和２年度は防災訓練を行う。 \n".encode())
+    results = archive.searcher().search("防災訓練")
+    assert [(hit.kind, hit.number) for hit in results.hits] == [("document", None)]
+    assert archive.searcher().search("防災訓練", SearchOptions(kinds=("measure",))).total == 0

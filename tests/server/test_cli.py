@@ -169,3 +169,18 @@ def test_delete(run: Invoke) -> None:
     assert run("search", "市民").output.startswith("0 hits")
     again = run("delete", "--municipality", "日立市", "--fiscal-year", "2020")
     assert again.exit_code == 2
+
+
+def test_check_and_repair(run: Invoke, tmp_path: Path) -> None:
+    run("ingest", str(SAMPLE))
+    assert run("check").output == "index and store agree\n"
+    for folder in (tmp_path / "data" / "index").glob("g*"):
+        for file in folder.iterdir():
+            file.unlink()  # the index is lost
+    broken = run("check")
+    assert broken.exit_code == 1
+    assert broken.output.startswith("missing: 12 (")
+    repaired = run("check", "--repair")
+    assert repaired.exit_code == 0
+    assert run("check").output == "index and store agree\n"
+    assert run("search", "人事評価").output.startswith("1 hits")
