@@ -46,7 +46,7 @@ _SCORE_SCALE = float(1 << 24)  # above any tie-break rank: an archive of up to 1
 _YEAR_SCALE = _SCORE_SCALE * 1e6  # above any score × _SCORE_SCALE
 _TITLE_WEIGHT = 3.0  # a match in the title counts three times one in any other field
 _K1, _B = 1.2, 0.75
-_CANDIDATE_TERMS = 3  # intersect the postings of at most this many of the rarest terms
+_PREFIX_TERMS_AT_MOST = 64  # a kanji that starts more bigrams than this is found by a scan
 _VERIFY_AT_MOST = 2000  # more candidates than this: scan all text instead of verifying each
 _DOCUMENT_SEPARATOR = "\u241d"  # between entries in the scanned text
 _CACHE_SIZE = 512
@@ -252,6 +252,7 @@ class _Snapshot:
         fieldname = "title" if text.field == "title" else "all"
         tokens = query_terms(text.text)
         terms = list(dict.fromkeys(tokens))
+        frequency = self.reader.doc_frequency
         if len(tokens) == 1:
             # One token (a bigram, a word, one kanji): its postings are exactly the measures
             # that contain it, and their weights are its frequencies. Nothing to verify.
@@ -260,6 +261,8 @@ class _Snapshot:
                 if _single_cjk(terms[0])
                 else terms
             )
+            if len(expanded) > _PREFIX_TERMS_AT_MOST:
+                return self._scan(text)  # one common kanji: hundreds of posting lists
             docnums, in_field = self._postings(fieldname, expanded)
             keep = self.live[docnums]
             docnums, in_field = docnums[keep], in_field[keep]
@@ -271,20 +274,13 @@ class _Snapshot:
             title = dense[docnums]
             return _Matches(docnums, title, in_field - title)
         whole = [t for t in terms if not _single_cjk(t)]
-        rarest = sorted(whole, key=lambda t: self.reader.doc_frequency(fieldname, t))
-        candidates: Array | None = None
-        for term in rarest[:_CANDIDATE_TERMS]:
-            docnums, _ = self._postings(fieldname, [term])
-            candidates = (
-                docnums
-                if candidates is None
-                else np.intersect1d(candidates, docnums, assume_unique=True)
-            )
-        assert candidates is not None  # a text of several tokens has a whole one
-        candidates = candidates[self.live[candidates]]
-        if len(candidates) > _VERIFY_AT_MOST:
+        rarest = sorted(whole, key=lambda t: frequency(fieldname, t))
+        if frequency(fieldname, rarest[0]) > _VERIFY_AT_MOST:
+            # Even the rarest token is everywhere: reading postings to narrow it down costs
+            # more than scanning all text once.
             return self._scan(text)
-        return self._verify(text, candidates, deadline)
+        candidates, _ = self._postings(fieldname, rarest[:1])
+        return self._verify(text, candidates[self.live[candidates]], deadline)
 
     def _scan(self, text: Text) -> _Matches:
         """Find ``text`` by scanning all normalised text at once (about 20 ms at 100k entries,
