@@ -235,15 +235,18 @@ def _delete_orphan_departments(db: Session) -> None:
     db.execute(delete(Department).where(~linked))
 
 
-def delete_document(db: Session, municipality: str, fiscal_year: int) -> int | None:
-    """Delete one report with its measures; returns how many measures went, or None if the
-    report is not stored. Queues the index update in the same transaction."""
-    document_id = db.scalar(
-        select(Document.id).where(
+def find_document(db: Session, municipality: str, fiscal_year: int) -> Document | None:
+    return db.scalars(
+        select(Document).where(
             Document.municipality == municipality, Document.fiscal_year == fiscal_year
         )
-    )
-    if document_id is None:
+    ).first()
+
+
+def delete_document(db: Session, document_id: int) -> int | None:
+    """Delete one report with its measures; returns how many measures went, or None if it is
+    not stored. Queues the index update in the same transaction."""
+    if db.get(Document, document_id) is None:
         return None
     measures = db.scalar(
         select(func.count()).select_from(Measure).where(Measure.document_id == document_id)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from strawberry.extensions import SchemaExtension
 
 from index.search import Searcher
+from schema.limits import Limits
 from schema.loaders import Loaders
 
 
@@ -19,6 +21,10 @@ from schema.loaders import Loaders
 class Context:
     db: Session
     searcher: Searcher
+    limits: Limits = field(default_factory=Limits)
+    authenticated: bool = False  # a valid bearer token came with the request
+    writer: sessionmaker[Session] | None = None  # for mutations: write transactions
+    index_dir: Path | None = None  # for mutations: the index they keep in step
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

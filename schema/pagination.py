@@ -16,7 +16,6 @@ import strawberry
 from schema.errors import BAD_USER_INPUT, PublicError
 
 DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 
 
 @strawberry.type
@@ -25,11 +24,11 @@ class PageInfo:
     end_cursor: str | None
 
 
-def page_size(first: int | None) -> int:
+def page_size(first: int | None, largest: int) -> int:
     if first is None:
-        return DEFAULT_PAGE_SIZE
-    if not 1 <= first <= MAX_PAGE_SIZE:
-        raise PublicError(f"first must be between 1 and {MAX_PAGE_SIZE}", BAD_USER_INPUT)
+        return min(DEFAULT_PAGE_SIZE, largest)
+    if not 1 <= first <= largest:
+        raise PublicError(f"first must be between 1 and {largest}", BAD_USER_INPUT)
     return first
 
 

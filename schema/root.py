@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 
 from archive import queries
 from index.query import QuerySyntaxError
 from index.search import IndexNotBuilt, SearchOptions, SearchTimeout, highlight
 from schema.context import CloseContext
 from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors
+from schema.limits import Limits
+from schema.mutations import Mutation
 from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
 from schema.types import (
     Department,
@@ -30,6 +32,7 @@ from schema.types import (
     SearchEdge,
     SearchFacets,
     SearchOrder,
+    node_types,
 )
 
 _MEASURE_CURSOR = "measure"
@@ -43,9 +46,23 @@ def _archive_filter(where: MeasureFilter | None) -> queries.MeasureFilter:
     return queries.MeasureFilter(fiscal_years=where.fiscal_years, departments=where.departments)
 
 
+_NODE_TYPES: dict[str, Any] = {}  # GraphQL type name -> class, filled by build_schema
+
+
 @strawberry.type
 class Query:
-    node: relay.Node | None = relay.node()
+    @strawberry.field(description="Any object by its global ID; null when there is none.")
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        try:
+            global_id = relay.GlobalID.from_id(id)
+        except Exception:  # a malformed ID names nothing
+            return None
+        node_type = _NODE_TYPES.get(global_id.type_name)
+        if node_type is None:
+            return None
+        nodes = await node_type.resolve_nodes(info=info, node_ids=[global_id.node_id])
+        found: relay.Node | None = nodes[0]
+        return found
 
     @strawberry.field(description="Fiscal years with archived reports, ascending.")
     def fiscal_years(self, info: Info) -> list[FiscalYear]:
@@ -72,7 +89,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> MeasureConnection:
-        limit = page_size(first)
+        limit = page_size(first, info.context.limits.max_page_size)
         where = _archive_filter(filter)
         key = decode_cursor(_MEASURE_CURSOR, after, _MEASURE_KEY) if after else None
         db = info.context.db
@@ -106,7 +123,7 @@ class Query:
         after: str | None = None,
         order_by: SearchOrder = SearchOrder.RELEVANCE,
     ) -> SearchConnection:
-        limit = page_size(first)
+        limit = page_size(first, info.context.limits.max_page_size)
         searcher = info.context.searcher
         offset = 0
         if after:
@@ -174,8 +191,19 @@ class Schema(strawberry.Schema):
         client mistakes (bad input, invalid queries) are not server problems."""
 
 
-@functools.cache
-def build_schema() -> strawberry.Schema:
-    """The schema, built once per process: Strawberry's ``relay.node()`` field cannot be
-    converted twice, and the schema holds no per-request state."""
-    return Schema(query=Query, extensions=[CloseContext, PublicErrors])
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    """The schema, with the request limits as per-request extension factories."""
+    limits = limits or Limits()
+    _NODE_TYPES.update({t.__name__: t for t in node_types()})
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        types=node_types(),
+        extensions=[
+            CloseContext,
+            PublicErrors,
+            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        ],
+    )

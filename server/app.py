@@ -1,42 +1,105 @@
-"""The Starlette application: GraphQL at /graphql, liveness at /healthz."""
+"""The Starlette application: GraphQL at /graphql, liveness at /healthz, readiness at /readyz."""
 
 from __future__ import annotations
 
+import hmac
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy import text
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from archive.db import reader
+from archive.db import reader, writer
+from index.search import IndexNotBuilt
 from schema import build_schema
 from schema.context import Context
+from server.limits import RequestLimits
 from server.resources import open_searcher, open_store
 from server.settings import Settings
 
 
+def authenticated(connection: HTTPConnection, tokens: tuple[str, ...]) -> bool:
+    """Whether the request carries ``Authorization: Bearer <token>`` for a configured token.
+
+    Every configured token is compared in constant time, so timing tells nothing. With no
+    token configured nobody is authenticated.
+    """
+    scheme, _, presented = connection.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not presented:
+        return False
+    matches = [hmac.compare_digest(presented.encode(), token.encode()) for token in tokens]
+    return any(matches)
+
+
 class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
-        super().__init__(build_schema(), **kwargs)
+        super().__init__(build_schema(settings.limits), multipart_uploads_enabled=True, **kwargs)
+        self.settings = settings
         self.engine = open_store(settings)
         self.sessions = reader(self.engine)
+        self.writer = writer(self.engine)
         self.searcher = open_searcher(settings)  # one per process, reused by every request
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context(db=self.sessions(), searcher=self.searcher)
+        return Context(
+            db=self.sessions(),
+            searcher=self.searcher,
+            limits=self.settings.limits,
+            authenticated=authenticated(request, self.settings.api_tokens),
+            writer=self.writer,
+            index_dir=self.settings.index_dir,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Multipart is how files are uploaded, and how a cross-site form posts without a CORS
+        # preflight: only an authenticated request may use it.
+        if scope["type"] == "http":
+            connection = HTTPConnection(scope)
+            multipart = connection.headers.get("content-type", "").startswith("multipart/")
+            if multipart and not authenticated(connection, self.settings.api_tokens):
+                body = {
+                    "errors": [
+                        {
+                            "message": "uploads need Authorization: Bearer <token>",
+                            "extensions": {"code": "UNAUTHENTICATED"},
+                        }
+                    ]
+                }
+                await JSONResponse(body, status_code=401)(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings, *, graphiql: bool = True) -> Starlette:
-    graphql = GraphQLApp(settings, graphql_ide="graphiql" if graphiql else None)
+def create_app(settings: Settings) -> Starlette:
+    graphql = GraphQLApp(settings, graphql_ide="graphiql" if settings.graphiql else None)
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        checks = {"store": "ok", "index": "ok"}
+        try:
+            with graphql.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            checks["store"] = "unreachable"
+        try:
+            graphql.searcher.snapshot()
+        except IndexNotBuilt:
+            checks["index"] = "not built"
+        except Exception:
+            checks["index"] = "unreadable"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(checks, status_code=200 if ready else 503)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -44,11 +107,21 @@ def create_app(settings: Settings, *, graphiql: bool = True) -> Starlette:
         graphql.searcher.close()
         graphql.engine.dispose()
 
+    limits: list[Middleware] = [
+        Middleware(
+            RequestLimits,
+            max_body=settings.max_body_bytes,
+            max_upload=settings.max_upload_bytes,
+            timeout=settings.request_timeout,
+        )
+    ]
     return Starlette(
         routes=[
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
         ],
+        middleware=limits,
         lifespan=lifespan,
     )
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from archive.db import reader, writer
 from archive.errors import DocumentRefused
-from archive.ingest import delete_document, prepare_document, store_document
+from archive.ingest import delete_document, find_document, prepare_document, store_document
 from index.query import QuerySyntaxError
 from index.search import IndexNotBuilt, SearchOptions, SearchTimeout, highlight
 from index.writing import IndexBusy, apply_pending, check, rebuild, repair
@@ -162,7 +162,8 @@ def delete(obj: _Obj, municipality: str, fiscal_year: int) -> None:
     """Delete one stored report (its measures too) from the store and the index."""
     engine = _open(obj)
     with writer(engine)() as db, db.begin():
-        deleted = delete_document(db, municipality, fiscal_year)
+        document = find_document(db, municipality, fiscal_year)
+        deleted = delete_document(db, document.id) if document else None
     if deleted is None:
         _fail(f"no report of {municipality} {fiscal_year} is stored")
     click.echo(

@@ -7,10 +7,12 @@ default. Nothing else in plan-archive reads ``os.environ``; tests pass a dict.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
+
+from schema.limits import Limits
 
 
 class SettingsError(ValueError):
@@ -22,6 +24,11 @@ class Settings:
     data_dir: Path
     database_url: str
     api_tokens: tuple[str, ...] = ()
+    graphiql: bool = True
+    limits: Limits = field(default_factory=Limits)
+    max_body_bytes: int = 1 << 20  # 1 MiB for a GraphQL request
+    max_upload_bytes: int = 50 << 20  # 50 MiB for an uploaded report
+    request_timeout: float = 10.0
 
     @property
     def index_dir(self) -> Path:
@@ -56,7 +63,35 @@ class Settings:
         tokens = tuple(
             t.strip() for t in value("PLAN_ARCHIVE_API_TOKENS", "").split(",") if t.strip()
         )
-        return cls(data_dir=data_dir, database_url=database_url, api_tokens=tokens)
+
+        def number(name: str, default: float) -> float:
+            raw = value(name, str(default)).strip()
+            try:
+                parsed = float(raw)
+            except ValueError:
+                raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+            if parsed <= 0:
+                raise SettingsError(f"{name} must be above zero")
+            return parsed
+
+        graphiql = value("PLAN_ARCHIVE_GRAPHIQL", "true").strip().lower()
+        if graphiql not in ("true", "false", "1", "0", "yes", "no"):
+            raise SettingsError("PLAN_ARCHIVE_GRAPHIQL must be true or false")
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            api_tokens=tokens,
+            graphiql=graphiql in ("true", "1", "yes"),
+            limits=Limits(
+                max_depth=int(number("PLAN_ARCHIVE_MAX_QUERY_DEPTH", 8)),
+                max_aliases=int(number("PLAN_ARCHIVE_MAX_ALIASES", 15)),
+                max_tokens=int(number("PLAN_ARCHIVE_MAX_TOKENS", 2000)),
+                max_page_size=int(number("PLAN_ARCHIVE_MAX_PAGE_SIZE", 100)),
+            ),
+            max_body_bytes=int(number("PLAN_ARCHIVE_MAX_BODY_BYTES", 1 << 20)),
+            max_upload_bytes=int(number("PLAN_ARCHIVE_MAX_UPLOAD_BYTES", 50 << 20)),
+            request_timeout=number("PLAN_ARCHIVE_REQUEST_TIMEOUT", 10.0),
+        )
 
     def prepare_data_dir(self) -> None:
         """Create the data folder (and so the SQLite file's folder) if it is missing."""

@@ -1,0 +1,91 @@
+"""Mutations for integrators: ingest an uploaded report, delete a report.
+
+Every mutation needs ``Authorization: Bearer <token>``; without a valid one it is refused
+with ``UNAUTHENTICATED`` before anything is read or written. A refused file changes nothing,
+as on the command line: the same ``archive.ingest`` functions do the work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import strawberry
+from strawberry import relay
+from strawberry.file_uploads import Upload
+
+from archive import queries
+from archive.errors import DocumentRefused
+from archive.ingest import delete_document, prepare_document, store_document
+from index.writing import IndexBusy, apply_pending
+from schema.errors import BAD_USER_INPUT, NOT_FOUND, UNAUTHENTICATED, PublicError
+from schema.types import Document, Info
+
+
+def _require_writer(info: Info) -> None:
+    if not info.context.authenticated:
+        raise PublicError("this needs Authorization: Bearer <token>", UNAUTHENTICATED)
+    if info.context.writer is None or info.context.index_dir is None:
+        raise PublicError("this server does not accept changes", UNAUTHENTICATED)
+
+
+def _update_index(info: Info) -> None:
+    """Bring the index up to date; when another writer holds it, the work stays queued in the
+    store and the next writer (or ``plan-archive check --repair``) applies it."""
+    assert info.context.writer is not None
+    assert info.context.index_dir is not None
+    with contextlib.suppress(IndexBusy):
+        apply_pending(info.context.writer, info.context.index_dir)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Ingest an uploaded report (GraphQL multipart request, 50 MiB at most). "
+        "A file that cannot be read is refused with BAD_USER_INPUT and changes nothing."
+    )
+    async def ingest_document(
+        self,
+        info: Info,
+        file: Upload,
+        fiscal_year: int | None = None,
+        municipality: str | None = None,
+    ) -> Document:
+        _require_writer(info)
+        try:
+            data = await file.read()  # type: ignore[attr-defined]
+        finally:
+            await file.close()  # type: ignore[attr-defined]
+        name = getattr(file, "filename", None) or "upload"
+        try:
+            prepared = prepare_document(
+                data, name, fiscal_year=fiscal_year, municipality=municipality
+            )
+            assert info.context.writer is not None
+            with info.context.writer() as db, db.begin():
+                result = store_document(db, prepared)
+        except DocumentRefused as refusal:
+            raise PublicError(f"refused: {refusal.reason}", BAD_USER_INPUT) from None
+        _update_index(info)
+        document = queries.documents_by_ids(info.context.db, [result.document_id])[0]
+        assert document is not None
+        return Document.from_row(document)
+
+    @strawberry.mutation(description="Delete a report and its measures; returns what was deleted.")
+    def delete_document(self, info: Info, id: strawberry.ID) -> Document | None:
+        _require_writer(info)
+        try:
+            global_id = relay.GlobalID.from_id(id)
+            document_id = int(global_id.node_id)
+        except Exception:
+            raise PublicError("id is not a Document ID", BAD_USER_INPUT) from None
+        if global_id.type_name != "Document":
+            raise PublicError("id is not a Document ID", BAD_USER_INPUT)
+        assert info.context.writer is not None
+        with info.context.writer() as db, db.begin():
+            found = queries.documents_by_ids(db, [document_id])[0]
+            if found is None:
+                raise PublicError("no such document", NOT_FOUND)
+            deleted = Document.from_row(found)
+            delete_document(db, document_id)
+        _update_index(info)
+        return deleted

@@ -1,0 +1,115 @@
+"""Mutations through the real ASGI app: bearer tokens, multipart upload, refusals that change
+nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.settings import Settings
+from tests.conftest import SAMPLE
+
+TOKEN = "s3cret-token"
+INGEST = """
+mutation($file: Upload!, $year: Int) {
+  ingestDocument(file: $file, fiscalYear: $year) { id municipality fiscalYear measureCount }
+}
+"""
+DELETE = "mutation($id: ID!) { deleteDocument(id: $id) { id fiscalYear measureCount } }"
+COUNT = '{ measures { totalCount } search(query: "人事評価") { totalCount } }'
+
+
+@pytest.fixture
+def writable(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings.from_env(
+        {"PLAN_ARCHIVE_DATA_DIR": str(tmp_path), "PLAN_ARCHIVE_API_TOKENS": f"other,{TOKEN}"},
+        env_file=None,
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def _upload(client: TestClient, data: bytes, token: str | None = TOKEN, **variables: Any) -> Any:
+    operations = json.dumps({"query": INGEST, "variables": {"file": None, **variables}})
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = client.post(
+        "/graphql",
+        data={"operations": operations, "map": json.dumps({"0": ["variables.file"]})},
+        files={"0": ("report.txt", data, "text/plain")},
+        headers=headers,
+    )
+    return response
+
+
+def _counts(client: TestClient) -> tuple[int, int]:
+    response = client.post("/graphql", json={"query": COUNT})
+    data = response.json()["data"]
+    return data["measures"]["totalCount"], data["search"]["totalCount"]
+
+
+def test_ingest_by_upload_updates_store_and_index(writable: TestClient) -> None:
+    response = _upload(writable, SAMPLE.read_bytes())
+    assert response.status_code == 200
+    document = response.json()["data"]["ingestDocument"]
+    assert (document["municipality"], document["fiscalYear"], document["measureCount"]) == (
+        "日立市",
+        2020,
+        12,
+    )
+    assert _counts(writable) == (12, 1)
+
+
+def test_upload_without_a_valid_token_is_refused_and_changes_nothing(writable: TestClient) -> None:
+    for token in (None, "wrong", TOKEN + "x"):
+        response = _upload(writable, SAMPLE.read_bytes(), token=token)
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    body = writable.post("/graphql", json={"query": "{ measures { totalCount } }"}).json()
+    assert body["data"]["measures"]["totalCount"] == 0
+
+
+def test_a_refused_file_is_bad_user_input_and_changes_nothing(writable: TestClient) -> None:
+    _upload(writable, SAMPLE.read_bytes())
+    body = _upload(writable, b"\x00\x01binary").json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "binary" in body["errors"][0]["message"]
+    assert _counts(writable) == (12, 1)
+
+
+def test_delete_needs_a_token_and_returns_what_it_deleted(writable: TestClient) -> None:
+    document = _upload(writable, SAMPLE.read_bytes()).json()["data"]["ingestDocument"]
+    refused = writable.post("/graphql", json={"query": DELETE, "variables": {"id": document["id"]}})
+    assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert _counts(writable) == (12, 1)
+    deleted = writable.post(
+        "/graphql",
+        json={"query": DELETE, "variables": {"id": document["id"]}},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).json()
+    assert deleted["data"]["deleteDocument"]["fiscalYear"] == 2020
+    assert _counts(writable) == (0, 0)
+    again = writable.post(
+        "/graphql",
+        json={"query": DELETE, "variables": {"id": document["id"]}},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).json()
+    assert again["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_without_configured_tokens_every_mutation_is_refused(tmp_path: Path) -> None:
+    settings = Settings.from_env({"PLAN_ARCHIVE_DATA_DIR": str(tmp_path)}, env_file=None)
+    with TestClient(create_app(settings)) as client:
+        response = _upload(client, SAMPLE.read_bytes(), token="anything")
+        assert response.status_code == 401
+        body = client.post(
+            "/graphql",
+            json={"query": DELETE, "variables": {"id": "RG9jdW1lbnQ6MQ=="}},
+            headers={"Authorization": "Bearer anything"},
+        ).json()
+        assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

@@ -1,0 +1,144 @@
+"""Request limits and server endpoints through the real ASGI app; each limit is configurable."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.settings import Settings, SettingsError
+
+
+def _client(data_dir: Path, **env: str) -> TestClient:
+    settings = Settings.from_env({"PLAN_ARCHIVE_DATA_DIR": str(data_dir), **env}, env_file=None)
+    return TestClient(create_app(settings))
+
+
+@pytest.fixture
+def limited(sample_settings: Settings) -> Iterator[TestClient]:
+    with _client(
+        sample_settings.data_dir,
+        PLAN_ARCHIVE_MAX_QUERY_DEPTH="3",
+        PLAN_ARCHIVE_MAX_ALIASES="3",
+        PLAN_ARCHIVE_MAX_TOKENS="60",
+        PLAN_ARCHIVE_MAX_PAGE_SIZE="5",
+        PLAN_ARCHIVE_MAX_BODY_BYTES="2000",
+    ) as client:
+        yield client
+
+
+def _errors(client: TestClient, query: str, **variables: Any) -> list[dict[str, Any]]:
+    response = client.post("/graphql", json={"query": query, "variables": variables})
+    errors: list[dict[str, Any]] = response.json().get("errors", [])
+    return errors
+
+
+def test_defaults_refuse_what_is_over_them(client: TestClient) -> None:
+    aliases = " ".join(f"a{i}: fiscalYears {{ year }}" for i in range(16))
+    assert "aliases" in _errors(client, f"{{ {aliases} }}")[0]["message"]
+    fields = " ".join(["year"] * 2100)
+    assert "token" in _errors(client, f"{{ fiscalYears {{ {fields} }} }}")[0]["message"].lower()
+    assert _errors(client, "{ measures(first: 101) { totalCount } }")[0]["extensions"]["code"] == (
+        "BAD_USER_INPUT"
+    )
+
+
+def test_each_limit_is_configurable(limited: TestClient) -> None:
+    deep = "{ measures { edges { node { document { title } } } } }"
+    assert "exceeds maximum operation depth" in _errors(limited, deep)[0]["message"]
+    assert not _errors(limited, "{ measures { totalCount } }")
+    aliases = " ".join(f"a{i}: fiscalYears {{ year }}" for i in range(4))
+    assert "aliases" in _errors(limited, f"{{ {aliases} }}")[0]["message"]
+    page = _errors(limited, "{ measures(first: 6) { totalCount } }")
+    assert page[0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "between 1 and 5" in page[0]["message"]
+    big = limited.post("/graphql", json={"query": "{ fiscalYears { year } }", "pad": "x" * 3000})
+    assert big.status_code == 413
+    assert big.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_request_time_limit(sample_settings: Settings) -> None:
+    """A request still unanswered after the limit gets 503, on a real server: here a client
+    that sends half its body and stalls. (The limit covers waiting; a single blocking query
+    or search is bounded by its own caps instead: see the README.)"""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "PLAN_ARCHIVE_DATA_DIR": str(sample_settings.data_dir),
+        "PLAN_ARCHIVE_REQUEST_TIMEOUT": "0.3",
+    }
+    env.pop("PLAN_ARCHIVE_DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        with connection:
+            body = b'{"query": "{ fiscalYears { year } }"}'
+            connection.sendall(
+                b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body[:10]
+            )
+            reply = connection.recv(65536).decode()
+        assert reply.startswith("HTTP/1.1 503")
+        assert '"code": "TIMEOUT"' in reply or '"code":"TIMEOUT"' in reply
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_batching_is_off(client: TestClient) -> None:
+    response = client.post("/graphql", json=[{"query": "{ fiscalYears { year } }"}] * 2)
+    assert response.status_code == 400
+
+
+def test_readyz_reports_store_and_index(client: TestClient, tmp_path: Path) -> None:
+    assert client.get("/readyz").json() == {"store": "ok", "index": "ok"}
+    with _client(tmp_path) as empty:
+        response = empty.get("/readyz")
+        assert response.status_code == 503
+        assert response.json() == {"store": "ok", "index": "not built"}
+
+
+def test_graphiql_can_be_turned_off(sample_settings: Settings) -> None:
+    html = {"Accept": "text/html"}
+    with _client(sample_settings.data_dir) as on:
+        assert "graphiql" in on.get("/graphql", headers=html).text.lower()
+    with _client(sample_settings.data_dir, PLAN_ARCHIVE_GRAPHIQL="false") as off:
+        assert off.get("/graphql", headers=html).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PLAN_ARCHIVE_MAX_QUERY_DEPTH", "deep"),
+        ("PLAN_ARCHIVE_REQUEST_TIMEOUT", "0"),
+        ("PLAN_ARCHIVE_GRAPHIQL", "maybe"),
+    ],
+)
+def test_bad_settings_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value}, env_file=None)
