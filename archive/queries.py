@@ -21,8 +21,16 @@ from archive.parse import department_key
 
 @dataclass(frozen=True)
 class MeasureFilter:
+    """Every condition given must hold; a list means any of its values."""
+
     fiscal_years: Sequence[int] | None = None
+    fiscal_year_from: int | None = None
+    fiscal_year_to: int | None = None
     departments: Sequence[str] | None = None  # names as printed; compared by normalised key
+    municipalities: Sequence[str] | None = None
+    pillars: Sequence[str] | None = None  # pillar titles, exact
+    next_year_statuses: Sequence[str] | None = None  # 継続, 完了, 新規, 廃止…
+    document_ids: Sequence[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,19 @@ def _filtered(
 ) -> Select[Measure, Document]:
     if where.fiscal_years is not None:
         statement = statement.where(Document.fiscal_year.in_(list(where.fiscal_years)))
+    if where.fiscal_year_from is not None:
+        statement = statement.where(Document.fiscal_year >= where.fiscal_year_from)
+    if where.fiscal_year_to is not None:
+        statement = statement.where(Document.fiscal_year <= where.fiscal_year_to)
+    if where.municipalities is not None:
+        statement = statement.where(Document.municipality.in_(list(where.municipalities)))
+    if where.pillars is not None:
+        titled = select(Pillar.id).where(Pillar.title.in_(list(where.pillars)))
+        statement = statement.where(Measure.pillar_id.in_(titled))
+    if where.next_year_statuses is not None:
+        statement = statement.where(Measure.carry_over_status.in_(list(where.next_year_statuses)))
+    if where.document_ids is not None:
+        statement = statement.where(Measure.document_id.in_(list(where.document_ids)))
     if where.departments is not None:
         keys = [department_key(name) for name in where.departments]
         linked = (
@@ -61,14 +82,22 @@ def count_measures(db: Session, where: MeasureFilter) -> int:
 
 
 def list_measures(
-    db: Session, where: MeasureFilter, *, after: MeasureKey | None, limit: int
+    db: Session,
+    where: MeasureFilter,
+    *,
+    after: MeasureKey | None,
+    limit: int,
+    descending: bool = False,
 ) -> list[tuple[Measure, Document]]:
-    """Up to ``limit`` measures after the one whose sort key is ``after`` (keyset pagination)."""
+    """Up to ``limit`` measures after the one whose sort key is ``after`` (keyset pagination),
+    by fiscal year, municipality and number, ascending or descending."""
     statement = _filtered(select(Measure, Document).join(Measure.document), where)
     order = (Document.fiscal_year, Document.municipality, Measure.number, Measure.id)
     if after is not None:
-        statement = statement.where(tuple_(*order) > tuple_(*after))
-    rows = db.execute(statement.order_by(*order).limit(limit))
+        beyond = tuple_(*order) < tuple_(*after) if descending else tuple_(*order) > tuple_(*after)
+        statement = statement.where(beyond)
+    columns = [c.desc() for c in order] if descending else list(order)
+    rows = db.execute(statement.order_by(*columns).limit(limit))
     return [(measure, document) for measure, document in rows]
 
 
@@ -238,3 +267,17 @@ def pending_index_tasks(db: Session) -> list[IndexTask]:
 def delete_index_tasks(db: Session, up_to_id: int) -> None:
     """Forget index work up to and including task ``up_to_id``, once the index has it."""
     db.execute(delete(IndexTask).where(IndexTask.id <= up_to_id))
+
+
+def pillars_by_ids(db: Session, ids: Sequence[int]) -> list[Pillar | None]:
+    found = {p.id: p for p in db.scalars(select(Pillar).where(Pillar.id.in_(list(ids))))}
+    return [found.get(i) for i in ids]
+
+
+def pillars_by_document_ids(db: Session, ids: Sequence[int]) -> list[list[Pillar]]:
+    grouped: dict[int, list[Pillar]] = defaultdict(list)
+    for pillar in db.scalars(
+        select(Pillar).where(Pillar.document_id.in_(list(ids))).order_by(Pillar.number)
+    ):
+        grouped[pillar.document_id].append(pillar)
+    return [grouped.get(i, []) for i in ids]

@@ -8,8 +8,8 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
-from archive import queries
-from archive.models import Department, Document, Measure
+from archive import lineage, queries
+from archive.models import Department, Document, Measure, Pillar
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -36,4 +36,11 @@ class Loaders:
         )
         self.measure_count_by_document: DataLoader[int, int] = _loader(
             db, queries.measure_counts_by_document_ids
+        )
+        self.pillar: DataLoader[int, Pillar | None] = _loader(db, queries.pillars_by_ids)
+        self.pillars_by_document: DataLoader[int, list[Pillar]] = _loader(
+            db, queries.pillars_by_document_ids
+        )
+        self.history: DataLoader[int, list[tuple[Measure, Document]]] = _loader(
+            db, lineage.history_by_measure_ids
         )

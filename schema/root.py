@@ -12,6 +12,7 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from archive import queries
 from index.query import QuerySyntaxError
 from index.search import IndexNotBuilt, SearchOptions, SearchTimeout, highlight
+from schema.connections import archive_filter, measure_connection
 from schema.context import CloseContext
 from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors
 from schema.limits import Limits
@@ -26,8 +27,8 @@ from schema.types import (
     Info,
     Measure,
     MeasureConnection,
-    MeasureEdge,
     MeasureFilter,
+    MeasureOrder,
     SearchConnection,
     SearchEdge,
     SearchFacets,
@@ -35,15 +36,7 @@ from schema.types import (
     node_types,
 )
 
-_MEASURE_CURSOR = "measure"
 _SEARCH_CURSOR = "search"
-_MEASURE_KEY = (int, str, str, int)
-
-
-def _archive_filter(where: MeasureFilter | None) -> queries.MeasureFilter:
-    if where is None:
-        return queries.MeasureFilter()
-    return queries.MeasureFilter(fiscal_years=where.fiscal_years, departments=where.departments)
 
 
 _NODE_TYPES: dict[str, Any] = {}  # GraphQL type name -> class, filled by build_schema
@@ -88,27 +81,9 @@ class Query:
         filter: MeasureFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        order_by: MeasureOrder = MeasureOrder.FISCAL_YEAR_ASC,
     ) -> MeasureConnection:
-        limit = page_size(first, info.context.limits.max_page_size)
-        where = _archive_filter(filter)
-        key = decode_cursor(_MEASURE_CURSOR, after, _MEASURE_KEY) if after else None
-        db = info.context.db
-        rows = queries.list_measures(db, where, after=key, limit=limit + 1)
-        edges = [
-            MeasureEdge(
-                cursor=encode_cursor(_MEASURE_CURSOR, queries.measure_key(measure, document)),
-                node=Measure.from_row(measure, document),
-            )
-            for measure, document in rows[:limit]
-        ]
-        return MeasureConnection(
-            total_count=queries.count_measures(db, where),
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > limit,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-        )
+        return measure_connection(info, archive_filter(filter), first, after, order_by)
 
     @strawberry.field(
         description="Full-text search over measures in every year: exact matches, ranked, with "

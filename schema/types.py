@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -27,12 +28,41 @@ class Document(relay.Node):
     municipality: str
     fiscal_year: int = strawberry.field(description="Western year, e.g. 2020 for 令和2年度.")
     title: str
+    source_name: str = strawberry.field(description="The file name it was ingested from.")
+    sha256: str
+    ingested_at: datetime
+    raw_text: str = strawberry.field(description="The text as decoded, every character kept.")
+    text: str = strawberry.field(description="Wrapped lines rejoined, page numbers dropped.")
 
     @classmethod
     def from_row(cls, row: models.Document) -> Document:
         return cls(
-            id=row.id, municipality=row.municipality, fiscal_year=row.fiscal_year, title=row.title
+            id=row.id,
+            municipality=row.municipality,
+            fiscal_year=row.fiscal_year,
+            title=row.title,
+            source_name=row.source_name,
+            sha256=row.sha256,
+            ingested_at=row.ingested_at,
+            raw_text=row.raw_text,
+            text=row.text,
         )
+
+    @strawberry.field(description="Its measures, by number; `first` is 1 to 100.")
+    def measures(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> MeasureConnection:
+        from archive.queries import MeasureFilter as Where
+        from schema.connections import measure_connection
+
+        return measure_connection(
+            info, Where(document_ids=[self.id]), first, after, MeasureOrder.FISCAL_YEAR_ASC
+        )
+
+    @strawberry.field(description="Its pillars (体系), by number.")
+    async def pillars(self, info: Info) -> list[Pillar]:
+        rows = await info.context.loaders.pillars_by_document.load(self.id)
+        return [Pillar.from_row(row, self.fiscal_year) for row in rows]
 
     @strawberry.field(description="How many measures were read from the report.")
     async def measure_count(self, info: Info) -> int:
@@ -63,6 +93,45 @@ class Department(relay.Node):
         return [cls.from_row(row) if row else None for row in rows]
 
 
+@strawberry.type(description="A pillar (体系) of one report: a group of measures.")
+class Pillar(relay.Node):
+    id: relay.NodeID[int]
+    number: int
+    title: str
+    fiscal_year: int
+    document_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: models.Pillar, fiscal_year: int) -> Pillar:
+        return cls(
+            id=row.id,
+            number=row.number,
+            title=row.title,
+            fiscal_year=fiscal_year,
+            document_id=row.document_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Pillar | None]:
+        rows = await info.context.loaders.pillar.load_many(_int_ids(node_ids))
+        documents = await info.context.loaders.document.load_many(
+            [row.document_id if row else 0 for row in rows]
+        )
+        return [
+            cls.from_row(row, document.fiscal_year) if row and document else None
+            for row, document in zip(rows, documents, strict=True)
+        ]
+
+
+@strawberry.type(description="What the report says happens next year: [R3継続] is 継続 in 2021.")
+class CarryOver:
+    tag: str = strawberry.field(description="As printed, e.g. [R3継続].")
+    status: str = strawberry.field(description="継続, 完了, 新規, 廃止, …")
+    fiscal_year: int | None = strawberry.field(description="The year the tag names, if any.")
+
+
 @strawberry.type(description="A measure (推進事項) as reported in one fiscal year.")
 class Measure(relay.Node):
     id: relay.NodeID[int]
@@ -71,10 +140,25 @@ class Measure(relay.Node):
     title: str = strawberry.field(description="推進事項.")
     description: str = strawberry.field(description="事業内容, wrapped lines rejoined.")
     achievement: str = strawberry.field(description="達成状況, wrapped lines rejoined.")
+    municipality: str
+    departments_others: bool = strawberry.field(
+        description="The department list ended in 外 (and others)."
+    )
+    carry_over: CarryOver | None = strawberry.field(
+        description="The next-year tag; null when the report printed none (unknown, not ended)."
+    )
     document_id: strawberry.Private[int]
+    pillar_id: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, measure: models.Measure, document: models.Document) -> Measure:
+        carry_over = None
+        if measure.carry_over_tag and measure.carry_over_status:
+            carry_over = CarryOver(
+                tag=measure.carry_over_tag,
+                status=measure.carry_over_status,
+                fiscal_year=measure.carry_over_year,
+            )
         return cls(
             id=measure.id,
             fiscal_year=document.fiscal_year,
@@ -82,8 +166,27 @@ class Measure(relay.Node):
             title=measure.title,
             description=measure.description,
             achievement=measure.achievement,
+            municipality=document.municipality,
+            departments_others=measure.departments_others,
+            carry_over=carry_over,
             document_id=measure.document_id,
+            pillar_id=measure.pillar_id,
         )
+
+    @strawberry.field(description="Its pillar (体系), if the report groups measures in pillars.")
+    async def pillar(self, info: Info) -> Pillar | None:
+        if self.pillar_id is None:
+            return None
+        row = await info.context.loaders.pillar.load(self.pillar_id)
+        return Pillar.from_row(row, self.fiscal_year) if row else None
+
+    @strawberry.field(
+        description="The same measure in every ingested year, ascending, itself included. "
+        "Linked within a municipality by title, or by number with a similar title."
+    )
+    async def history(self, info: Info) -> list[Measure]:
+        rows = await info.context.loaders.history.load(self.id)
+        return [Measure.from_row(measure, document) for measure, document in rows]
 
     @strawberry.field(description="担当部課所, one per department, in printed order.")
     async def departments(self, info: Info) -> list[Department]:
@@ -128,16 +231,29 @@ class MeasureConnection:
     page_info: PageInfo
 
 
-@strawberry.input(description="Every given condition must hold.")
+@strawberry.input(description="Every given condition must hold; a list means any of its values.")
 class MeasureFilter:
     fiscal_years: list[int] | None = None
     departments: list[str] | None = strawberry.field(
         default=None, description="Exact department names."
     )
+    fiscal_year_from: int | None = strawberry.field(default=None, description="Inclusive.")
+    fiscal_year_to: int | None = strawberry.field(default=None, description="Inclusive.")
+    municipalities: list[str] | None = None
+    pillars: list[str] | None = strawberry.field(default=None, description="Exact pillar titles.")
+    next_year_statuses: list[str] | None = strawberry.field(
+        default=None, description="継続, 完了, 新規, 廃止, …"
+    )
+
+
+@strawberry.enum(description="Order of a measure list.")
+class MeasureOrder(enum.Enum):
+    FISCAL_YEAR_ASC = "asc"  # then municipality and number
+    FISCAL_YEAR_DESC = "desc"
 
 
 def node_types() -> list[Any]:
-    return [Document, Department, Measure]
+    return [Document, Department, Measure, Pillar]
 
 
 @strawberry.type(description="Matched text of one field, the matches in <mark>…</mark>.")

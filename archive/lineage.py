@@ -1,0 +1,90 @@
+"""The same measure across years: the rule that links a measure to its other years' selves.
+
+Reports renumber and slightly retitle measures from year to year, so the number alone and the
+title alone are both unreliable. Within one municipality, a measure of another year is the
+same measure when, in order of preference:
+
+1. its title is the same (after NFKC and removing spaces), whatever its number; or
+2. it has the same number and a similar title (character-bigram Dice similarity ≥ 0.5); or
+3. its title is very similar (≥ 0.8) under another number.
+
+For each other year the best such candidate is taken; a measure without any is alone. The
+history is ascending by fiscal year and includes the measure itself.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from archive.models import Document, Measure
+
+SAME_NUMBER_SIMILARITY = 0.5
+OTHER_NUMBER_SIMILARITY = 0.8
+
+
+def title_key(title: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", title)).casefold()
+
+
+def similarity(left: str, right: str) -> float:
+    """Dice coefficient of the two titles' character bigrams (normalised)."""
+    a, b = _bigrams(title_key(left)), _bigrams(title_key(right))
+    if not a or not b:
+        return 1.0 if title_key(left) == title_key(right) else 0.0
+    return 2 * len(a & b) / (len(a) + len(b))
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)} or ({text} if text else set())
+
+
+def match_score(measure: Measure, candidate: Measure) -> float:
+    """How surely ``candidate`` is ``measure`` in another year; 0 when it is not."""
+    if title_key(measure.title) == title_key(candidate.title):
+        return 2.0
+    alike = similarity(measure.title, candidate.title)
+    if measure.number == candidate.number and alike >= SAME_NUMBER_SIMILARITY:
+        return 1.0 + alike
+    if alike >= OTHER_NUMBER_SIMILARITY:
+        return alike
+    return 0.0
+
+
+def history_by_measure_ids(db: Session, ids: Sequence[int]) -> list[list[tuple[Measure, Document]]]:
+    """For each measure id, the measure in every year it is found, ascending (two queries)."""
+    targets = {
+        m.id: (m, d)
+        for m, d in db.execute(
+            select(Measure, Document).join(Measure.document).where(Measure.id.in_(list(ids)))
+        )
+    }
+    municipalities = {d.municipality for _, d in targets.values()}
+    by_city_year: dict[tuple[str, int], list[tuple[Measure, Document]]] = defaultdict(list)
+    for measure, document in db.execute(
+        select(Measure, Document)
+        .join(Measure.document)
+        .where(Document.municipality.in_(municipalities))
+    ):
+        by_city_year[(document.municipality, document.fiscal_year)].append((measure, document))
+    histories: list[list[tuple[Measure, Document]]] = []
+    for measure_id in ids:
+        if measure_id not in targets:
+            histories.append([])
+            continue
+        measure, document = targets[measure_id]
+        found = [(measure, document)]
+        for (city, year), candidates in by_city_year.items():
+            if city != document.municipality or year == document.fiscal_year:
+                continue
+            scored = [(match_score(measure, c), c.number, c, d) for c, d in candidates]
+            best = max(scored, key=lambda item: (item[0], item[1] == measure.number), default=None)
+            if best is not None and best[0] > 0:
+                found.append((best[2], best[3]))
+        histories.append(sorted(found, key=lambda pair: pair[1].fiscal_year))
+    return histories
