@@ -52,8 +52,10 @@ class Document(Base):
     source_name: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     encoding: Mapped[str] = mapped_column(String(20))
-    raw_text: Mapped[str] = mapped_column(Text)  # as decoded, every character kept
-    text: Mapped[str] = mapped_column(Text)  # wrapped lines rejoined, furniture dropped
+    # The texts are large and rarely wanted: they load only when asked for with undefer() (or
+    # document_texts_by_ids), and touching them otherwise raises instead of a hidden query.
+    raw_text: Mapped[str] = mapped_column(Text, deferred=True, deferred_raiseload=True)
+    text: Mapped[str] = mapped_column(Text, deferred=True, deferred_raiseload=True)
     ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     pillars: Mapped[list[Pillar]] = relationship(

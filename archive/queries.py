@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from archive.models import Department, Document, IndexTask, Measure, MeasureDepartment, Pillar
 from archive.parse import department_key
@@ -185,7 +185,12 @@ def index_rows(db: Session, document_ids: Sequence[int]) -> list[IndexRow]:
     """Everything the index holds for these documents: their measures, or the whole text of a
     document that has none."""
     ids = list(document_ids)
-    documents = {d.id: d for d in db.scalars(select(Document).where(Document.id.in_(ids)))}
+    documents = {
+        d.id: d
+        for d in db.scalars(
+            select(Document).where(Document.id.in_(ids)).options(undefer(Document.text))
+        )
+    }
     rows = _measure_rows(db, documents, Measure.document_id.in_(ids))
     structured = {row.document_id for row in rows}
     return rows + [_document_row(d) for d in documents.values() if d.id not in structured]
@@ -281,3 +286,17 @@ def pillars_by_document_ids(db: Session, ids: Sequence[int]) -> list[list[Pillar
     ):
         grouped[pillar.document_id].append(pillar)
     return [grouped.get(i, []) for i in ids]
+
+
+@dataclass(frozen=True)
+class DocumentTexts:
+    raw_text: str
+    text: str
+
+
+def document_texts_by_ids(db: Session, ids: Sequence[int]) -> list[DocumentTexts | None]:
+    rows = db.execute(
+        select(Document.id, Document.raw_text, Document.text).where(Document.id.in_(list(ids)))
+    )
+    found = {i: DocumentTexts(raw, text) for i, raw, text in rows}
+    return [found.get(i) for i in ids]

@@ -37,6 +37,9 @@ class Loaders:
         self.measure_count_by_document: DataLoader[int, int] = _loader(
             db, queries.measure_counts_by_document_ids
         )
+        self.document_texts: DataLoader[int, queries.DocumentTexts | None] = _loader(
+            db, queries.document_texts_by_ids
+        )
         self.pillar: DataLoader[int, Pillar | None] = _loader(db, queries.pillars_by_ids)
         self.pillars_by_document: DataLoader[int, list[Pillar]] = _loader(
             db, queries.pillars_by_document_ids

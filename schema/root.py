@@ -7,7 +7,14 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry import relay
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 
 from archive import queries
 from index.query import QuerySyntaxError
@@ -170,6 +177,12 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The schema, with the request limits as per-request extension factories."""
     limits = limits or Limits()
     _NODE_TYPES.update({t.__name__: t for t in node_types()})
+    # The limiters make their validation rules in __init__; made once here, the rules stay
+    # the same objects across requests, so ValidationCache can reuse a query's validation.
+    rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -177,8 +190,10 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         extensions=[
             CloseContext,
             PublicErrors,
-            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+            # A portal sends the same few documents over and over: parse and validate each once.
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
         ],
     )

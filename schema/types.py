@@ -31,8 +31,6 @@ class Document(relay.Node):
     source_name: str = strawberry.field(description="The file name it was ingested from.")
     sha256: str
     ingested_at: datetime
-    raw_text: str = strawberry.field(description="The text as decoded, every character kept.")
-    text: str = strawberry.field(description="Wrapped lines rejoined, page numbers dropped.")
 
     @classmethod
     def from_row(cls, row: models.Document) -> Document:
@@ -44,9 +42,17 @@ class Document(relay.Node):
             source_name=row.source_name,
             sha256=row.sha256,
             ingested_at=row.ingested_at,
-            raw_text=row.raw_text,
-            text=row.text,
         )
+
+    @strawberry.field(description="The text as decoded, every character kept.")
+    async def raw_text(self, info: Info) -> str:
+        texts = await info.context.loaders.document_texts.load(self.id)
+        return texts.raw_text if texts else ""
+
+    @strawberry.field(description="Wrapped lines rejoined, page numbers dropped.")
+    async def text(self, info: Info) -> str:
+        texts = await info.context.loaders.document_texts.load(self.id)
+        return texts.text if texts else ""
 
     @strawberry.field(description="Its measures, by number; `first` is 1 to 100.")
     def measures(

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import undefer
 
 from archive.db import reader, writer
 from archive.errors import DocumentRefused
@@ -34,7 +35,7 @@ def test_sample_lands_whole(engine: Engine, sample_bytes: bytes) -> None:
     result = _ingest(engine, sample_bytes, "hitachi.txt")
     assert (result.outcome, result.measure_count) == (Outcome.STORED, 12)
     with reader(engine)() as db:
-        document = db.scalars(select(Document)).one()
+        document = db.scalars(select(Document).options(undefer(Document.raw_text))).one()
         assert (document.municipality, document.fiscal_year) == ("日立市", 2020)
         assert document.raw_text == sample_bytes.decode("utf-8")
         assert document.source_name == "hitachi.txt"
