@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
+from server.app import create_app
+from server.settings import Settings
 from tests.conftest import graphql
 from tests.schema.test_sdl import SDL_FILE
 
@@ -93,3 +98,21 @@ def test_get_serves_queries_at_the_exact_path(client: TestClient) -> None:
     )
     assert response.status_code == 200
     assert response.json() == {"data": {"fiscalYears": [{"year": 2020}]}}
+
+
+def test_an_unexpected_failure_is_masked_as_internal(tmp_path: Path) -> None:
+    """A real fault in the store (its measures table gone) reaches the client as INTERNAL
+    with a generic message: no SQL, no traceback, no path."""
+    settings = Settings.from_env({"PLAN_ARCHIVE_DATA_DIR": str(tmp_path)}, env_file=None)
+    with TestClient(create_app(settings)) as client:
+        engine = create_engine(settings.database_url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE measure_departments"))
+            connection.execute(text("DROP TABLE measures"))
+        engine.dispose()
+        body = graphql(client, "{ measures { totalCount } }")
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "INTERNAL"
+    assert error["message"] == "Internal server error."
+    for leak in ("SELECT", "sqlite", "Traceback", str(tmp_path), "no such table"):
+        assert leak not in str(body)
