@@ -149,8 +149,8 @@ def run(count: int, repeats: int) -> None:
         size = sum(p.stat().st_size for p in generation.iterdir()) / 2**20
         searcher = Searcher(root)
         started = time.perf_counter()
-        snapshot = searcher.snapshot()
-        load = time.perf_counter() - started
+        with searcher.snapshot() as snapshot:
+            load = time.perf_counter() - started
         cold: list[float] = []
         warm: list[float] = []
         totals = {}

@@ -49,6 +49,14 @@ def _is_cjk(char: str) -> bool:
     )
 
 
+def is_cjk(char: str) -> bool:
+    return _is_cjk(char)
+
+
+def is_word(char: str) -> bool:
+    return _is_word(char)
+
+
 def _is_word(char: str) -> bool:
     return char.isalnum() and not _is_cjk(char)
 
@@ -75,17 +83,48 @@ def _fold(char: str) -> str:
     return "".join(folded)
 
 
+# A character followed by combining or half-width (semi-)voiced marks: ｶﾞ, か + U+3099, é as
+# e + U+0301. NFKC must see each such cluster whole to compose it (ｶﾞ is ガ); applied one
+# character at a time it would leave a stray mark.
+_CLUSTER = re.compile(
+    "[^\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099\u309a\uff9e\uff9f]"
+    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099\u309a\uff9e\uff9f]+"
+)
+
+
+def _composed(text: str) -> tuple[str, list[int] | None]:
+    """``text`` with each mark cluster NFKC-composed, and the original index of each
+    character (None when nothing changed)."""
+    if not _CLUSTER.search(text):
+        return text, None
+    pieces: list[str] = []
+    origin: list[int] = []
+    last = 0
+    for match in _CLUSTER.finditer(text):
+        pieces.append(text[last : match.start()])
+        origin.extend(range(last, match.start()))
+        composed = unicodedata.normalize("NFKC", match.group(0))
+        pieces.append(composed)
+        origin.extend([match.start()] * len(composed))
+        last = match.end()
+    pieces.append(text[last:])
+    origin.extend(range(last, len(text)))
+    return "".join(pieces), origin
+
+
 def normalize(text: str) -> Normalized:
     """NFKC, case fold, Latin accents dropped, in-word joiners removed; offsets kept."""
+    text, composed_origin = _composed(text)
     chars: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(text):
         folded = _FOLDED.get(char)
         if folded is None:
             folded = _FOLDED.setdefault(char, _fold(char))
+        where = composed_origin[index] if composed_origin is not None else index
         for piece in folded:
             chars.append(piece)
-            origin.append(index)
+            origin.append(where)
     out: list[str] = []
     out_origin: list[int] = []
     space_at: int | None = None  # origin of a pending run of white space
@@ -123,6 +162,7 @@ def normalize_text(text: str) -> str:
     A property test holds the two to the same result.
     """
     get = _FOLDED.get
+    text, _ = _composed(text)
     folded = "".join([get(c) or _FOLDED.setdefault(c, _fold(c)) for c in text])
     return _SPACES.sub(_space, _JOINER.sub("", folded))
 
@@ -147,7 +187,8 @@ _CJK_CLASS = "\u3041-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆〇ヵ�
 _WORD = rf"[^\W_{_CJK_CLASS}]"
 _JOINER = re.compile(rf"(?<={_WORD})[{_JOINERS}](?={_WORD})|(?<=\d),(?=\d)|(?<=[^\W_])・(?=[^\W_])")
 _SPACES = re.compile(r"\s+")
-_RUN = re.compile(rf"(?P<cjk>[{_CJK_CLASS}]+)|(?P<word>[^\W{_CJK_CLASS}]+)")
+_RUN = re.compile(rf"(?P<cjk>[{_CJK_CLASS}]+)|(?P<word>{_WORD}+)")
+WORD_CLASS = _WORD  # a character of a word: a letter or digit that is not kanji or kana
 
 
 def _tokens(normalized: str, for_index: bool) -> Iterator[tuple[str, int, int, int]]:

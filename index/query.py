@@ -86,20 +86,26 @@ _EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
 
 
 def synonym_table(groups: Sequence[Sequence[str]]) -> dict[str, tuple[str, ...]]:
-    """Normalised term -> every normalised member of its group (itself included)."""
-    table: dict[str, tuple[str, ...]] = {}
+    """Normalised term -> every normalised member of its group (itself included). Groups that
+    share a word merge, so synonyms are symmetric and transitive."""
+    merged: list[set[str]] = []
     for group in groups:
-        members = tuple(dict.fromkeys(normalize_text(word) for word in group if word.strip()))
-        for member in members:
-            table[member] = tuple(dict.fromkeys((*table.get(member, ()), *members)))
-    return table
+        members = {normalize_text(word) for word in group if word.strip()}
+        overlapping = [m for m in merged if m & members]
+        for other in overlapping:
+            members |= other
+            merged.remove(other)
+        merged.append(members)
+    return {member: tuple(sorted(group)) for group in merged for member in group}
 
 
 def read_synonyms(text: str) -> list[tuple[str, ...]]:
     """A synonyms file: one group per line, words separated by commas; # starts a comment."""
     groups = []
     for line in text.splitlines():
-        words = tuple(w.strip() for w in line.split("#", 1)[0].split(",") if w.strip())
+        words = tuple(
+            w.strip().strip('"') for w in line.split("#", 1)[0].split(",") if w.strip().strip('"')
+        )
         if len(words) > 1:
             groups.append(words)
     return groups
@@ -116,6 +122,8 @@ def parse_query(query: str, synonyms: Mapping[str, tuple[str, ...]] | None = Non
     joining = False
     for match in _TOKEN.finditer(query):
         negate, field, quoted, bare = match.groups()
+        if field is None and bare and bare.endswith(":") and _is_field(bare[:-1]):
+            raise QuerySyntaxError(f"{bare} needs a value right after the colon")
         if bare == "OR" and not negate and not field and quoted is None:
             if joining or not items:
                 raise QuerySyntaxError("OR needs a term on each side")
@@ -142,6 +150,10 @@ def parse_query(query: str, synonyms: Mapping[str, tuple[str, ...]] | None = Non
     return items[0] if len(items) == 1 else And(tuple(items))
 
 
+def _is_field(name: str) -> bool:
+    return name.lower() in ("fiscalyear", "year", "title", *_COLUMNS)
+
+
 def _item(
     field: str | None, quoted: str | None, bare: str | None, synonyms: Mapping[str, tuple[str, ...]]
 ) -> Node | None:
@@ -166,7 +178,10 @@ def _item(
 
 def _text(value: str, field: str | None, synonyms: Mapping[str, tuple[str, ...]]) -> Node | None:
     # Punctuation at a term's edges (市*, "防災.") is not part of what is searched for.
-    normalized = _EDGE_PUNCTUATION.sub("", normalize_text(value))
+    # The characters that separate fields and entries in the searched text cannot be typed
+    # into a match.
+    cleaned = value.replace("\u241e", " ").replace("\u241d", " ")
+    normalized = _EDGE_PUNCTUATION.sub("", normalize_text(cleaned))
     if not normalized:
         return None  # punctuation only: nothing to match
     variants = synonyms.get(normalized, (normalized,))

@@ -22,8 +22,10 @@ import os
 import re
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -34,7 +36,7 @@ import numpy.typing as npt
 from whoosh import index as whoosh_index
 
 from archive.parse import department_key
-from index.analysis import normalize, query_terms
+from index.analysis import WORD_CLASS, is_cjk, is_word, normalize, query_terms
 from index.fields import SEPARATOR
 from index.query import And, Exact, Node, Not, Or, Text, Years, parse_query, positive_texts
 from index.writing import current_dir
@@ -43,14 +45,12 @@ Array = npt.NDArray[Any]
 
 SEARCH_TIMEOUT = 5.0
 _SCORE_SCALE = float(1 << 24)  # above any tie-break rank: an archive of up to 16M entries
-_YEAR_SCALE = _SCORE_SCALE * 1e6  # above any score × _SCORE_SCALE
 _TITLE_WEIGHT = 3.0  # a match in the title counts three times one in any other field
 _K1, _B = 1.2, 0.75
 _PREFIX_TERMS_AT_MOST = 64  # a kanji that starts more bigrams than this is found by a scan
 _VERIFY_AT_MOST = 2000  # more candidates than this: scan all text instead of verifying each
 _DOCUMENT_SEPARATOR = "\u241d"  # between entries in the scanned text
 _CACHE_SIZE = 512
-_LATIN = "0-9a-z"
 
 
 class SearchTimeout(RuntimeError):
@@ -228,6 +228,8 @@ class _Snapshot:
         self.rank[order] = np.arange(len(order))
         self._matches: OrderedDict[Text, _Matches] = OrderedDict()
         self._lock = threading.Lock()
+        self.users = 0  # searches using this snapshot now (guarded by the Searcher's lock)
+        self.retired = False  # a newer snapshot replaced it
 
     def close(self) -> None:
         self.searcher.close()
@@ -275,12 +277,13 @@ class _Snapshot:
             return _Matches(docnums, title, in_field - title)
         whole = [t for t in terms if not _single_cjk(t)]
         rarest = sorted(whole, key=lambda t: frequency(fieldname, t))
-        if frequency(fieldname, rarest[0]) > _VERIFY_AT_MOST:
-            # Even the rarest token is everywhere: reading postings to narrow it down costs
-            # more than scanning all text once.
-            return self._scan(text)
-        candidates, _ = self._postings(fieldname, rarest[:1])
-        return self._verify(text, candidates[self.live[candidates]], deadline)
+        overlapping = _has_border(text.text)  # "2 2": the scan's split would miss overlaps
+        if rarest and (overlapping or frequency(fieldname, rarest[0]) <= _VERIFY_AT_MOST):
+            candidates, _ = self._postings(fieldname, rarest[:1])
+            return self._verify(text, candidates[self.live[candidates]], deadline)
+        # No token of two characters to narrow it down (市(区), or even the rarest one is
+        # everywhere: one scan of all text costs less than reading postings.
+        return self._scan(text)
 
     def _scan(self, text: Text) -> _Matches:
         """Find ``text`` by scanning all normalised text at once (about 20 ms at 100k entries,
@@ -411,12 +414,19 @@ class _Snapshot:
             score = _TITLE_WEIGHT * (_K1 + 1) * title / (title + self.title_norm[docnums])
             score += (_K1 + 1) * rest / (rest + self.rest_norm[docnums])
             scores[at] += idf * score
-        # One float per hit: the year (when sorting by it), then the score, then the unique
-        # tie-break rank, so that the order is total and stable.
-        direction = {"fiscalYear": 1.0, "-fiscalYear": -1.0}.get(sort, 0.0)
-        keys = direction * self.year[found] * _YEAR_SCALE - scores * _SCORE_SCALE + self.rank[found]
-        first = np.argpartition(keys, count)[:count] if count < len(keys) else np.arange(len(keys))
-        first = first[np.argsort(keys[first], kind="stable")]
+        rank = self.rank[found]
+        if sort in ("fiscalYear", "-fiscalYear"):
+            # Year, then score, then the unique tie-break rank: a total order.
+            year = self.year[found] if sort == "fiscalYear" else -self.year[found]
+            first = np.lexsort((rank, -scores, year))[:count]
+        else:
+            # One float per hit, compared in C: the score, then the unique tie-break rank
+            # (scores stay far below 2**53 / 2**24, so both parts are exact).
+            keys = rank - scores * _SCORE_SCALE
+            first = (
+                np.argpartition(keys, count)[:count] if count < len(keys) else np.arange(len(keys))
+            )
+            first = first[np.argsort(keys[first], kind="stable")]
         return [(int(found[i]), float(scores[i])) for i in first]
 
     def facets(self, found: Array) -> tuple[list[Facet], list[Facet]]:
@@ -452,24 +462,52 @@ class Searcher:
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
 
-    def snapshot(self) -> _Snapshot:
-        """The newest committed state; reopened only when the index changed."""
+    def generation(self) -> str:
+        """The name of the newest committed state, without loading it."""
         folder = current_dir(self.root)
         if folder is None:
             raise IndexNotBuilt("there is no search index yet; ingest a report or run reindex")
-        latest = f"{folder.name}.{_latest_generation(folder)}"
+        return f"{folder.name}.{_latest_generation(folder)}"
+
+    @contextmanager
+    def snapshot(self) -> Iterator[_Snapshot]:
+        """The newest committed state, held open while inside: a snapshot replaced by a newer
+        one is closed only when the last search using it is done."""
         with self._lock:
-            current = self._snapshot
-            if current is None or current.generation != latest:
+            for attempt in range(5):
+                latest = self.generation()
+                current = self._snapshot
+                if current is not None and current.generation == latest:
+                    break
+                try:
+                    fresh = _Snapshot(self.root / latest.split(".")[0])
+                except FileNotFoundError:  # a commit replaced the TOC while we opened it
+                    if attempt == 4:
+                        raise
+                    continue
                 if current is not None:
+                    self._retire(current)
+                self._snapshot = current = fresh
+                break
+            assert current is not None
+            current.users += 1
+        try:
+            yield current
+        finally:
+            with self._lock:
+                current.users -= 1
+                if current.retired and current.users == 0:
                     current.close()
-                self._snapshot = current = _Snapshot(folder)
-            return current
+
+    def _retire(self, snapshot: _Snapshot) -> None:
+        snapshot.retired = True
+        if snapshot.users == 0:
+            snapshot.close()
 
     def close(self) -> None:
         with self._lock:
             if self._snapshot is not None:
-                self._snapshot.close()
+                self._retire(self._snapshot)
                 self._snapshot = None
 
     def search(self, query: str, options: SearchOptions | None = None) -> Results:
@@ -478,7 +516,12 @@ class Searcher:
         tree = (
             parse_query(query, self.synonyms) if self.synonyms is not None else parse_query(query)
         )
-        snapshot = self.snapshot()
+        with self.snapshot() as snapshot:
+            return self._search(snapshot, tree, options, deadline)
+
+    def _search(
+        self, snapshot: _Snapshot, tree: Node, options: SearchOptions, deadline: float
+    ) -> Results:
         found = snapshot.restrict(snapshot.evaluate(tree, deadline), options)
         if time.monotonic() > deadline:
             raise SearchTimeout("the search took too long")
@@ -565,8 +608,13 @@ def _blocks(matcher: Any) -> Iterator[tuple[Array, Array]]:
         matcher._next_block()
 
 
+def _has_border(needle: str) -> bool:
+    """Whether a proper prefix of ``needle`` is also its suffix, so occurrences can overlap."""
+    return any(needle[:k] == needle[-k:] for k in range(1, len(needle)))
+
+
 def _single_cjk(term: str) -> bool:
-    return len(term) == 1 and not term.isascii()
+    return len(term) == 1 and is_cjk(term)
 
 
 def _text(term: Any) -> str:
@@ -574,23 +622,22 @@ def _text(term: Any) -> str:
 
 
 def _whole_word(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` is not part of a longer Latin word or number."""
-    latin = "0123456789abcdefghijklmnopqrstuvwxyz"
-    before = start > 0 and text[start] in latin and text[start - 1] in latin
-    after = end < len(text) and text[end - 1] in latin and text[end] in latin
+    """Whether ``text[start:end]`` is not part of a longer word (Latin, digits, any script
+    but kanji and kana, exactly the runs the analysis makes words of)."""
+    before = start > 0 and is_word(text[start]) and is_word(text[start - 1])
+    after = end < len(text) and is_word(text[end - 1]) and is_word(text[end])
     return not (before or after)
 
 
 def _edge_pattern(needle: str) -> re.Pattern[str] | None:
-    """Latin words match whole: ``lan`` must not match inside ``planning``."""
-    before = needle[0] in "0123456789abcdefghijklmnopqrstuvwxyz"
-    after = needle[-1] in "0123456789abcdefghijklmnopqrstuvwxyz"
+    """Words match whole: ``lan`` must not match inside ``planning``."""
+    before, after = is_word(needle[0]), is_word(needle[-1])
     if not (before or after):
         return None
     return re.compile(
-        (f"(?<![{_LATIN}])" if before else "")
+        (f"(?<!{WORD_CLASS})" if before else "")
         + re.escape(needle)
-        + (f"(?![{_LATIN}])" if after else "")
+        + (f"(?!{WORD_CLASS})" if after else "")
     )
 
 
@@ -625,6 +672,8 @@ def _spans(original: str, terms: Sequence[str]) -> list[tuple[int, int]]:
         for match in pattern.finditer(normalized.text):
             start = normalized.origin[match.start()]
             end = normalized.origin[match.end() - 1] + 1
+            while end < len(original) and _is_mark(original[end]):
+                end += 1  # keep ｶﾞ's voicing mark inside the <mark>
             spans.append((start, end))
     spans.sort()
     merged: list[tuple[int, int]] = []
@@ -647,9 +696,10 @@ def _fragments(original: str, spans: list[tuple[int, int]]) -> list[str]:
     for window in windows[:MAX_FRAGMENTS]:
         start = max(0, window[0][0] - FRAGMENT_CONTEXT)
         end = min(len(original), window[-1][1] + FRAGMENT_CONTEXT)
-        while start > 0 and _latin_pair(original, start - 1):
-            start -= 1  # do not cut a Latin word in two
-        while end < len(original) and _latin_pair(original, end - 1):
+        limit_start, limit_end = max(0, start - 20), min(len(original), end + 20)
+        while start > limit_start and _latin_pair(original, start - 1):
+            start -= 1  # do not cut a Latin word in two (but do cut a very long one)
+        while end < limit_end and _latin_pair(original, end - 1):
             end += 1
         parts = ["…" if start > 0 else ""]
         cursor = start
@@ -661,6 +711,10 @@ def _fragments(original: str, spans: list[tuple[int, int]]) -> list[str]:
         parts.append("…" if end < len(original) else "")
         fragments.append(" ".join("".join(parts).split("\n")))
     return fragments
+
+
+def _is_mark(char: str) -> bool:
+    return unicodedata.combining(char) > 0 or char in "\uff9e\uff9f"
 
 
 def _latin_pair(text: str, i: int) -> bool:

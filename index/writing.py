@@ -14,6 +14,7 @@ before it is on disk.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -40,6 +41,10 @@ class IndexBusy(RuntimeError):
     """Another process holds the index's write lock; the work stays queued."""
 
 
+class IndexDamaged(RuntimeError):
+    """The current generation cannot be read (a file is missing or broken): rebuild it."""
+
+
 @dataclass(frozen=True)
 class Applied:
     tasks: int
@@ -61,10 +66,11 @@ class Checked:
     stale: list[str]  # keys whose indexed content differs from the store
     extra: list[str]  # keys in the index that the store no longer has
     pending: int  # index tasks not yet applied
+    damaged: bool = False  # the current generation could not be read at all
 
     @property
     def consistent(self) -> bool:
-        return not (self.missing or self.stale or self.extra or self.pending)
+        return not (self.missing or self.stale or self.extra or self.pending or self.damaged)
 
 
 def current_dir(root: Path) -> Path | None:
@@ -74,7 +80,13 @@ def current_dir(root: Path) -> Path | None:
     except FileNotFoundError:
         return None
     folder = root / name
-    return folder if whoosh_index.exists_in(str(folder)) else None
+    # Look for a TOC file instead of opening the index: a commit deletes the previous TOC,
+    # so opening here would race every ingest.
+    try:
+        committed = any(n.startswith("_MAIN_") and n.endswith(".toc") for n in os.listdir(folder))
+    except OSError:
+        return None
+    return folder if committed else None
 
 
 def _switch(root: Path, folder: Path) -> None:
@@ -107,6 +119,8 @@ def _writer(root: Path, timeout: float) -> Iterator[Any]:
             raise IndexBusy(
                 f"the index is locked by another writer (waited {timeout:g} s)"
             ) from None
+        except Exception as error:  # a missing or broken file in the generation
+            raise IndexDamaged(f"the index in {folder} cannot be read ({error})") from None
         if current_dir(root) == folder:
             break
         writer.cancel()  # a rebuild switched generations while we waited: write to the new one
@@ -143,7 +157,11 @@ def apply_pending(
 def rebuild(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_TIMEOUT) -> Rebuilt:
     """Build a new generation from the whole store and switch searches to it when complete."""
     started = time.perf_counter()
-    with _writer(root, timeout) as lock:  # no other writer while we read the store
+    with contextlib.ExitStack() as stack:
+        try:  # no other writer while we read the store
+            lock = stack.enter_context(_writer(root, timeout))
+        except IndexDamaged:
+            lock = None  # the damaged generation is replaced as a whole: nothing to protect
         with sessions() as db:
             pending = queries.pending_index_tasks(db)
             ids = queries.document_ids(db)
@@ -154,7 +172,8 @@ def rebuild(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_
             )
             folder, count = build_generation(root, rows)
         _switch(root, folder)
-        lock.cancel()
+        if lock is not None:
+            lock.cancel()
     if pending:
         with sessions() as db, db.begin():
             queries.delete_index_tasks(db, pending[-1].id)
@@ -198,7 +217,11 @@ def _indexed(root: Path) -> dict[str, tuple[str, int]]:
     folder = current_dir(root)
     if folder is None:
         return {}
-    with whoosh_index.open_dir(str(folder)).searcher() as searcher:
+    try:
+        searcher = whoosh_index.open_dir(str(folder)).searcher()
+    except Exception as error:  # a missing or broken file in the generation
+        raise IndexDamaged(f"the index in {folder} cannot be read ({error})") from None
+    with searcher:
         return {
             fields["key"]: (fields["data"]["version"], fields["data"]["document_id"])
             for _, fields in searcher.reader().iter_docs()
@@ -216,7 +239,11 @@ def _stored(db: Session) -> dict[str, tuple[str, int]]:
 
 def check(sessions: sessionmaker[Session], root: Path) -> Checked:
     """Compare what the store holds with what the index holds, key by key."""
-    indexed = _indexed(root)
+    damaged = False
+    try:
+        indexed = _indexed(root)
+    except IndexDamaged:
+        indexed, damaged = {}, True
     with sessions() as db:
         pending = len(queries.pending_index_tasks(db))
         stored = _stored(db)
@@ -225,6 +252,7 @@ def check(sessions: sessionmaker[Session], root: Path) -> Checked:
         stale=sorted(k for k in stored if k in indexed and indexed[k][0] != stored[k][0]),
         extra=sorted(k for k in indexed if k not in stored),
         pending=pending,
+        damaged=damaged,
     )
 
 
@@ -233,6 +261,9 @@ def repair(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_T
 
     Returns what was found before repairing."""
     found = check(sessions, root)
+    if found.damaged:
+        rebuild(sessions, root, timeout)
+        return found
     apply_pending(sessions, root, timeout)
     with _writer(root, timeout) as writer:
         indexed = _indexed(root)

@@ -110,7 +110,7 @@ class Query:
         offset = 0
         if after:
             generation, position = decode_cursor(_SEARCH_CURSOR, after, (str, int))
-            if generation != searcher.snapshot().generation:
+            if generation != searcher.generation():
                 raise PublicError(
                     "the index changed since this cursor was made; run the search again",
                     BAD_USER_INPUT,

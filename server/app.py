@@ -93,7 +93,8 @@ def create_app(settings: Settings) -> Starlette:
         except Exception:
             checks["store"] = "unreachable"
         try:
-            graphql.searcher.snapshot()
+            with graphql.searcher.snapshot():
+                pass
         except IndexNotBuilt:
             checks["index"] = "not built"
         except Exception:

@@ -22,7 +22,7 @@ from archive.errors import DocumentRefused
 from archive.ingest import delete_document, find_document, prepare_document, store_document
 from index.query import QuerySyntaxError
 from index.search import IndexNotBuilt, SearchOptions, SearchTimeout, highlight
-from index.writing import IndexBusy, apply_pending, check, rebuild, repair
+from index.writing import IndexBusy, IndexDamaged, apply_pending, check, rebuild, repair
 from server.resources import StoreUnavailable, open_searcher, open_store
 from server.settings import Settings, SettingsError
 
@@ -149,8 +149,8 @@ def _index(sessions: Any, index_dir: Path) -> str:
     """Apply the store's queued changes to the index; say so only when it could not."""
     try:
         apply_pending(sessions, index_dir)
-    except IndexBusy as busy:
-        return f"; search index not updated yet ({busy}); run 'plan-archive check --repair'"
+    except (IndexBusy, IndexDamaged) as problem:
+        return f"; search index not updated yet ({problem}); run 'plan-archive check --repair'"
     return ""
 
 
@@ -173,8 +173,8 @@ def delete(obj: _Obj, municipality: str, fiscal_year: int) -> None:
     engine.dispose()
 
 
-@cli.command()
-@click.argument("query")
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("words", nargs=-1, required=True)
 @click.option("--fiscal-year", "fiscal_years", type=int, multiple=True, help="Only this year.")
 @click.option("--department", "departments", multiple=True, help="Only this department.")
 @click.option(
@@ -188,13 +188,18 @@ def delete(obj: _Obj, municipality: str, fiscal_year: int) -> None:
 @click.pass_obj
 def search(
     obj: _Obj,
-    query: str,
+    words: tuple[str, ...],
     fiscal_years: tuple[int, ...],
     departments: tuple[str, ...],
     sort: str,
     limit: int,
 ) -> None:
-    """The same search as the API, printed for a terminal: hits, highlights and facets."""
+    """The same search as the API, printed for a terminal: hits, highlights and facets.
+
+    The words form one query, so quotes are only needed for phrases; an excluded first term
+    (-SNS) works as it is.
+    """
+    query = " ".join(words)
     engine = _open(obj)
     searcher = open_searcher(obj.settings)
     options = SearchOptions(
@@ -268,8 +273,8 @@ def check_command(obj: _Obj, fix: bool) -> None:
             if fix
             else check(reader(engine), obj.settings.index_dir)
         )
-    except IndexBusy as busy:
-        _fail(str(busy))
+    except (IndexBusy, IndexDamaged) as problem:
+        _fail(str(problem))
     engine.dispose()
     if found.consistent:
         click.echo("index and store agree")
@@ -280,6 +285,8 @@ def check_command(obj: _Obj, fix: bool) -> None:
             click.echo(f"{name}: {len(keys)} ({shown})")
     if found.pending:
         click.echo(f"pending: {found.pending} queued index updates")
+    if found.damaged:
+        click.echo("damaged: the current index cannot be read; --repair rebuilds it")
     if fix:
         click.echo("repaired")
         return

@@ -124,7 +124,10 @@ def test_a_search_sees_the_index_before_or_after_an_ingest(
 ) -> None:
     archive.ingest(sample_bytes)
     searcher = archive.searcher()
-    snapshot = searcher.snapshot()
-    archive.ingest(variants.added_measure(sample_text), fiscal_year=2021)
-    assert len(snapshot.docs) == 12  # an open snapshot never changes under a reader
-    assert len(searcher.snapshot().docs) == 25
+    with searcher.snapshot() as before:
+        archive.ingest(variants.added_measure(sample_text), fiscal_year=2021)
+        assert len(before.docs) == 12  # an open snapshot never changes under a reader
+        with searcher.snapshot() as after:
+            assert len(after.docs) == 25
+    assert before.retired
+    assert searcher.search("RPA").total == 2
