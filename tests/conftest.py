@@ -67,23 +67,27 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def sample_settings(tmp_path_factory: pytest.TempPathFactory, sample_bytes: bytes) -> Settings:
-    """A data folder holding the sample archive, ingested once per run and shared read-only."""
+def archive_of(data_dir: Path, reports: list[Path]) -> Settings:
+    """Settings for a data folder holding ``reports``, ingested through the real path."""
     from archive.db import reader, writer
     from archive.ingest import prepare_document, store_document
     from index.writing import apply_pending
     from server.resources import open_store
 
-    settings = Settings.from_env(
-        {"PLAN_ARCHIVE_DATA_DIR": str(tmp_path_factory.mktemp("sample-archive"))}, env_file=None
-    )
+    settings = Settings.from_env({"PLAN_ARCHIVE_DATA_DIR": str(data_dir)}, env_file=None)
     engine = open_store(settings)
-    with writer(engine)() as session, session.begin():
-        store_document(session, prepare_document(sample_bytes, SAMPLE.name))
+    for path in reports:
+        with writer(engine)() as session, session.begin():
+            store_document(session, prepare_document(path.read_bytes(), path.name))
     apply_pending(reader(engine), settings.index_dir)
     engine.dispose()
     return settings
+
+
+@pytest.fixture(scope="session")
+def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A data folder holding the sample archive, ingested once per run and shared read-only."""
+    return archive_of(tmp_path_factory.mktemp("sample-archive"), [SAMPLE])
 
 
 @pytest.fixture

@@ -11,13 +11,9 @@ import pytest
 from sqlalchemy import event
 from starlette.testclient import TestClient
 
-from archive.db import reader, writer
-from archive.ingest import prepare_document, store_document
-from index.writing import apply_pending
 from server.app import create_app
-from server.resources import open_store
 from server.settings import Settings
-from tests.conftest import ROOT, SAMPLE, graphql
+from tests.conftest import ROOT, SAMPLE, archive_of, graphql
 
 REPORTS = [
     ROOT / "tests" / "fixtures" / "hitachi-action-plan-fy2019.txt",
@@ -28,16 +24,7 @@ REPORTS = [
 
 @pytest.fixture(scope="module")
 def three_years(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = Settings.from_env(
-        {"PLAN_ARCHIVE_DATA_DIR": str(tmp_path_factory.mktemp("three-years"))}, env_file=None
-    )
-    engine = open_store(settings)
-    for path in REPORTS:
-        with writer(engine)() as session, session.begin():
-            store_document(session, prepare_document(path.read_bytes(), path.name))
-    apply_pending(reader(engine), settings.index_dir)
-    engine.dispose()
-    return settings
+    return archive_of(tmp_path_factory.mktemp("three-years"), REPORTS)
 
 
 @pytest.fixture
