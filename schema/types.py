@@ -18,6 +18,12 @@ from schema.pagination import PageInfo
 Info = strawberry.Info[Context, None]
 
 
+@strawberry.enum(description="Order of a measure list.")
+class MeasureOrder(enum.Enum):
+    FISCAL_YEAR_ASC = "asc"  # then municipality and number
+    FISCAL_YEAR_DESC = "desc"
+
+
 def _int_ids(node_ids: Iterable[str]) -> list[int]:
     return [int(i) if str(i).isdigit() else -1 for i in node_ids]
 
@@ -90,6 +96,19 @@ class Department(relay.Node):
     @classmethod
     def from_row(cls, row: models.Department) -> Department:
         return cls(id=row.id, name=row.name)
+
+    @strawberry.field(description="Its measures in every year; `first` is 1 to 100.")
+    def measures(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        order_by: MeasureOrder = MeasureOrder.FISCAL_YEAR_ASC,
+    ) -> MeasureConnection:
+        from archive.queries import MeasureFilter as Where
+        from schema.connections import measure_connection
+
+        return measure_connection(info, Where(departments=[self.name]), first, after, order_by)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -250,12 +269,6 @@ class MeasureFilter:
     next_year_statuses: list[str] | None = strawberry.field(
         default=None, description="継続, 完了, 新規, 廃止, …"
     )
-
-
-@strawberry.enum(description="Order of a measure list.")
-class MeasureOrder(enum.Enum):
-    FISCAL_YEAR_ASC = "asc"  # then municipality and number
-    FISCAL_YEAR_DESC = "desc"
 
 
 def node_types() -> list[Any]:

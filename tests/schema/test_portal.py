@@ -164,3 +164,15 @@ def test_a_page_costs_the_same_number_of_queries_whatever_its_size(portal: TestC
         assert len(body["data"]["measures"]["edges"]) == size
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+def test_a_department_lists_its_measures_over_the_years(portal: TestClient) -> None:
+    body = graphql(
+        portal,
+        """{ departments { name measures(first: 100, orderBy: FISCAL_YEAR_DESC) {
+             totalCount edges { node { fiscalYear number } } } } }""",
+    )
+    by_name = {d["name"]: d["measures"] for d in body["data"]["departments"]}
+    secretary = by_name["秘書課"]
+    assert secretary["totalCount"] == 3
+    assert [e["node"]["fiscalYear"] for e in secretary["edges"]] == [2021, 2020, 2019]
