@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -42,6 +43,7 @@ class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (
         UniqueConstraint("municipality", "fiscal_year", name="uq_documents_municipality"),
+        Index("ix_documents_year_municipality", "fiscal_year", "municipality"),
         CheckConstraint("fiscal_year BETWEEN 1900 AND 2200", name="fiscal_year_range"),
     )
 

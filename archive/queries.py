@@ -39,12 +39,15 @@ class FiscalYearSummary:
     measure_count: int
 
 
-# Measures are listed by fiscal year, municipality and number; ``id`` makes the order total.
-MeasureKey = tuple[int, str, str, int]
+# Measures are listed by fiscal year, municipality and number. That order is total (one
+# document per municipality and year, one number per document), and it follows the indexes
+# documents(fiscal_year, municipality) and measures(document_id, number), so a page is read
+# in index order and stops at its limit instead of sorting a whole year.
+MeasureKey = tuple[int, str, str]
 
 
 def measure_key(measure: Measure, document: Document) -> MeasureKey:
-    return (document.fiscal_year, document.municipality, measure.number, measure.id)
+    return (document.fiscal_year, document.municipality, measure.number)
 
 
 def _filtered(
@@ -92,7 +95,7 @@ def list_measures(
     """Up to ``limit`` measures after the one whose sort key is ``after`` (keyset pagination),
     by fiscal year, municipality and number, ascending or descending."""
     statement = _filtered(select(Measure, Document).join(Measure.document), where)
-    order = (Document.fiscal_year, Document.municipality, Measure.number, Measure.id)
+    order = (Document.fiscal_year, Document.municipality, Measure.number)
     if after is not None:
         beyond = tuple_(*order) < tuple_(*after) if descending else tuple_(*order) > tuple_(*after)
         statement = statement.where(beyond)

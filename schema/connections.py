@@ -6,7 +6,7 @@ from archive import queries
 from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
 from schema.types import Info, Measure, MeasureConnection, MeasureEdge, MeasureFilter, MeasureOrder
 
-_KEY = (int, str, str, int)
+_KEY = (int, str, str)
 
 
 def archive_filter(where: MeasureFilter | None, **extra: object) -> queries.MeasureFilter:
