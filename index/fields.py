@@ -19,8 +19,6 @@ from archive.parse import department_key
 from archive.queries import IndexRow
 from index.analysis import japanese_analyzer, normalize_text
 
-# Fields a measure is matched and highlighted on; a document without structure has "text".
-TEXT_FIELDS = ("title", "description", "achievement", "departments", "pillar", "text")
 # What counts toward "all": the separator cannot occur in normalised text (it is not a word
 # character and not white space), so a phrase never runs from one field into the next.
 SEPARATOR = "\u241e"

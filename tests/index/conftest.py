@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,3 @@ def archive(tmp_path: Path) -> Iterator[Archive]:
     db.upgrade(engine)
     yield Archive(engine, tmp_path / "index")
     engine.dispose()
-
-
-Numbers = Callable[..., list[str]]
