@@ -184,7 +184,7 @@ def rebuild(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_
 def build_generation(root: Path, rows: Iterable[IndexRow]) -> tuple[Path, int]:
     """Write ``rows`` into a new generation folder (not yet current); returns it and the count."""
     folder = _new_generation(root)
-    writer = whoosh_index.open_dir(str(folder)).writer(limitmb=256)
+    writer = whoosh_index.open_dir(str(folder)).writer(timeout=WRITE_TIMEOUT, limitmb=256)
     count = 0
     try:
         for row in rows:
