@@ -79,6 +79,12 @@ def _filtered(
     return statement
 
 
+def measure_ids(db: Session, where: MeasureFilter) -> list[int]:
+    """Ids of every measure the filter admits (for restricting a search)."""
+    statement = _filtered(select(Measure, Document).join(Measure.document), where)
+    return list(db.scalars(select(statement.subquery().c.id)))
+
+
 def count_measures(db: Session, where: MeasureFilter) -> int:
     statement = _filtered(select(Measure, Document).join(Measure.document), where)
     return db.scalar(select(func.count()).select_from(statement.subquery())) or 0

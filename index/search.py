@@ -95,6 +95,7 @@ class SearchOptions:
     departments: Sequence[str] | None = None
     kinds: Sequence[str] = ("measure", "document")
     sort: str = "relevance"  # or "fiscalYear", "-fiscalYear"
+    measure_ids: frozenset[int] | None = None  # only these measures (from a store filter)
     offset: int = 0
     limit: int = 20
     timeout: float = SEARCH_TIMEOUT
@@ -147,6 +148,7 @@ class _Snapshot:
         size = self.reader.doc_count_all()
         self.live = np.zeros(size, dtype=bool)
         self.year = np.zeros(size, dtype=np.int64)
+        self.measure_id = np.full(size, -1, dtype=np.int64)
         self.kind: dict[str, list[int]] = {}
         department_ids: dict[str, int] = {}
         self.department_names: list[str] = []  # by id, as first printed
@@ -175,6 +177,8 @@ class _Snapshot:
             self.docs[docnum] = doc
             self.live[docnum] = True
             self.year[docnum] = doc.fiscal_year
+            if doc.measure_id is not None:
+                self.measure_id[docnum] = doc.measure_id
             title_length[docnum] = len(doc.title)
             rest_length[docnum] = len(doc.rest)
             self.kind.setdefault(doc.kind, []).append(docnum)
@@ -386,6 +390,8 @@ class _Snapshot:
                 allowed |= self.kind_mask[kind]
         if options.fiscal_years is not None:
             allowed &= np.isin(self.year, list(options.fiscal_years))
+        if options.measure_ids is not None:
+            allowed &= np.isin(self.measure_id, np.fromiter(options.measure_ids, np.int64))
         if options.departments is not None:
             ids = [self.department_ids.get(department_key(n), -1) for n in options.departments]
             in_departments = np.zeros(len(self.live), dtype=bool)

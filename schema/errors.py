@@ -33,6 +33,10 @@ def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return False  # a parse or validation error: its message is about the query itself
+    if error.path is None and not isinstance(original, PublicError):
+        # Raised before any resolver ran: the variables did not fit their types.
+        error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
+        return False
     if isinstance(original, PublicError):
         error.extensions = {**(error.extensions or {}), "code": original.code}
         return False

@@ -51,8 +51,10 @@ class Mutation:
         municipality: str | None = None,
     ) -> Document:
         _require_writer(info)
+        if not hasattr(file, "read"):
+            raise PublicError("file must be an uploaded file (multipart request)", BAD_USER_INPUT)
         try:
-            data = await file.read()  # type: ignore[attr-defined]
+            data = await file.read()
         finally:
             await file.close()  # type: ignore[attr-defined]
         name = getattr(file, "filename", None) or "upload"
@@ -78,7 +80,7 @@ class Mutation:
             document_id = int(global_id.node_id)
         except Exception:
             raise PublicError("id is not a Document ID", BAD_USER_INPUT) from None
-        if global_id.type_name != "Document":
+        if global_id.type_name != "Document" or not 0 < document_id < 2**62:
             raise PublicError("id is not a Document ID", BAD_USER_INPUT)
         assert info.context.writer is not None
         with info.context.writer() as db, db.begin():

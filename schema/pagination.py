@@ -42,13 +42,14 @@ def decode_cursor(kind: str, cursor: str, shape: tuple[type, ...]) -> tuple[Any,
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, ValueError):
+    except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, ValueError, RecursionError):
         value = None
     if (
         not isinstance(value, list)
         or len(value) != len(shape) + 1
         or value[0] != kind
         or not all(type(v) is t for v, t in zip(value[1:], shape, strict=True))
+        or any(type(v) is int and not -(2**62) < v < 2**62 for v in value[1:])
     ):
         raise PublicError("after is not a valid cursor for this list", BAD_USER_INPUT)
     return tuple(value[1:])

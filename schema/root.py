@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import strawberry
@@ -43,7 +45,27 @@ from schema.types import (
     node_types,
 )
 
-_SEARCH_CURSOR = "search"
+
+def _search_cursor_kind(query: str, where: MeasureFilter | None, order: SearchOrder) -> str:
+    fields = strawberry.asdict(where) if where is not None else None
+    digest = hashlib.sha256(
+        json.dumps([query, fields, order.value], ensure_ascii=False, sort_keys=True).encode()
+    ).hexdigest()[:16]
+    return f"search-{digest}"
+
+
+def _needs_store(where: MeasureFilter) -> bool:
+    """Conditions the index does not hold: the store lists the measures that meet them."""
+    return any(
+        value is not None
+        for value in (
+            where.fiscal_year_from,
+            where.fiscal_year_to,
+            where.municipalities,
+            where.pillars,
+            where.next_year_statuses,
+        )
+    )
 
 
 _NODE_TYPES: dict[str, Any] = {}  # GraphQL type name -> class, filled by build_schema
@@ -107,15 +129,23 @@ class Query:
     ) -> SearchConnection:
         limit = page_size(first, info.context.limits.max_page_size)
         searcher = info.context.searcher
+        # A cursor belongs to one list: this query, filter and order, in this index state.
+        kind = _search_cursor_kind(query, filter, order_by)
         offset = 0
-        if after:
-            generation, position = decode_cursor(_SEARCH_CURSOR, after, (str, int))
+        if after is not None:
+            generation, position = decode_cursor(kind, after, (str, int))
+            if position < 0:
+                raise PublicError("after is not a valid cursor for this list", BAD_USER_INPUT)
             if generation != searcher.generation():
                 raise PublicError(
                     "the index changed since this cursor was made; run the search again",
                     BAD_USER_INPUT,
                 )
             offset = position + 1
+        measure_ids = None
+        if filter is not None and _needs_store(filter):
+            where = archive_filter(filter)
+            measure_ids = frozenset(queries.measure_ids(info.context.db, where))
         options = SearchOptions(
             fiscal_years=filter.fiscal_years if filter else None,
             departments=filter.departments if filter else None,
@@ -123,6 +153,7 @@ class Query:
             sort=order_by.value,
             offset=offset,
             limit=limit,
+            measure_ids=measure_ids,
         )
         try:
             results = searcher.search(query, options)
@@ -142,7 +173,7 @@ class Query:
                 continue  # deleted from the store after the index was read
             edges.append(
                 SearchEdge(
-                    cursor=encode_cursor(_SEARCH_CURSOR, (results.generation, offset + position)),
+                    cursor=encode_cursor(kind, (results.generation, offset + position)),
                     score=hit.score,
                     node=Measure.from_row(*found),
                     highlights=[

@@ -25,7 +25,11 @@ class MeasureOrder(enum.Enum):
 
 
 def _int_ids(node_ids: Iterable[str]) -> list[int]:
-    return [int(i) if str(i).isdigit() else -1 for i in node_ids]
+    """Database ids from node ids; anything that cannot be one (², 10**30) becomes -1."""
+    return [
+        int(i) if str(i).isascii() and str(i).isdigit() and len(str(i)) <= 18 else -1
+        for i in node_ids
+    ]
 
 
 @strawberry.type(description="A municipality's plan report for one fiscal year.")

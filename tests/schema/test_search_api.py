@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -9,7 +11,8 @@ from starlette.testclient import TestClient
 from tests.conftest import graphql
 
 SEARCH = """
-query Search($q: String!, $first: Int, $after: String, $filter: MeasureFilter, $order: SearchOrder) {
+query Search($q: String!, $first: Int, $after: String, $filter: MeasureFilter,
+             $order: SearchOrder = RELEVANCE) {
   search(query: $q, first: $first, after: $after, filter: $filter, orderBy: $order) {
     totalCount
     edges { cursor score node { number title } highlights { field fragments } }
@@ -66,3 +69,51 @@ def test_bad_query_and_cursor_are_bad_user_input(client: TestClient) -> None:
 def test_order_by_fiscal_year(client: TestClient) -> None:
     page = _search(client, "市民", order="FISCAL_YEAR_DESC")
     assert page["totalCount"] == 4
+
+
+def test_every_filter_applies_to_search(client: TestClient) -> None:
+    for where in (
+        {"municipalities": ["水戸市"]},
+        {"pillars": ["no such pillar"]},
+        {"nextYearStatuses": ["廃止"]},
+        {"fiscalYearFrom": 2030},
+    ):
+        assert _search(client, "市民", filter=where)["totalCount"] == 0, where
+    assert _search(client, "市民", filter={"municipalities": ["日立市"]})["totalCount"] == 4
+    # No 11 mentions 市民 but printed no tag: its next-year status is unknown, not 継続.
+    assert _search(client, "市民", filter={"nextYearStatuses": ["継続"]})["totalCount"] == 3
+
+
+def test_a_search_cursor_belongs_to_its_query_order_and_filter(client: TestClient) -> None:
+    cursor = _search(client, "市", first=2)["pageInfo"]["endCursor"]
+    assert len(_search(client, "市", first=2, after=cursor)["edges"]) == 2
+    for variables in (
+        {"q": "市民", "after": cursor},
+        {"q": "市", "after": cursor, "order": "FISCAL_YEAR_DESC"},
+        {"q": "市", "after": cursor, "filter": {"fiscalYears": [2020]}},
+        {"q": "市", "after": ""},
+    ):
+        body = graphql(client, SEARCH, **variables)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", variables
+
+
+def test_crafted_cursors_and_ids_are_bad_input_or_nothing(client: TestClient) -> None:
+    def encoded(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    for cursor in (
+        encoded(["measure-asc", 10**30, "x", "y"]),
+        base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode(),
+    ):
+        body = graphql(client, "query($a: String) { measures(after: $a) { totalCount } }", a=cursor)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    for node_id in ("Document:²", "Document:" + "9" * 25, "Measure:" + "9" * 5000):
+        global_id = base64.b64encode(node_id.encode()).decode()
+        body = graphql(client, "query($id: ID!) { node(id: $id) { id } }", id=global_id)
+        assert body == {"data": {"node": None}}
+
+
+def test_variables_of_the_wrong_type_are_bad_user_input(client: TestClient) -> None:
+    for value in ("abc", 1.5, 10**30):
+        body = graphql(client, "query($f: Int) { measures(first: $f) { totalCount } }", f=value)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", value
