@@ -8,6 +8,7 @@ as on the command line: the same ``archive.ingest`` functions do the work.
 from __future__ import annotations
 
 import contextlib
+from pathlib import PurePosixPath
 
 import strawberry
 from strawberry import relay
@@ -57,7 +58,9 @@ class Mutation:
             data = await file.read()
         finally:
             await file.close()  # type: ignore[attr-defined]
-        name = getattr(file, "filename", None) or "upload"
+        # Keep only the file's own name: a client may send a path (../../etc/x.txt).
+        name = PurePosixPath(str(getattr(file, "filename", "") or "upload").replace("\\", "/")).name
+        name = name or "upload"
         try:
             prepared = prepare_document(
                 data, name, fiscal_year=fiscal_year, municipality=municipality
@@ -88,6 +91,6 @@ class Mutation:
             if found is None:
                 raise PublicError("no such document", NOT_FOUND)
             deleted = Document.from_row(found)
-            delete_document(db, document_id)
+            deleted.counted_measures = delete_document(db, document_id)
         _update_index(info)
         return deleted

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
@@ -200,8 +200,17 @@ class Query:
 
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        """Log nothing here: ``PublicErrors`` logs unexpected errors with their traceback, and
-        client mistakes (bad input, invalid queries) are not server problems."""
+        """Give every error a code. Log nothing here: ``PublicErrors`` logs unexpected errors
+        with their traceback, and client mistakes (bad input, invalid queries) are not server
+        problems."""
+        for error in errors:
+            if not (error.extensions or {}).get("code"):
+                code = (
+                    "GRAPHQL_PARSE_FAILED"
+                    if isinstance(error, GraphQLSyntaxError)
+                    else "GRAPHQL_VALIDATION_FAILED"
+                )
+                error.extensions = {**(error.extensions or {}), "code": code}
 
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:

@@ -41,6 +41,8 @@ class Document(relay.Node):
     source_name: str = strawberry.field(description="The file name it was ingested from.")
     sha256: str
     ingested_at: datetime
+    # Set for a document just deleted: its count, as its measures can no longer be counted.
+    counted_measures: strawberry.Private[int | None] = None
 
     @classmethod
     def from_row(cls, row: models.Document) -> Document:
@@ -82,6 +84,8 @@ class Document(relay.Node):
 
     @strawberry.field(description="How many measures were read from the report.")
     async def measure_count(self, info: Info) -> int:
+        if self.counted_measures is not None:
+            return self.counted_measures
         return await info.context.loaders.measure_count_by_document.load(self.id)
 
     @classmethod

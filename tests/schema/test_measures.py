@@ -116,3 +116,8 @@ def test_an_unexpected_failure_is_masked_as_internal(tmp_path: Path) -> None:
     assert error["message"] == "Internal server error."
     for leak in ("SELECT", "sqlite", "Traceback", str(tmp_path), "no such table"):
         assert leak not in str(body)
+
+
+def test_syntax_errors_have_a_code(client: TestClient) -> None:
+    body = client.post("/graphql", json={"query": "{"}).json()
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"

@@ -18,7 +18,9 @@ from tests.conftest import SAMPLE
 TOKEN = "s3cret-token"
 INGEST = """
 mutation($file: Upload!, $year: Int) {
-  ingestDocument(file: $file, fiscalYear: $year) { id municipality fiscalYear measureCount }
+  ingestDocument(file: $file, fiscalYear: $year) {
+    id municipality fiscalYear measureCount sourceName
+  }
 }
 """
 DELETE = "mutation($id: ID!) { deleteDocument(id: $id) { id fiscalYear measureCount } }"
@@ -41,7 +43,7 @@ def _upload(client: TestClient, data: bytes, token: str | None = TOKEN, **variab
     response = client.post(
         "/graphql",
         data={"operations": operations, "map": json.dumps({"0": ["variables.file"]})},
-        files={"0": ("report.txt", data, "text/plain")},
+        files={"0": ("../../etc/report.txt", data, "text/plain")},
         headers=headers,
     )
     return response
@@ -62,6 +64,7 @@ def test_ingest_by_upload_updates_store_and_index(writable: TestClient) -> None:
         2020,
         12,
     )
+    assert document["sourceName"] == "report.txt"  # the path a client sent is not kept
     assert _counts(writable) == (12, 1)
 
 
@@ -93,6 +96,7 @@ def test_delete_needs_a_token_and_returns_what_it_deleted(writable: TestClient) 
         headers={"Authorization": f"Bearer {TOKEN}"},
     ).json()
     assert deleted["data"]["deleteDocument"]["fiscalYear"] == 2020
+    assert deleted["data"]["deleteDocument"]["measureCount"] == 12  # what was deleted
     assert _counts(writable) == (0, 0)
     again = writable.post(
         "/graphql",
