@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import HTTPException  # what Strawberry raises to refuse a request
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -25,6 +27,8 @@ from schema.context import Context
 from server.limits import RequestLimits
 from server.resources import open_searcher, open_store
 from server.settings import Settings
+
+logger = logging.getLogger("plan_archive.server")
 
 
 def authenticated(connection: HTTPConnection, tokens: tuple[str, ...]) -> bool:
@@ -60,23 +64,32 @@ class GraphQLApp(GraphQL[Context, None]):
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        connection = HTTPConnection(scope)
         # Multipart is how files are uploaded, and how a cross-site form posts without a CORS
         # preflight: only an authenticated request may use it.
-        if scope["type"] == "http":
-            connection = HTTPConnection(scope)
-            multipart = connection.headers.get("content-type", "").startswith("multipart/")
-            if multipart and not authenticated(connection, self.settings.api_tokens):
-                body = {
-                    "errors": [
-                        {
-                            "message": "uploads need Authorization: Bearer <token>",
-                            "extensions": {"code": "UNAUTHENTICATED"},
-                        }
-                    ]
-                }
-                await JSONResponse(body, status_code=401)(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
+        multipart = connection.headers.get("content-type", "").startswith("multipart/")
+        if multipart and not authenticated(connection, self.settings.api_tokens):
+            response: Response = _error(
+                401, "UNAUTHENTICATED", "uploads need Authorization: Bearer <token>"
+            )
+        else:
+            try:
+                response = await self.run(Request(scope=scope, receive=receive))
+            except HTTPException as refused:  # Strawberry's own refusals, in plain text
+                response = _error(refused.status_code, "BAD_REQUEST", refused.reason)
+            except Exception:  # a body that is not a GraphQL request (bad UTF-8, JSON, map)
+                logger.warning("unreadable GraphQL request", exc_info=True)
+                response = _error(400, "BAD_REQUEST", "the request is not a GraphQL request")
+        await response(scope, receive, send)
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    """A refusal before GraphQL ran, shaped like a GraphQL error."""
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status)
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -142,3 +142,28 @@ def test_graphiql_can_be_turned_off(sample_settings: Settings) -> None:
 def test_bad_settings_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value}, env_file=None)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (b'{"query":"{fiscalYears{year}}\xff"}', "application/json"),
+        (b'"just a string"', "application/json"),
+        (b"query=1", "text/plain"),
+    ],
+)
+def test_unreadable_requests_get_a_graphql_shaped_error(
+    client: TestClient, body: bytes, content_type: str
+) -> None:
+    response = client.post("/graphql", content=body, headers={"content-type": content_type})
+    assert 400 <= response.status_code < 500
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+def test_a_mutation_over_get_is_refused_as_json(client: TestClient) -> None:
+    response = client.get(
+        "/graphql", params={"query": 'mutation { deleteDocument(id: "x") { id } }'}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
