@@ -20,6 +20,7 @@ analysis ignores.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -99,6 +100,12 @@ def synonym_table(groups: Sequence[Sequence[str]]) -> dict[str, tuple[str, ...]]
     return {member: tuple(sorted(group)) for group in merged for member in group}
 
 
+@functools.cache
+def _default_synonyms() -> dict[str, tuple[str, ...]]:
+    """The built-in table, made once rather than for every query."""
+    return synonym_table(DEFAULT_SYNONYMS)
+
+
 def read_synonyms(text: str) -> list[tuple[str, ...]]:
     """A synonyms file: one group per line, words separated by commas; # starts a comment."""
     groups = []
@@ -117,7 +124,7 @@ def parse_query(query: str, synonyms: Mapping[str, tuple[str, ...]] | None = Non
         raise QuerySyntaxError(f"a search is limited to {MAX_QUERY_LENGTH} characters")
     if query.count('"') % 2:
         raise QuerySyntaxError('a quotation mark (") is not closed')
-    synonyms = synonyms if synonyms is not None else synonym_table(DEFAULT_SYNONYMS)
+    synonyms = synonyms if synonyms is not None else _default_synonyms()
     items: list[Node] = []  # ANDed; OR joins an item to the one before it, as web searches do
     joining = False
     for match in _TOKEN.finditer(query):

@@ -149,7 +149,7 @@ class _Snapshot:
         self.live = np.zeros(size, dtype=bool)
         self.year = np.zeros(size, dtype=np.int64)
         self.measure_id = np.full(size, -1, dtype=np.int64)
-        self.kind: dict[str, list[int]] = {}
+        self.kind_mask: dict[str, Array] = {}  # kind -> which docnums are of it
         department_ids: dict[str, int] = {}
         self.department_names: list[str] = []  # by id, as first printed
         pair_doc: list[int] = []
@@ -181,7 +181,9 @@ class _Snapshot:
                 self.measure_id[docnum] = doc.measure_id
             title_length[docnum] = len(doc.title)
             rest_length[docnum] = len(doc.rest)
-            self.kind.setdefault(doc.kind, []).append(docnum)
+            if doc.kind not in self.kind_mask:
+                self.kind_mask[doc.kind] = np.zeros(size, dtype=bool)
+            self.kind_mask[doc.kind][docnum] = True
             for name in doc.departments:
                 key = department_key(name)
                 if key not in department_ids:
@@ -207,11 +209,6 @@ class _Snapshot:
         self.pair_doc = np.array(pair_doc, dtype=np.int64)
         self.pair_department = np.array(pair_department, dtype=np.int64)
         self.population = max(len(self.docs), 1)
-        self.kind_mask = {}
-        for kind, docnums in self.kind.items():
-            mask = np.zeros(size, dtype=bool)
-            mask[docnums] = True
-            self.kind_mask[kind] = mask
         # BM25's k1 × length normalisation per entry, for the title and for the rest.
         live_count = max(int(self.live.sum()), 1)
         self.title_norm = _K1 * (
@@ -519,9 +516,7 @@ class Searcher:
     def search(self, query: str, options: SearchOptions | None = None) -> Results:
         options = options or SearchOptions()
         deadline = time.monotonic() + options.timeout
-        tree = (
-            parse_query(query, self.synonyms) if self.synonyms is not None else parse_query(query)
-        )
+        tree = parse_query(query, self.synonyms)
         with self.snapshot() as snapshot:
             return self._search(snapshot, tree, options, deadline)
 
