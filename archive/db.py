@@ -16,8 +16,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _BEGIN = "plan_archive_begin"
@@ -55,8 +55,51 @@ def reader(engine: Engine) -> sessionmaker[Session]:
 
 
 def writer(engine: Engine) -> sessionmaker[Session]:
-    """Sessions for writing: on SQLite each transaction takes the write lock when it begins."""
-    return sessionmaker(engine.execution_options(**{_BEGIN: "IMMEDIATE"}), expire_on_commit=False)
+    """Sessions for writing: on SQLite each transaction takes the write lock when it begins.
+
+    A commit that changed anything also advances the data version (``archive_state``) in
+    the same transaction, so readers that key a cache on it see each change as a new
+    version, and a transaction that changed nothing leaves the store as it was.
+    """
+    sessions = sessionmaker(
+        engine.execution_options(**{_BEGIN: "IMMEDIATE"}), expire_on_commit=False
+    )
+    event.listen(sessions, "do_orm_execute", _note_statement)
+    event.listen(sessions, "before_commit", _advance_version)
+    event.listen(sessions, "after_flush", _note_flush)
+    event.listen(sessions, "after_transaction_end", _forget_writes)
+    return sessions
+
+
+_WROTE = "plan_archive_wrote"
+
+
+def _note_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+def _advance_version(session: Session) -> None:
+    session.flush()
+    if session.info.pop(_WROTE, False) or _flushed(session):
+        session.execute(text("UPDATE archive_state SET version = version + 1 WHERE id = 1"))
+
+
+def _forget_writes(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
+        session.info.pop(_FLUSHED, None)
+
+
+_FLUSHED = "plan_archive_flushed"
+
+
+def _flushed(session: Session) -> bool:
+    return bool(session.info.pop(_FLUSHED, False))
+
+
+def _note_flush(session: Session, _context: Any) -> None:
+    session.info[_FLUSHED] = True
 
 
 def alembic_config(url: str) -> Config:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -156,3 +157,13 @@ class IndexTask(Base):
     document_id: Mapped[int]  # no foreign key: a "drop" outlives its document
     action: Mapped[str] = mapped_column(String(10))  # "index" or "drop"
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ArchiveState(Base):
+    """One row whose ``version`` every write transaction advances (see ``db.writer``), so a
+    cache keyed on it never serves an answer from before a change."""
+
+    __tablename__ = "archive_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -15,7 +15,15 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select, tuple_
 from sqlalchemy.orm import Session, undefer
 
-from archive.models import Department, Document, IndexTask, Measure, MeasureDepartment, Pillar
+from archive.models import (
+    ArchiveState,
+    Department,
+    Document,
+    IndexTask,
+    Measure,
+    MeasureDepartment,
+    Pillar,
+)
 from archive.parse import department_key
 
 
@@ -83,6 +91,11 @@ def measure_ids(db: Session, where: MeasureFilter) -> list[int]:
     """Ids of every measure the filter admits (for restricting a search)."""
     statement = _filtered(select(Measure, Document).join(Measure.document), where)
     return list(db.scalars(select(statement.subquery().c.id)))
+
+
+def data_version(db: Session) -> int:
+    """The store's data version: it advances with every committed write transaction."""
+    return db.scalar(select(ArchiveState.version).where(ArchiveState.id == 1)) or 0
 
 
 def count_measures(db: Session, where: MeasureFilter) -> int:

@@ -5,7 +5,8 @@
 Builds a deterministic archive of synthetic reports (100 measures each, made from the sample's
 sentences) through the real ingest path, starts ``plan-archive serve --workers 2`` on
 loopback, and runs ``--clients`` concurrent clients against it for ``--seconds`` per query
-kind. Prints the ingest rate, then requests/s, p50 and p95 for each kind. This is a
+kind, first with the response cache off and then on. Prints the ingest rate, then
+requests/s, p50 and p95 for each kind. This is a
 benchmark, not a test: it prints figures and asserts nothing.
 """
 
@@ -13,15 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
-
-import httpx2 as httpx
 
 from archive import eras
 from archive.db import reader, writer
@@ -84,7 +85,28 @@ def build(data_dir: Path, count: int) -> None:
     )
 
 
+async def _post(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, payload: bytes
+) -> tuple[int, bytes]:
+    """One POST /graphql over a kept-alive HTTP/1.1 connection: (status, body)."""
+    writer.write(
+        b"POST /graphql HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload)
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.lower().split(b"\r\n")
+        if line.startswith(b"content-length:")
+    )
+    return status, await reader.readexactly(length)
+
+
 async def load(port: int, kind: str, clients: int, seconds: float) -> None:
+    """``clients`` concurrent clients, each on its own kept-alive connection, sending requests
+    back to back. The client is a few lines of asyncio rather than an HTTP library, so that
+    on a small machine the load generator takes little of the CPU the server needs."""
     latencies: list[float] = []
     errors = 0
     deadline = time.monotonic() + seconds
@@ -92,19 +114,21 @@ async def load(port: int, kind: str, clients: int, seconds: float) -> None:
 
     async def client(number: int) -> None:
         nonlocal errors
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            i = number
-            while time.monotonic() < deadline:
-                if kind == "list":
-                    body = {"query": LIST_QUERY, "variables": {"year": years[i % len(years)]}}
-                else:
-                    body = {"query": SEARCH_QUERY, "variables": {"q": QUERIES[i % len(QUERIES)]}}
-                started = time.perf_counter()
-                response = await http.post("/graphql", json=body)
-                latencies.append((time.perf_counter() - started) * 1000)
-                if response.status_code != 200 or "errors" in response.json():
-                    errors += 1
-                i += clients
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        i = number
+        while time.monotonic() < deadline:
+            if kind == "list":
+                body = {"query": LIST_QUERY, "variables": {"year": years[i % len(years)]}}
+            else:
+                body = {"query": SEARCH_QUERY, "variables": {"q": QUERIES[i % len(QUERIES)]}}
+            payload = json.dumps(body).encode()
+            started = time.perf_counter()
+            status, answer = await _post(reader, writer, payload)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if status != 200 or b'"errors"' in answer:
+                errors += 1
+            i += clients
+        writer.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(client(n) for n in range(clients)))
@@ -118,52 +142,60 @@ async def load(port: int, kind: str, clients: int, seconds: float) -> None:
     )
 
 
+def _serve(data_dir: Path, workers: int, cache: bool) -> tuple[subprocess.Popen[bytes], int]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PLAN_ARCHIVE_DATA_DIR": str(data_dir)}
+    env.pop("PLAN_ARCHIVE_DATABASE_URL", None)
+    env["PLAN_ARCHIVE_RESPONSE_CACHE_MB"] = "64" if cache else "0"
+    command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz") as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return server, port
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--measures", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--data-dir", type=Path, help="build the archive here once, and reuse it on later runs"
+    )
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        data_dir = Path(folder)
-        build(data_dir, arguments.measures)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        env = {**os.environ, "PLAN_ARCHIVE_DATA_DIR": str(data_dir)}
-        env.pop("PLAN_ARCHIVE_DATABASE_URL", None)
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(arguments.workers),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.2)
-            for kind in ("list", "search"):  # warm each worker's snapshot first
-                asyncio.run(load(port, kind, arguments.clients, 3))
-            print(f"-- measured: {arguments.measures:,} measures, {arguments.workers} workers --")
-            for kind in ("list", "search"):
-                asyncio.run(load(port, kind, arguments.clients, arguments.seconds))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+        data_dir = arguments.data_dir or Path(folder)
+        if not (data_dir / "archive.sqlite3").exists():
+            build(data_dir, arguments.measures)
+        for cache in (False, True):
+            server, port = _serve(data_dir, arguments.workers, cache)
+            try:
+                for kind in ("list", "search"):  # warm each worker's snapshot first
+                    asyncio.run(load(port, kind, arguments.clients, 3))
+                state = "on" if cache else "off"
+                print(
+                    f"-- {arguments.measures:,} measures, {arguments.workers} workers, "
+                    f"response cache {state} --"
+                )
+                for kind in ("list", "search"):
+                    asyncio.run(load(port, kind, arguments.clients, arguments.seconds))
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from index.search import Searcher
 from schema.limits import Limits
@@ -25,6 +26,9 @@ class Context:
     authenticated: bool = False  # a valid bearer token came with the request
     writer: sessionmaker[Session] | None = None  # for mutations: write transactions
     index_dir: Path | None = None  # for mutations: the index they keep in step
+    # Set after the operation: a query answered without errors, whose answer depends only
+    # on the archive's data, so a response cache may keep it (see server/cache.py).
+    cacheable: bool = False
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
@@ -35,10 +39,18 @@ class Context:
 
 
 class CloseContext(SchemaExtension):
-    """Ends the request's database transaction once the operation is done."""
+    """Ends the request's database transaction once the operation is done, and notes whether
+    its answer may be cached."""
 
     def on_operation(self) -> Iterator[None]:
         yield
-        context = self.execution_context.context
+        execution = self.execution_context
+        context = execution.context
         if isinstance(context, Context):
             context.close()
+            try:
+                query = execution.operation_type is OperationType.QUERY
+            except RuntimeError:  # no operation could be chosen
+                query = False
+            result = execution.result
+            context.cacheable = query and result is not None and not result.errors

@@ -15,3 +15,4 @@ class Limits:
     max_aliases: int = 15
     max_tokens: int = 2000
     max_page_size: int = 100
+    max_cost: int = 25_000  # see schema/cost.py

@@ -23,6 +23,7 @@ from index.query import QuerySyntaxError
 from index.search import IndexNotBuilt, SearchOptions, SearchTimeout, highlight
 from schema.connections import archive_filter, measure_connection
 from schema.context import CloseContext
+from schema.cost import CostLimiter
 from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors
 from schema.limits import Limits
 from schema.mutations import Mutation
@@ -232,6 +233,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
             PublicErrors,
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+            lambda: CostLimiter(max_cost=limits.max_cost),
             # A portal sends the same few documents over and over: parse and validate each once.
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -11,6 +12,7 @@ from typing import Any
 
 from cross_web import HTTPException  # what Strawberry raises to refuse a request
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
@@ -20,10 +22,12 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from archive import queries
 from archive.db import reader, writer
 from index.search import IndexNotBuilt
 from schema import build_schema
 from schema.context import Context
+from server.cache import ResponseCache
 from server.limits import RequestLimits
 from server.resources import open_searcher, open_store
 from server.settings import Settings
@@ -52,16 +56,33 @@ class GraphQLApp(GraphQL[Context, None]):
         self.sessions = reader(self.engine)
         self.writer = writer(self.engine)
         self.searcher = open_searcher(settings)  # one per process, reused by every request
+        self.cache = ResponseCache(settings.response_cache_bytes)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON as Strawberry reads it, refusing text no database can hold: a ``\\ud800``
+        escape decodes to a lone surrogate, which is not Unicode text."""
+        value = json.loads(data)
+        escaped = b"\\ud" if isinstance(data, bytes) else "\\ud"
+        if escaped in data.lower():  # type: ignore[operator]
+            try:
+                json.dumps(value, ensure_ascii=False).encode()
+            except UnicodeEncodeError:
+                raise HTTPException(
+                    400, "the request holds a lone surrogate (\\ud800-\\udfff)"
+                ) from None
+        return value
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context(
-            db=self.sessions(),
+        context = Context(
+            db=getattr(request.state, "db", None) or self.sessions(),
             searcher=self.searcher,
             limits=self.settings.limits,
             authenticated=authenticated(request, self.settings.api_tokens),
             writer=self.writer,
             index_dir=self.settings.index_dir,
         )
+        request.state.context = context
+        return context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,13 +98,61 @@ class GraphQLApp(GraphQL[Context, None]):
             )
         else:
             try:
-                response = await self.run(Request(scope=scope, receive=receive))
+                response = await self._answer(Request(scope=scope, receive=receive))
             except HTTPException as refused:  # Strawberry's own refusals, in plain text
                 response = _error(refused.status_code, "BAD_REQUEST", refused.reason)
             except Exception:  # a body that is not a GraphQL request (bad UTF-8, JSON, map)
                 logger.warning("unreadable GraphQL request", exc_info=True)
                 response = _error(400, "BAD_REQUEST", "the request is not a GraphQL request")
         await response(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        """The answer from the response cache, or from GraphQL (kept if it may be cached).
+
+        The request's session reads the data version first, so on SQLite the whole request
+        reads the snapshot that the version names.
+        """
+        db = self.sessions()
+        try:
+            key = await self._cache_key(request, db)
+            if key is not None and (found := self.cache.get(key)) is not None:
+                body, content_type = found
+                return Response(body, media_type=content_type, headers={"x-cache": "hit"})
+            request.state.db = db
+            response = await self.run(request)
+            context = getattr(request.state, "context", None)
+            if (
+                key is not None
+                and isinstance(context, Context)
+                and context.cacheable
+                and response.status_code == 200
+            ):
+                content_type = response.headers.get("content-type", "application/json")
+                self.cache.put(key, bytes(response.body), content_type)
+            return response
+        finally:
+            db.close()
+
+    async def _cache_key(self, request: Request, db: Session) -> tuple[Any, ...] | None:
+        if not self.cache.enabled or request.method not in ("GET", "POST"):
+            return None
+        body = b""
+        if request.method == "POST":
+            if not request.headers.get("content-type", "").startswith("application/json"):
+                return None
+            body = await request.body()
+        try:
+            generation = self.searcher.generation()
+        except IndexNotBuilt:
+            generation = ""
+        return (
+            request.method,
+            request.url.query,
+            body,
+            request.headers.get("accept", ""),
+            queries.data_version(db),
+            generation,
+        )
 
 
 def _error(status: int, code: str, message: str) -> Response:

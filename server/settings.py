@@ -29,6 +29,7 @@ class Settings:
     max_body_bytes: int = 1 << 20  # 1 MiB for a GraphQL request
     max_upload_bytes: int = 50 << 20  # 50 MiB for an uploaded report
     request_timeout: float = 10.0
+    response_cache_bytes: int = 64 << 20  # 0 turns the response cache off
 
     @property
     def index_dir(self) -> Path:
@@ -64,14 +65,14 @@ class Settings:
             t.strip() for t in value("PLAN_ARCHIVE_API_TOKENS", "").split(",") if t.strip()
         )
 
-        def number(name: str, default: float) -> float:
+        def number(name: str, default: float, zero: bool = False) -> float:
             raw = value(name, str(default)).strip()
             try:
                 parsed = float(raw)
             except ValueError:
                 raise SettingsError(f"{name} must be a number, not {raw!r}") from None
-            if parsed <= 0:
-                raise SettingsError(f"{name} must be above zero")
+            if parsed < 0 or (parsed == 0 and not zero):
+                raise SettingsError(f"{name} must be {'zero or more' if zero else 'above zero'}")
             return parsed
 
         graphiql = value("PLAN_ARCHIVE_GRAPHIQL", "true").strip().lower()
@@ -87,10 +88,12 @@ class Settings:
                 max_aliases=int(number("PLAN_ARCHIVE_MAX_ALIASES", 15)),
                 max_tokens=int(number("PLAN_ARCHIVE_MAX_TOKENS", 2000)),
                 max_page_size=int(number("PLAN_ARCHIVE_MAX_PAGE_SIZE", 100)),
+                max_cost=int(number("PLAN_ARCHIVE_MAX_COST", 25_000)),
             ),
             max_body_bytes=int(number("PLAN_ARCHIVE_MAX_BODY_BYTES", 1 << 20)),
             max_upload_bytes=int(number("PLAN_ARCHIVE_MAX_UPLOAD_BYTES", 50 << 20)),
             request_timeout=number("PLAN_ARCHIVE_REQUEST_TIMEOUT", 10.0),
+            response_cache_bytes=int(number("PLAN_ARCHIVE_RESPONSE_CACHE_MB", 64, zero=True)) << 20,
         )
 
     def prepare_data_dir(self) -> None:

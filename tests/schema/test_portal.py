@@ -169,7 +169,7 @@ def test_a_page_costs_the_same_number_of_queries_whatever_its_size(portal: TestC
 def test_a_department_lists_its_measures_over_the_years(portal: TestClient) -> None:
     body = graphql(
         portal,
-        """{ departments { name measures(first: 100, orderBy: FISCAL_YEAR_DESC) {
+        """{ departments { name measures(first: 50, orderBy: FISCAL_YEAR_DESC) {
              totalCount edges { node { fiscalYear number } } } } }""",
     )
     by_name = {d["name"]: d["measures"] for d in body["data"]["departments"]}

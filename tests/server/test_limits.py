@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -167,3 +168,68 @@ def test_a_mutation_over_get_is_refused_as_json(client: TestClient) -> None:
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+def _costly(aliases: int, page: int) -> str:
+    """A query inside the depth, alias and token limits that asks for many document texts."""
+    field = f"measures(first: {page}) {{ edges {{ node {{ document {{ rawText }} }} }} }}"
+    return "{ " + " ".join(f"a{i}: {field}" for i in range(aliases)) + " }"
+
+
+def test_query_cost_limit_refuses_big_answers_before_running(client: TestClient) -> None:
+    refused = client.post("/graphql", json={"query": _costly(15, 100)})
+    error = refused.json()["errors"][0]
+    assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    assert "estimated cost" in error["message"]
+    assert refused.json().get("data") is None
+    # The same shape, small enough, runs; the cost follows `first`, also through variables.
+    assert "errors" not in client.post("/graphql", json={"query": _costly(1, 20)}).json()
+    by_variable = """query($n: Int) { measures(first: $n) {
+        edges { node { document { rawText } } } } }"""
+    small = client.post("/graphql", json={"query": by_variable, "variables": {"n": 5}})
+    assert "errors" not in small.json()
+    big = client.post(
+        "/graphql",
+        json={
+            "query": "query($n: Int) { "
+            + " ".join(
+                f"a{i}: measures(first: $n) {{ edges {{ node {{ document {{ rawText }} }} }} }}"
+                for i in range(15)
+            )
+            + " }",
+            "variables": {"n": 100},
+        },
+    )
+    assert big.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+
+
+def test_query_cost_counts_every_fragment_spread(client: TestClient) -> None:
+    spreads = " ".join(f"a{i}: measures(first: 100) {{ ...Texts }}" for i in range(12))
+    query = f"""{{ {spreads} }}
+        fragment Texts on MeasureConnection {{ edges {{ node {{ document {{ text }} }} }} }}"""
+    error = client.post("/graphql", json={"query": query}).json()["errors"][0]
+    assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
+
+
+def test_query_cost_limit_is_configurable(sample_settings: Settings) -> None:
+    with _client(sample_settings.data_dir, PLAN_ARCHIVE_MAX_COST="50") as limited:
+        assert not _errors(limited, "{ measures(first: 5) { edges { node { title } } } }")
+        error = _errors(limited, "{ measures(first: 50) { edges { node { title } } } }")[0]
+        assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ("query($d: [String!]) { measures(filter: {departments: $d}) { totalCount } }", "d"),
+        ("query($q: String!) { search(query: $q) { totalCount } }", "q"),
+    ],
+)
+def test_lone_surrogates_are_bad_requests(client: TestClient, query: str, variables: str) -> None:
+    value = ["\ud800"] if variables == "d" else "a\ud800"
+    body = json.dumps({"query": query, "variables": {variables: value}})  # ASCII: \ud800
+    response = client.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "surrogate" in error["message"]

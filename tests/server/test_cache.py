@@ -1,0 +1,80 @@
+"""The response cache through the real ASGI app: repeated queries are answered from it, and
+no change to the store or the index is ever hidden by it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from archive.db import reader, writer
+from archive.ingest import prepare_document, store_document
+from index.writing import apply_pending
+from server.app import create_app
+from server.resources import open_store
+from server.settings import Settings
+from tests.conftest import SAMPLE, archive_of
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+YEARS = "{ fiscalYears { year measureCount } }"
+
+
+def _post(client: TestClient, query: str, **variables: object) -> tuple[str, dict[str, object]]:
+    response = client.post("/graphql", json={"query": query, "variables": variables})
+    assert response.status_code == 200
+    return response.headers.get("x-cache", "miss"), response.json()
+
+
+def test_a_repeated_query_is_answered_from_the_cache(client: TestClient) -> None:
+    first = _post(client, YEARS)
+    second = _post(client, YEARS)
+    assert first[0] == "miss"
+    assert second == ("hit", first[1])
+    # Another variable, another body: its own entry.
+    query = "query($n: Int) { measures(first: $n) { edges { node { number } } } }"
+    assert _post(client, query, n=2)[0] == "miss"
+    assert len(_post(client, query, n=3)[1]["data"]["measures"]["edges"]) == 3  # type: ignore[index]
+
+
+def test_errors_are_not_cached(client: TestClient) -> None:
+    bad = '{ measures(after: "garbage") { totalCount } }'
+    assert _post(client, bad)[1]["errors"]
+    assert _post(client, bad)[0] == "miss"
+
+
+def test_an_ingest_is_seen_at_once(tmp_path: Path) -> None:
+    """A write through another process's engine (as the CLI's ingest) advances the data
+    version, so the next query is answered afresh."""
+    settings = archive_of(tmp_path, [SAMPLE])
+    with TestClient(create_app(settings)) as client:
+        before = _post(client, YEARS)[1]
+        assert _post(client, YEARS)[0] == "hit"
+        engine = open_store(settings)
+        report = FIXTURES / "hitachi-action-plan-fy2021.txt"
+        with writer(engine)() as db, db.begin():
+            store_document(db, prepare_document(report.read_bytes(), report.name))
+        # The store changed but the index not yet: lists see the change, search does not.
+        state, after = _post(client, YEARS)
+        assert state == "miss"
+        assert after != before
+        search = '{ search(query: "fiscalYear:2021") { totalCount } }'
+        assert _post(client, search)[1]["data"] == {"search": {"totalCount": 0}}
+        # The index commit alone (no store write) must also reach searches.
+        apply_pending(reader(engine), settings.index_dir)
+        engine.dispose()
+        state, found = _post(client, search)
+        assert state == "miss"
+        assert found["data"]["search"]["totalCount"] > 0  # type: ignore[index]
+
+
+def test_the_cache_can_be_turned_off(sample_settings: Settings) -> None:
+    settings = Settings.from_env(
+        {
+            "PLAN_ARCHIVE_DATA_DIR": str(sample_settings.data_dir),
+            "PLAN_ARCHIVE_RESPONSE_CACHE_MB": "0",
+        },
+        env_file=None,
+    )
+    with TestClient(create_app(settings)) as client:
+        _post(client, YEARS)
+        assert _post(client, YEARS)[0] == "miss"
