@@ -18,7 +18,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from archive import queries
+from archive import compare, queries
 from index.query import QuerySyntaxError
 from index.search import IndexNotBuilt, SearchOptions, SearchTimeout, highlight
 from schema.connections import archive_filter, measure_connection
@@ -36,6 +36,7 @@ from schema.types import (
     Highlight,
     Info,
     Measure,
+    MeasureComparison,
     MeasureConnection,
     MeasureFilter,
     MeasureOrder,
@@ -67,6 +68,21 @@ def _needs_store(where: MeasureFilter) -> bool:
             where.next_year_statuses,
         )
     )
+
+
+def _measure_id(value: str) -> int:
+    """The database id in a Measure's global ID; anything else is BAD_USER_INPUT."""
+    try:
+        global_id = relay.GlobalID.from_id(value)
+    except Exception:  # a malformed ID
+        global_id = None
+    if (
+        global_id is None
+        or global_id.type_name != "Measure"
+        or not (global_id.node_id.isascii() and global_id.node_id.isdigit())
+    ):
+        raise PublicError("measure must be a Measure's id", BAD_USER_INPUT)
+    return int(global_id.node_id[:18])
 
 
 _NODE_TYPES: dict[str, Any] = {}  # GraphQL type name -> class, filled by build_schema
@@ -101,6 +117,17 @@ class Query:
     @strawberry.field(description="Every ingested document, by fiscal year.")
     def documents(self, info: Info) -> list[Document]:
         return [Document.from_row(row) for row in queries.list_documents(info.context.db)]
+
+    @strawberry.field(
+        description="What changed in a measure between its year and `fiscalYear`, earlier "
+        "year first; null when its history has no measure in that year."
+    )
+    def compare(
+        self, info: Info, measure: strawberry.ID, fiscal_year: int
+    ) -> MeasureComparison | None:
+        measure_id = _measure_id(measure)
+        found = compare.compare(info.context.db, measure_id, fiscal_year)
+        return MeasureComparison.from_comparison(found) if found else None
 
     @strawberry.field(
         description="Measures by fiscal year, municipality and number; `first` is 1 to 100."

@@ -10,9 +10,10 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
-from archive import models
+from archive import compare, indicators, models
 from archive.eras import western_to_era_label
 from schema.context import Context
+from schema.errors import BAD_USER_INPUT, PublicError
 from schema.pagination import PageInfo
 
 Info = strawberry.Info[Context, None]
@@ -165,6 +166,35 @@ class CarryOver:
     fiscal_year: int | None = strawberry.field(description="The year the tag names, if any.")
 
 
+@strawberry.type(description="A figure read from 達成状況: 約 53万人 is 530000 人, approximate.")
+class Indicator:
+    label: str | None = strawberry.field(
+        description='What is counted, e.g. "投稿総数"; null when the text names nothing.'
+    )
+    value: float = strawberry.field(description="約53万人 → 530000; 1/2程度 → 0.5.")
+    unit: str = strawberry.field(description="件, 人, 回, 枚, 校, %, …; empty for a ratio.")
+    approximate: bool = strawberry.field(description="約 before it, or 程度 / 前後 after it.")
+    comparison: str | None = strawberry.field(description="程度, 以上, 以下, 未満, …")
+    text: str = strawberry.field(description="The span it was read from, as printed.")
+    start: int = strawberry.field(description="Offset of the span in achievement.")
+    end: int
+    fiscal_year: int
+
+    @classmethod
+    def from_figure(cls, figure: indicators.Indicator, fiscal_year: int) -> Indicator:
+        return cls(
+            label=figure.label,
+            value=figure.value,
+            unit=figure.unit,
+            approximate=figure.approximate,
+            comparison=figure.comparison,
+            text=figure.text,
+            start=figure.start,
+            end=figure.end,
+            fiscal_year=fiscal_year,
+        )
+
+
 @strawberry.type(description="A measure (推進事項) as reported in one fiscal year.")
 class Measure(relay.Node):
     id: relay.NodeID[int]
@@ -221,6 +251,36 @@ class Measure(relay.Node):
         rows = await info.context.loaders.history.load(self.id)
         return [Measure.from_row(measure, document) for measure, document in rows]
 
+    @strawberry.field(description="Figures read from 達成状況, in printed order.")
+    def indicators(self) -> list[Indicator]:
+        return [
+            Indicator.from_figure(f, self.fiscal_year) for f in indicators.extract(self.achievement)
+        ]
+
+    @strawberry.field(
+        description="One figure over the years: this measure's history, each year's figures "
+        "with this label and/or unit (at least one must be given), ascending."
+    )
+    async def indicator_series(
+        self, info: Info, label: str | None = None, unit: str | None = None
+    ) -> list[Indicator]:
+        if label is None and unit is None:
+            raise PublicError("give a label, a unit or both", BAD_USER_INPUT)
+        rows = await info.context.loaders.history.load(self.id)
+        return [
+            Indicator.from_figure(figure, document.fiscal_year)
+            for measure, document in rows
+            for figure in indicators.extract(measure.achievement)
+            if (label is None or figure.label == label) and (unit is None or figure.unit == unit)
+        ]
+
+    @strawberry.field(
+        description="Its carry-over tags checked against the neighbouring years' reports."
+    )
+    async def carry_over_flags(self, info: Info) -> list[CarryOverFlag]:
+        flags = await info.context.loaders.carry_over_flags.load(self.id)
+        return [CarryOverFlag(flag) for flag in flags]
+
     @strawberry.field(description="担当部課所, one per department, in printed order.")
     async def departments(self, info: Info) -> list[Department]:
         rows = await info.context.loaders.departments_by_measure.load(self.id)
@@ -238,6 +298,75 @@ class Measure(relay.Node):
     ) -> list[Measure | None]:
         rows = await info.context.loaders.measure.load_many(_int_ids(node_ids))
         return [cls.from_row(*row) if row else None for row in rows]
+
+
+@strawberry.enum(description="What the next report shows against a report's carry-over tags.")
+class CarryOverFlag(enum.Enum):
+    ANNOUNCED_BUT_MISSING = compare.ANNOUNCED_BUT_MISSING  # tagged 継続, absent next year
+    CONTINUED_UNANNOUNCED = compare.CONTINUED_UNANNOUNCED  # last year's self had no 継続 tag
+    NEW_UNANNOUNCED = compare.NEW_UNANNOUNCED  # not in last year's archived report
+
+
+@strawberry.type(description="A run of a character diff: equal, delete or insert.")
+class TextChange:
+    op: str
+    text: str
+
+
+@strawberry.type(description="One figure in two years, paired by label and unit.")
+class IndicatorChange:
+    label: str | None
+    unit: str
+    before: Indicator | None
+    after: Indicator | None
+    delta: float | None = strawberry.field(description="after − before, when both exist.")
+
+
+@strawberry.type(description="One measure in two years: what changed, earlier year first.")
+class MeasureComparison:
+    before: Measure
+    after: Measure
+    title_changed: bool
+    departments_before: list[str]
+    departments_after: list[str]
+    departments_added: list[str]
+    departments_removed: list[str]
+    next_year_status_before: str | None
+    next_year_status_after: str | None
+    indicators: list[IndicatorChange]
+    description: list[TextChange] = strawberry.field(description="事業内容, character diff.")
+    achievement: list[TextChange] = strawberry.field(description="達成状況, character diff.")
+
+    @classmethod
+    def from_comparison(cls, found: compare.Comparison) -> MeasureComparison:
+        before_year, after_year = found.before[1].fiscal_year, found.after[1].fiscal_year
+
+        def figure(value: indicators.Indicator | None, year: int) -> Indicator | None:
+            return Indicator.from_figure(value, year) if value else None
+
+        return cls(
+            before=Measure.from_row(*found.before),
+            after=Measure.from_row(*found.after),
+            title_changed=found.title_changed,
+            departments_before=found.departments_before,
+            departments_after=found.departments_after,
+            departments_added=found.departments_added,
+            departments_removed=found.departments_removed,
+            next_year_status_before=found.before[0].carry_over_status,
+            next_year_status_after=found.after[0].carry_over_status,
+            indicators=[
+                IndicatorChange(
+                    label=c.label,
+                    unit=c.unit,
+                    before=figure(c.before, before_year),
+                    after=figure(c.after, after_year),
+                    delta=c.delta,
+                )
+                for c in found.figures
+            ],
+            description=[TextChange(op=c.op, text=c.text) for c in found.description],
+            achievement=[TextChange(op=c.op, text=c.text) for c in found.achievement],
+        )
 
 
 @strawberry.type(description="A fiscal year with archived reports.")

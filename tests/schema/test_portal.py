@@ -147,6 +147,7 @@ def test_a_page_costs_the_same_number_of_queries_whatever_its_size(portal: TestC
     graphql_app = next(route.app for route in portal.app.routes if route.path == "/graphql")  # type: ignore[attr-defined]
     query = """query($first: Int) { measures(first: $first) { edges { node {
         number departments { name } history { number departments { name } } pillar { title }
+        carryOverFlags indicators { value } indicatorSeries(unit: "件") { value }
         document { title measureCount } } } } }"""
     counts = []
     statements: list[str] = []
