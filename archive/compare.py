@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from archive import indicators, lineage
+from archive import curation, indicators, lineage
 from archive.models import Document, Measure
 from archive.queries import departments_by_measure_ids
 
@@ -65,13 +65,21 @@ class Comparison:
     def title_changed(self) -> bool:
         return self.before[0].title != self.after[0].title
 
+    renamed: list[tuple[str, str]]  # (old, new) by a curator's declared rename
+
     @property
     def departments_added(self) -> list[str]:
-        return [d for d in self.departments_after if d not in self.departments_before]
+        new = {n for _, n in self.renamed}
+        return [
+            d for d in self.departments_after if d not in self.departments_before and d not in new
+        ]
 
     @property
     def departments_removed(self) -> list[str]:
-        return [d for d in self.departments_before if d not in self.departments_after]
+        old = {o for o, _ in self.renamed}
+        return [
+            d for d in self.departments_before if d not in self.departments_after and d not in old
+        ]
 
 
 def compare(db: Session, measure_id: int, fiscal_year: int) -> Comparison | None:
@@ -84,11 +92,18 @@ def compare(db: Session, measure_id: int, fiscal_year: int) -> Comparison | None
         return None
     before, after = sorted([this, other], key=lambda pair: pair[1].fiscal_year)
     departments = departments_by_measure_ids(db, [before[0].id, after[0].id])
+    names_before = [d.name for d in departments[0]]
+    names_after = [d.name for d in departments[1]]
     return Comparison(
         before=before,
         after=after,
-        departments_before=[d.name for d in departments[0]],
-        departments_after=[d.name for d in departments[1]],
+        departments_before=names_before,
+        departments_after=names_after,
+        renamed=curation.renamed_pairs(
+            [n for n in names_before if n not in names_after],
+            [n for n in names_after if n not in names_before],
+            curation.renames(db),
+        ),
         figures=figure_changes(
             indicators.extract(before[0].achievement), indicators.extract(after[0].achievement)
         ),

@@ -9,7 +9,8 @@ same measure when, in order of preference:
 3. its title is very similar (≥ 0.8) under another number.
 
 For each other year the best such candidate is taken; a measure without any is alone. The
-history is ascending by fiscal year and includes the measure itself.
+history is ascending by fiscal year and includes the measure itself. A curator's link or
+unlink (``archive/curation``) overrides the rule for the years it names.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from archive import curation
 from archive.models import Document, Measure
 
 SAME_NUMBER_SIMILARITY = 0.5
@@ -72,6 +74,7 @@ def history_by_measure_ids(db: Session, ids: Sequence[int]) -> list[list[tuple[M
         .where(Document.municipality.in_(municipalities))
     ):
         by_city_year[(document.municipality, document.fiscal_year)].append((measure, document))
+    explicit = curation.explicit_links(db, municipalities)
     histories: list[list[tuple[Measure, Document]]] = []
     for measure_id in ids:
         if measure_id not in targets:
@@ -82,9 +85,34 @@ def history_by_measure_ids(db: Session, ids: Sequence[int]) -> list[list[tuple[M
         for (city, year), candidates in by_city_year.items():
             if city != document.municipality or year == document.fiscal_year:
                 continue
-            scored = [(match_score(measure, c), c.number, c, d) for c, d in candidates]
-            best = max(scored, key=lambda item: (item[0], item[1] == measure.number), default=None)
-            if best is not None and best[0] > 0:
-                found.append((best[2], best[3]))
+            partner = _partner(measure, document, year, candidates, explicit)
+            if partner is not None:
+                found.append(partner)
         histories.append(sorted(found, key=lambda pair: pair[1].fiscal_year))
     return histories
+
+
+def _partner(
+    measure: Measure,
+    document: Document,
+    year: int,
+    candidates: list[tuple[Measure, Document]],
+    explicit: curation.Explicit,
+) -> tuple[Measure, Document] | None:
+    """The measure's self in ``year``: a curator's link first, else the rule's best candidate
+    that no curator has tied to another measure."""
+    city, own_year = document.municipality, document.fiscal_year
+    key = (city, own_year, measure.number, year)
+    if key in explicit:
+        number = explicit[key]
+        return next(((c, d) for c, d in candidates if c.number == number), None)
+    allowed = [
+        (c, d)
+        for c, d in candidates
+        if explicit.get((city, year, c.number, own_year), measure.number) == measure.number
+    ]
+    scored = [(match_score(measure, c), c.number == measure.number, c, d) for c, d in allowed]
+    best = max(scored, key=lambda item: (item[0], item[1]), default=None)
+    if best is None or best[0] <= 0:
+        return None
+    return best[2], best[3]

@@ -167,3 +167,28 @@ class ArchiveState(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+class MeasureLink(Base):
+    """A curator's word on one measure in another year: its self there is ``other_number``,
+    or (null) it has none. Keys, not row ids, so a re-ingest keeps it (``archive/curation``)."""
+
+    __tablename__ = "measure_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality: Mapped[str] = mapped_column(String(100))
+    fiscal_year: Mapped[int]
+    number: Mapped[str] = mapped_column(String(8))
+    other_fiscal_year: Mapped[int]
+    other_number: Mapped[str | None] = mapped_column(String(8))
+
+
+class DepartmentRename(Base):
+    """A curator's word that ``old_name`` is called ``new_name`` from ``from_year`` on."""
+
+    __tablename__ = "department_renames"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    old_name: Mapped[str] = mapped_column(Text)
+    new_name: Mapped[str] = mapped_column(Text)
+    from_year: Mapped[int]

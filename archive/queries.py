@@ -93,6 +93,20 @@ def measure_ids(db: Session, where: MeasureFilter) -> list[int]:
     return list(db.scalars(select(statement.subquery().c.id)))
 
 
+def find_measures(
+    db: Session, fiscal_year: int, number: str, municipality: str | None = None
+) -> list[tuple[Measure, Document]]:
+    """Measures printed as ``number`` in ``fiscal_year`` (of ``municipality`` if given)."""
+    statement = (
+        select(Measure, Document)
+        .join(Measure.document)
+        .where(Document.fiscal_year == fiscal_year, Measure.number == number)
+    )
+    if municipality is not None:
+        statement = statement.where(Document.municipality == municipality)
+    return [(m, d) for m, d in db.execute(statement.order_by(Document.municipality))]
+
+
 def data_version(db: Session) -> int:
     """The store's data version: it advances with every committed write transaction."""
     return db.scalar(select(ArchiveState.version).where(ArchiveState.id == 1)) or 0

@@ -55,6 +55,8 @@ LIST_SIZES: Mapping[str, int] = {
     "Query.fiscalYears": 20,
     "Measure.departments": 3,
     "Measure.history": 10,
+    "Department.years": 10,
+    "DepartmentYear.measures": 5,
     "Document.pillars": 10,
     "SearchEdge.highlights": 3,
     "SearchFacets.departments": 50,

@@ -8,7 +8,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
-from archive import compare, lineage, queries
+from archive import compare, curation, lineage, queries
 from archive.models import Department, Document, Measure, Pillar
 
 K = TypeVar("K")
@@ -45,6 +45,9 @@ class Loaders:
             db, queries.pillars_by_document_ids
         )
         self.carry_over_flags: DataLoader[int, list[str]] = _loader(db, compare.carry_over_flags)
+        self.department_years: DataLoader[str, list[curation.DepartmentYear]] = _loader(
+            db, curation.department_years
+        )
         self.history: DataLoader[int, list[tuple[Measure, Document]]] = _loader(
             db, lineage.history_by_measure_ids
         )

@@ -119,12 +119,42 @@ class Department(relay.Node):
 
         return measure_connection(info, Where(departments=[self.name]), first, after, order_by)
 
+    @strawberry.field(
+        description="The years it appears in, ascending, with its measures each year; "
+        "years under a former name (a curator's declared rename) included."
+    )
+    async def years(self, info: Info) -> list[DepartmentYear]:
+        found = await info.context.loaders.department_years.load(self.name)
+        return [
+            DepartmentYear(
+                fiscal_year=y.fiscal_year,
+                name=y.name,
+                measure_count=len(y.measures),
+                measures=[Measure.from_row(*row) for row in y.measures],
+            )
+            for y in found
+        ]
+
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Department | None]:
         rows = await info.context.loaders.department.load_many(_int_ids(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
+
+
+@strawberry.type(description="A department in one fiscal year.")
+class DepartmentYear:
+    fiscal_year: int
+    name: str = strawberry.field(description="As printed that year (a former name, maybe).")
+    measure_count: int
+    measures: list[Measure]
+
+
+@strawberry.type(description="A department renamed between two years, as a curator declared.")
+class DepartmentRenamed:
+    before: str
+    after: str
 
 
 @strawberry.type(description="A pillar (体系) of one report: a group of measures.")
@@ -331,6 +361,7 @@ class MeasureComparison:
     departments_after: list[str]
     departments_added: list[str]
     departments_removed: list[str]
+    departments_renamed: list[DepartmentRenamed]
     next_year_status_before: str | None
     next_year_status_after: str | None
     indicators: list[IndicatorChange]
@@ -352,6 +383,7 @@ class MeasureComparison:
             departments_after=found.departments_after,
             departments_added=found.departments_added,
             departments_removed=found.departments_removed,
+            departments_renamed=[DepartmentRenamed(before=o, after=n) for o, n in found.renamed],
             next_year_status_before=found.before[0].carry_over_status,
             next_year_status_after=found.after[0].carry_over_status,
             indicators=[

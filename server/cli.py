@@ -236,6 +236,141 @@ def search(
     engine.dispose()
 
 
+def _measure(db: Any, municipality: str | None, fiscal_year: int, number: str) -> Any:
+    from archive.queries import find_measures
+
+    found = find_measures(
+        db, fiscal_year, number.zfill(2) if number.isdigit() else number, municipality
+    )
+    if not found:
+        _fail(f"no measure No {number} of {fiscal_year} is stored")
+    if len(found) > 1:
+        cities = ", ".join(d.municipality for _, d in found)
+        _fail(f"No {number} of {fiscal_year} is stored for {cities}: give --municipality")
+    return found[0]
+
+
+def _figures(achievement: str) -> str:
+    from archive.indicators import extract
+
+    return ", ".join(f"{f.label + ' ' if f.label else ''}{f.text}" for f in extract(achievement))
+
+
+@cli.command()
+@click.argument("number")
+@click.option("--fiscal-year", required=True, type=int, help="The year of the measure.")
+@click.option("--municipality", help="Needed when several municipalities have that year.")
+@click.pass_obj
+def history(obj: _Obj, number: str, fiscal_year: int, municipality: str | None) -> None:
+    """The measure NUMBER of --fiscal-year in every year: number, title, departments,
+    next-year tag, carry-over flags and figures."""
+    from archive.compare import carry_over_flags
+    from archive.lineage import history_by_measure_ids
+    from archive.queries import departments_by_measure_ids
+
+    engine = _open(obj)
+    with reader(engine)() as db:
+        measure, document = _measure(db, municipality, fiscal_year, number)
+        rows = history_by_measure_ids(db, [measure.id])[0]
+        ids = [m.id for m, _ in rows]
+        departments = departments_by_measure_ids(db, ids)
+        flags = carry_over_flags(db, ids)
+        click.echo(f"{document.municipality} No {measure.number} {measure.title}")
+        for (m, d), names, flagged in zip(rows, departments, flags, strict=True):
+            tag = m.carry_over_tag or "(no tag)"
+            click.echo(f"\n{d.fiscal_year} No {m.number} {m.title}  {tag}")
+            click.echo(f"   departments: {'、'.join(x.name for x in names)}")
+            if flagged:
+                click.echo(f"   flags: {', '.join(flagged)}")
+            figures = _figures(m.achievement)
+            if figures:
+                click.echo(f"   figures: {figures}")
+    engine.dispose()
+
+
+@cli.command()
+@click.argument("number")
+@click.option("--fiscal-year", required=True, type=int, help="The year of the measure.")
+@click.option("--with", "other_year", required=True, type=int, help="The year to compare with.")
+@click.option("--municipality", help="Needed when several municipalities have that year.")
+@click.pass_obj
+def compare(
+    obj: _Obj, number: str, fiscal_year: int, other_year: int, municipality: str | None
+) -> None:
+    """What changed in the measure NUMBER of --fiscal-year against its self in --with."""
+    from archive.compare import compare as compare_measure
+
+    engine = _open(obj)
+    with reader(engine)() as db:
+        measure, document = _measure(db, municipality, fiscal_year, number)
+        found = compare_measure(db, measure.id, other_year)
+        if found is None:
+            _fail(f"No {measure.number} of {fiscal_year} has no self in {other_year}")
+        (old, old_doc), (new, new_doc) = found.before, found.after
+        click.echo(
+            f"{document.municipality}: {old_doc.fiscal_year} No {old.number} → "
+            f"{new_doc.fiscal_year} No {new.number}"
+        )
+        if found.title_changed:
+            click.echo(f"title: {old.title} → {new.title}")
+        else:
+            click.echo(f"title: {new.title} (unchanged)")
+        for old_name, new_name in found.renamed:
+            click.echo(f"department renamed: {old_name} → {new_name}")
+        for name in found.departments_removed:
+            click.echo(f"department removed: {name}")
+        for name in found.departments_added:
+            click.echo(f"department added: {name}")
+        click.echo(f"next year: {old.carry_over_tag or '-'} → {new.carry_over_tag or '-'}")
+        for change in found.figures:
+            label = f"{change.label} " if change.label else ""
+            before = change.before.text if change.before else "-"
+            after = change.after.text if change.after else "-"
+            delta = f"  ({change.delta:+,g})" if change.delta is not None else ""
+            click.echo(f"figure: {label}{before} → {after}{delta}")
+        for field, changes in (("事業内容", found.description), ("達成状況", found.achievement)):
+            if all(c.op == "equal" for c in changes):
+                click.echo(f"{field}: unchanged")
+                continue
+            marked = "".join(
+                c.text if c.op == "equal" else f"[{'-' if c.op == 'delete' else '+'}{c.text}]"
+                for c in changes
+            )
+            click.echo(f"{field}: {marked}")
+    engine.dispose()
+
+
+@cli.command()
+@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_obj
+def link(obj: _Obj, file: Path | None) -> None:
+    """Load a curation file (measure links and department renames), replacing the current
+    corrections; without FILE, print the current ones in the file's format (see README)."""
+    from archive import curation
+
+    engine = _open(obj)
+    if file is None:
+        with reader(engine)() as db:
+            click.echo(curation.dump(db), nl=False)
+        engine.dispose()
+        return
+    try:
+        corrections = curation.parse(file.read_text(encoding="utf-8"))
+    except OSError as error:
+        _fail(f"cannot read {file}: {error.strerror or error}")
+    except UnicodeDecodeError:
+        _fail(f"{file} is not UTF-8 text")
+    except curation.CurationError as error:
+        _fail(f"{file}: {error}")
+    with writer(engine)() as db, db.begin():
+        curation.replace(db, corrections)
+    click.echo(
+        f"loaded {len(corrections.links)} measure links and "
+        f"{len(corrections.renames)} department renames from {file}"
+    )
+    engine.dispose()
+
+
 def _terminal(fragment: str) -> str:
     """<mark> as bold on a terminal; the HTML escapes undone."""
     import html

@@ -136,3 +136,94 @@ def test_compare_without_a_partner_or_with_a_bad_id(client: TestClient) -> None:
     assert graphql(client, COMPARE, id=dropped, year=2021)["data"] == {"compare": None}
     bad = graphql(client, COMPARE, id="nonsense", year=2021)
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def _load_curation(settings: Settings, text: str) -> None:
+    """What `plan-archive link FILE` does, through the same functions and a writer."""
+    from archive import curation
+    from archive.db import writer
+    from server.resources import open_store
+
+    engine = open_store(settings)
+    with writer(engine)() as db, db.begin():
+        curation.replace(db, curation.parse(text))
+    engine.dispose()
+
+
+HISTORY = """query($year: Int!) { measures(first: 20, filter: {fiscalYears: [$year]}) {
+  edges { node { number history { fiscalYear number } } } } }"""
+
+
+def _histories(client: TestClient, year: int) -> dict[str, list[tuple[int, str]]]:
+    edges = graphql(client, HISTORY, year=year)["data"]["measures"]["edges"]
+    return {
+        e["node"]["number"]: [(h["fiscalYear"], h["number"]) for h in e["node"]["history"]]
+        for e in edges
+    }
+
+
+def test_curated_links_override_the_rule_and_survive_reingest(tmp_path: Any) -> None:
+    from archive.db import reader, writer
+    from archive.ingest import delete_document, find_document, prepare_document, store_document
+    from index.writing import apply_pending
+    from server.resources import open_store
+
+    settings = archive_of(tmp_path, REPORTS)
+    with TestClient(create_app(settings)) as client:
+        rule = _histories(client, 2020)
+        assert rule["04"] == [(2019, "04"), (2020, "04")]  # dropped in 2021
+        assert (2021, "01") in rule["01"]
+        _load_curation(
+            settings,
+            "link,日立市,2020,04,2021,05   # a curator's (made-up) link\n"
+            "unlink,日立市,2020,01,2021\n",
+        )
+        curated = _histories(client, 2020)
+        assert curated["04"] == [(2019, "04"), (2020, "04"), (2021, "05")]
+        assert curated["01"] == [(2019, "01"), (2020, "01")]
+        # The other side follows: FY2021 No 05 points back at FY2020 No 04, and FY2020 No 05
+        # (its self by the rule) no longer claims it.
+        assert (2020, "04") in _histories(client, 2021)["05"]
+        assert (2021, "05") not in curated["05"]
+        # Delete and ingest FY2021 again: new row ids, the same links.
+        engine = open_store(settings)
+        report = REPORTS[2]
+        with writer(engine)() as db, db.begin():
+            old = find_document(db, "日立市", 2021)
+            assert old is not None
+            delete_document(db, old.id)
+        with writer(engine)() as db, db.begin():
+            store_document(db, prepare_document(report.read_bytes(), report.name))
+        apply_pending(reader(engine), settings.index_dir)
+        engine.dispose()
+        assert _histories(client, 2020) == curated
+
+
+def test_department_years_follow_a_declared_rename(tmp_path: Any) -> None:
+    settings = archive_of(tmp_path, REPORTS)
+    query = """{ departments { name years { fiscalYear name measureCount
+      measures { number } } } }"""
+    compare_query = """query($id: ID!) { compare(measure: $id, fiscalYear: 2019) {
+      departmentsAdded departmentsRemoved departmentsRenamed { before after } } }"""
+    with TestClient(create_app(settings)) as client:
+        years = {d["name"]: d["years"] for d in graphql(client, query)["data"]["departments"]}
+        assert [y["fiscalYear"] for y in years["行政マネジメント課"]] == [2020, 2021]
+        assert [y["fiscalYear"] for y in years["行政改革推進課"]] == [2019]
+        measure = _year(client, 2020)["02"]["id"]
+        plain = graphql(client, compare_query, id=measure)["data"]["compare"]
+        assert plain["departmentsRenamed"] == []
+        _load_curation(settings, "rename,行政改革推進課,行政マネジメント課,2020\n")
+        years = {d["name"]: d["years"] for d in graphql(client, query)["data"]["departments"]}
+        renamed = years["行政マネジメント課"]
+        assert [(y["fiscalYear"], y["name"]) for y in renamed] == [
+            (2019, "行政改革推進課"),
+            (2020, "行政マネジメント課"),
+            (2021, "行政マネジメント課"),
+        ]
+        assert renamed[0]["measureCount"] == len(renamed[0]["measures"]) == 7
+        found = graphql(client, compare_query, id=measure)["data"]["compare"]
+        assert found["departmentsRenamed"] == [
+            {"before": "行政改革推進課", "after": "行政マネジメント課"}
+        ]
+        assert found["departmentsAdded"] == []
+        assert found["departmentsRemoved"] == []

@@ -184,3 +184,34 @@ def test_check_and_repair(run: Invoke, tmp_path: Path) -> None:
     assert repaired.exit_code == 0
     assert run("check").output == "index and store agree\n"
     assert run("search", "人事評価").output.startswith("1 hits")
+
+
+def test_history_compare_and_link(run: Invoke, tmp_path: Path) -> None:
+    fixtures = SAMPLE.parent.parent / "tests" / "fixtures"
+    reports = [fixtures / "hitachi-action-plan-fy2019.txt", SAMPLE]
+    reports.append(fixtures / "hitachi-action-plan-fy2021.txt")
+    assert run("ingest", *map(str, reports)).exit_code == 0
+    history = run("history", "9", "--fiscal-year", "2020")
+    assert history.exit_code == 0, history.output
+    years = [line.split()[:3] for line in history.output.splitlines() if line[:2] == "20"]
+    assert years == [["2019", "No", "10"], ["2020", "No", "09"], ["2021", "No", "08"]]
+    compared = run("compare", "02", "--fiscal-year", "2020", "--with", "2019")
+    assert compared.exit_code == 0, compared.output
+    assert "department added: 行政マネジメント課" in compared.output
+    assert "(+2,840)" in compared.output  # 8,210 → 11,050 downloads
+    missing = run("compare", "04", "--fiscal-year", "2020", "--with", "2021")
+    assert missing.exit_code != 0
+    assert "no self in 2021" in missing.output
+    curation = tmp_path / "curation.txt"
+    curation.write_text("rename,行政改革推進課,行政マネジメント課,2020\n", encoding="utf-8")
+    assert run("link", str(curation)).exit_code == 0
+    assert run("link").output == "rename,行政改革推進課,行政マネジメント課,2020\n"
+    renamed = run("compare", "02", "--fiscal-year", "2020", "--with", "2019").output
+    assert "department added" not in renamed
+    # A bad file is one line of error and changes nothing.
+    curation.write_text("link,日立市,2020,04\n", encoding="utf-8")
+    refused = run("link", str(curation))
+    assert refused.exit_code != 0
+    assert "line 1" in refused.output
+    assert "Traceback" not in refused.output
+    assert run("link").output == "rename,行政改革推進課,行政マネジメント課,2020\n"
