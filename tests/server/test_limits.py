@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -67,6 +68,12 @@ def test_each_limit_is_configurable(limited: TestClient) -> None:
     assert big.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
+def _complete(response: bytes) -> bool:
+    head, separator, body = response.partition(b"\r\n\r\n")
+    declared = re.search(rb"content-length: (\d+)", head.lower())
+    return bool(separator) and declared is not None and len(body) >= int(declared[1])
+
+
 def test_request_time_limit(sample_settings: Settings) -> None:
     """A request still unanswered after the limit gets 503, on a real server: here a client
     that sends half its body and stalls. (The limit covers waiting; a single blocking query
@@ -103,7 +110,15 @@ def test_request_time_limit(sample_settings: Settings) -> None:
                 + f"Content-Length: {len(body)}\r\n\r\n".encode()
                 + body[:10]
             )
-            reply = connection.recv(65536).decode()
+            # Headers and body may come in separate packets: read until the server closes
+            # or the body declared by Content-Length has arrived.
+            received = b""
+            while not _complete(received):
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+            reply = received.decode()
         assert reply.startswith("HTTP/1.1 503")
         assert '"code": "TIMEOUT"' in reply or '"code":"TIMEOUT"' in reply
     finally:
