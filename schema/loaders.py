@@ -1,25 +1,69 @@
-"""DataLoaders: one ``WHERE key IN (...)`` query per field per request, whatever the page size."""
+"""DataLoaders: one ``WHERE key IN (...)`` query per field per request, whatever the page size.
+
+Strawberry's DataLoader sends a batch on the loop iteration after its first key. GraphQL
+execution wakes resolvers of one level at slightly different iterations (nested lists of
+different shapes), so a field could take two or three batches where one would do, and the
+number of queries would depend on the data's shape. ``DataLoader`` here waits a few
+iterations before it sends a batch: every resolver of a level asks in time, and a page's
+queries do not grow with its size or shape. Like Strawberry's, it caches each key for the
+request it was built for, and must not outlive it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
-from strawberry.dataloader import DataLoader
 
 from archive import compare, curation, lineage, queries
 from archive.models import Department, Document, Measure, Pillar
 
-K = TypeVar("K")
+K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+WAIT_ITERATIONS = 5  # loop iterations a batch waits for more keys
+
+
+class DataLoader(Generic[K, V]):
+    def __init__(self, fetch: Callable[[list[K]], Sequence[V]]) -> None:
+        self._fetch = fetch
+        self._cache: dict[K, asyncio.Future[V]] = {}
+        self._pending: list[K] = []
+        self._sending: asyncio.Task[None] | None = None
+
+    def load(self, key: K) -> Awaitable[V]:
+        found = self._cache.get(key)
+        if found is not None:
+            return found
+        future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._cache[key] = future
+        self._pending.append(key)
+        if self._sending is None:
+            self._sending = asyncio.ensure_future(self._send())
+        return future
+
+    async def load_many(self, keys: Sequence[K]) -> list[V]:
+        return list(await asyncio.gather(*map(self.load, keys)))
+
+    async def _send(self) -> None:
+        for _ in range(WAIT_ITERATIONS):
+            await asyncio.sleep(0)
+        keys, self._pending, self._sending = self._pending, [], None
+        futures = [self._cache[key] for key in keys]
+        try:
+            values = self._fetch(keys)
+        except Exception as error:  # every waiting resolver gets the error
+            for future in futures:
+                future.set_exception(error)
+            return
+        for future, value in zip(futures, values, strict=True):
+            future.set_result(value)
 
 
 def _loader(db: Session, batch: Callable[[Session, Sequence[K]], Sequence[V]]) -> DataLoader[K, V]:
-    async def load(keys: list[K]) -> Sequence[V]:
-        return batch(db, keys)
-
-    return DataLoader(load_fn=load)
+    return DataLoader(lambda keys: batch(db, keys))
 
 
 class Loaders:

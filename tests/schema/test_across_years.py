@@ -227,3 +227,25 @@ def test_department_years_follow_a_declared_rename(tmp_path: Any) -> None:
         ]
         assert found["departmentsAdded"] == []
         assert found["departmentsRemoved"] == []
+
+
+def test_department_years_cost_the_same_queries_for_one_year_or_three(tmp_path: Any) -> None:
+    from sqlalchemy import event
+
+    query = "{ departments { name years { fiscalYear measures { number carryOverFlags } } } }"
+    counts = []
+    for name, reports in (("one", REPORTS[1:2]), ("three", REPORTS)):
+        settings = archive_of(tmp_path / name, reports)
+        with TestClient(create_app(settings)) as client:
+            app = next(r.app for r in client.app.routes if r.path == "/graphql")  # type: ignore[attr-defined]
+            statements: list[str] = []
+
+            def count(*args: Any, into: list[str] = statements) -> None:
+                into.append(args[2])
+
+            event.listen(app.engine, "before_cursor_execute", count)
+            body = graphql(client, query)
+            event.remove(app.engine, "before_cursor_execute", count)
+            assert "errors" not in body, body
+            counts.append(len(statements))
+    assert counts[0] == counts[1], counts
