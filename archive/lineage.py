@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,19 +32,23 @@ OTHER_NUMBER_SIMILARITY = 0.8
 
 
 def title_key(title: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", title)).casefold()
+    return _features(title)[0]
+
+
+@lru_cache(maxsize=65_536)
+def _features(title: str) -> tuple[str, frozenset[str]]:
+    """The normalised title and its character bigrams, worked out once per title."""
+    key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", title)).casefold()
+    bigrams = {key[i : i + 2] for i in range(len(key) - 1)} or ({key} if key else set())
+    return key, frozenset(bigrams)
 
 
 def similarity(left: str, right: str) -> float:
     """Dice coefficient of the two titles' character bigrams (normalised)."""
-    a, b = _bigrams(title_key(left)), _bigrams(title_key(right))
+    (left_key, a), (right_key, b) = _features(left), _features(right)
     if not a or not b:
-        return 1.0 if title_key(left) == title_key(right) else 0.0
+        return 1.0 if left_key == right_key else 0.0
     return 2 * len(a & b) / (len(a) + len(b))
-
-
-def _bigrams(text: str) -> set[str]:
-    return {text[i : i + 2] for i in range(len(text) - 1)} or ({text} if text else set())
 
 
 def match_score(measure: Measure, candidate: Measure) -> float:

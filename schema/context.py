@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from archive import queries
 from index.search import Searcher
 from schema.limits import Limits
 from schema.loaders import Loaders
@@ -33,6 +34,10 @@ class Context:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
+
+    def list_size(self, key: str) -> int | None:
+        """How many items a root list holds now, for the query-cost estimate."""
+        return queries.root_list_size(self.db, key)
 
     def close(self) -> None:
         self.db.close()

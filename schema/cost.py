@@ -5,10 +5,12 @@ of ``measures(first: 100)`` each asking for every measure's document text stay w
 three and still ask for megabytes. The cost estimates the number of values a query can
 produce, with the variables applied:
 
-- every field costs its weight (1, or ``WEIGHTS`` for fields that carry a whole text),
-  times the number of times it can appear;
+- every field costs its weight (1, or ``WEIGHTS`` for fields that carry a whole text or
+  work out a measure's history), times the number of times it can appear;
 - inside a connection, ``edges`` appear ``first`` times (the default page size without it);
-- inside any other list, items appear ``LIST_SIZES`` times (an estimate of a typical list);
+- inside any other list, items appear as often as the archive holds them for the root lists
+  (``documents``, ``departments``, ``fiscalYears``: counted), or ``LIST_SIZES`` times (an
+  estimate of a typical list);
 - a fragment costs as much each time it is spread.
 
 A query over the limit is refused before anything runs, with ``QUERY_TOO_COSTLY`` and its
@@ -17,7 +19,7 @@ estimate, so a client can see what to trim.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
@@ -45,7 +47,14 @@ from schema.pagination import DEFAULT_PAGE_SIZE
 QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
 
 # Fields that carry a whole document's text weigh as much as a hundred ordinary values.
-WEIGHTS: Mapping[str, int] = {"Document.rawText": 100, "Document.text": 100}
+WEIGHTS: Mapping[str, int] = {
+    "Document.rawText": 250,
+    "Document.text": 250,
+    # Each works out the measure's history over every year of its municipality.
+    "Measure.history": 20,
+    "Measure.indicatorSeries": 20,
+    "Measure.carryOverFlags": 20,
+}
 
 # How many items a list that is not a connection holds, as an estimate.
 DEFAULT_LIST_SIZE = 10
@@ -71,12 +80,27 @@ def query_cost(
     operation: OperationDefinitionNode,
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
+    counted: Callable[[str], int | None] = lambda _: None,
 ) -> int:
-    """The estimated cost of ``operation`` (see the module's docstring)."""
+    """The estimated cost of ``operation`` (see the module's docstring); ``counted`` gives
+    the real size of a list (by "Type.field") where it is known, else None."""
     root = schema.get_root_type(operation.operation)
     if root is None:
         return 0
-    return _cost(schema, operation.selection_set, root, 1, fragments, variables)
+    sizes = _Sizes(counted)
+    return _cost(schema, operation.selection_set, root, 1, fragments, variables, None, sizes)
+
+
+class _Sizes:
+    def __init__(self, counted: Callable[[str], int | None]) -> None:
+        self.counted = counted
+        self.known: dict[str, int] = {}
+
+    def __call__(self, key: str) -> int:
+        if key not in self.known:
+            size = self.counted(key)
+            self.known[key] = LIST_SIZES.get(key, DEFAULT_LIST_SIZE) if size is None else size
+        return self.known[key]
 
 
 def _cost(
@@ -87,6 +111,7 @@ def _cost(
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
     page: int | None = None,
+    sizes: _Sizes | None = None,
 ) -> int:
     """The cost of ``selections`` on ``parent``, each appearing ``times`` times; inside a
     connection, ``page`` is how many edges it holds."""
@@ -105,9 +130,9 @@ def _cost(
             continue
         inner = here
         if is_list_type(get_nullable_type(field.type)) and name != "edges":
-            inner *= LIST_SIZES.get(key, DEFAULT_LIST_SIZE)
+            inner *= sizes(key) if sizes else LIST_SIZES.get(key, DEFAULT_LIST_SIZE)
         edges = _first(node, variables) if "first" in field.args else None
-        total += _cost(schema, node.selection_set, child, inner, fragments, variables, edges)
+        total += _cost(schema, node.selection_set, child, inner, fragments, variables, edges, sizes)
     return total
 
 
@@ -176,8 +201,9 @@ class CostLimiter(SchemaExtension):
                     for d in document.definitions
                     if isinstance(d, FragmentDefinitionNode)
                 }
+                counted = getattr(context.context, "list_size", lambda _: None)
                 cost = query_cost(
-                    context.schema._schema, operation, fragments, context.variables or {}
+                    context.schema._schema, operation, fragments, context.variables or {}, counted
                 )
                 if cost > self.max_cost:
                     # Raised before execution, so it is the operation's only error as is.

@@ -248,3 +248,13 @@ def test_lone_surrogates_are_bad_requests(client: TestClient, query: str, variab
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "BAD_REQUEST"
     assert "surrogate" in error["message"]
+
+
+def test_query_cost_counts_root_lists_as_the_archive_holds_them(
+    sample_settings: Settings,
+) -> None:
+    """One document in the sample archive: its text costs one text, not a guess of fifty."""
+    with _client(sample_settings.data_dir, PLAN_ARCHIVE_MAX_COST="300") as limited:
+        assert not _errors(limited, "{ documents { rawText } }")
+        error = _errors(limited, "{ documents { rawText text } }")[0]
+        assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
