@@ -202,6 +202,7 @@ def search(
     query = " ".join(words)
     engine = _open(obj)
     searcher = open_searcher(obj.settings)
+    click.get_current_context().call_on_close(searcher.close)
     options = SearchOptions(
         fiscal_years=fiscal_years or None,
         departments=departments or None,
@@ -451,10 +452,14 @@ def schema() -> None:
 
 
 def _open(obj: _Obj) -> Engine:
+    """The store, disposed of when the command ends, however it ends (an early ``_fail``
+    too: a PostgreSQL connection left open would linger until the process exits)."""
     try:
-        return open_store(obj.settings)
+        engine = open_store(obj.settings)
     except (SettingsError, StoreUnavailable) as error:
         _fail(str(error))
+    click.get_current_context().call_on_close(engine.dispose)
+    return engine
 
 
 def _first_line(error: BaseException) -> str:

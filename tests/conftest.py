@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,50 @@ PG_SKIP_REASON = (
     "PLAN_ARCHIVE_TEST_DATABASE_URL is not set; set it to a PostgreSQL URL "
     "(postgresql+psycopg://postgres@127.0.0.1:5432/test) to run the PostgreSQL tests"
 )
+# The store every archive of the suite lives in: "sqlite" (a file in its data folder), or
+# "postgresql" (a schema of its own on PLAN_ARCHIVE_TEST_DATABASE_URL). `dev.py test` runs
+# the suite once with each when a PostgreSQL server is configured.
+STORE = os.environ.get("PLAN_ARCHIVE_TEST_STORE", "sqlite")
+_SCHEMAS: set[str] = set()
+
+
+def store_env(data_dir: Path) -> dict[str, str]:
+    """Environment for an archive in ``data_dir``, its store on the suite's store (STORE).
+
+    On PostgreSQL each data folder gets its own schema, named after the folder, so settings
+    made twice for one folder reach the same store.
+    """
+    env = {"PLAN_ARCHIVE_DATA_DIR": str(data_dir)}
+    if STORE == "postgresql":
+        if not PG_URL:
+            raise RuntimeError(f"PLAN_ARCHIVE_TEST_STORE=postgresql: {PG_SKIP_REASON}")
+        digest = hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:16]
+        schema = f"t_{digest}"
+        if schema not in _SCHEMAS:
+            admin = db.create_store_engine(PG_URL)
+            with admin.begin() as connection:
+                connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            admin.dispose()
+            _SCHEMAS.add(schema)
+        separator = "&" if "?" in PG_URL else "?"
+        env["PLAN_ARCHIVE_DATABASE_URL"] = f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    return env
+
+
+def settings_for(data_dir: Path, **env: str) -> Settings:
+    """Settings for an archive in ``data_dir`` on the suite's store, with ``env`` on top."""
+    return Settings.from_env({**store_env(data_dir), **env}, env_file=None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_schemas() -> Iterator[None]:
+    yield
+    if _SCHEMAS:
+        admin = db.create_store_engine(PG_URL)
+        with admin.begin() as connection:
+            for schema in _SCHEMAS:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +119,7 @@ def archive_of(data_dir: Path, reports: list[Path]) -> Settings:
     from index.writing import apply_pending
     from server.resources import open_store
 
-    settings = Settings.from_env({"PLAN_ARCHIVE_DATA_DIR": str(data_dir)}, env_file=None)
+    settings = settings_for(data_dir)
     engine = open_store(settings)
     for path in reports:
         with writer(engine)() as session, session.begin():

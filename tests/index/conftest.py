@@ -15,6 +15,7 @@ from archive import db
 from archive.ingest import IngestResult, prepare_document, store_document
 from index.search import Searcher
 from index.writing import apply_pending
+from tests.conftest import store_env
 
 
 @dataclass
@@ -43,7 +44,8 @@ class Archive:
 
 @pytest.fixture
 def archive(tmp_path: Path) -> Iterator[Archive]:
-    engine = db.create_store_engine(f"sqlite:///{tmp_path / 'archive.sqlite3'}")
+    url = store_env(tmp_path).get("PLAN_ARCHIVE_DATABASE_URL")
+    engine = db.create_store_engine(url or f"sqlite:///{tmp_path / 'archive.sqlite3'}")
     db.upgrade(engine)
     yield Archive(engine, tmp_path / "index")
     engine.dispose()

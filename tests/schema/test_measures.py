@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from archive.db import create_store_engine
 from server.app import create_app
-from server.settings import Settings
-from tests.conftest import graphql
+from tests.conftest import graphql, settings_for
 from tests.schema.test_sdl import SDL_FILE
 
 PAGE = """
@@ -103,9 +103,9 @@ def test_get_serves_queries_at_the_exact_path(client: TestClient) -> None:
 def test_an_unexpected_failure_is_masked_as_internal(tmp_path: Path) -> None:
     """A real fault in the store (its measures table gone) reaches the client as INTERNAL
     with a generic message: no SQL, no traceback, no path."""
-    settings = Settings.from_env({"PLAN_ARCHIVE_DATA_DIR": str(tmp_path)}, env_file=None)
+    settings = settings_for(tmp_path)
     with TestClient(create_app(settings)) as client:
-        engine = create_engine(settings.database_url)
+        engine = create_store_engine(settings.database_url)
         with engine.begin() as connection:
             connection.execute(text("DROP TABLE measure_departments"))
             connection.execute(text("DROP TABLE measures"))

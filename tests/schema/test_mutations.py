@@ -12,8 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from server.settings import Settings
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, settings_for
 
 TOKEN = "s3cret-token"
 INGEST = """
@@ -29,10 +28,7 @@ COUNT = '{ measures { totalCount } search(query: "人事評価") { totalCount } 
 
 @pytest.fixture
 def writable(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings.from_env(
-        {"PLAN_ARCHIVE_DATA_DIR": str(tmp_path), "PLAN_ARCHIVE_API_TOKENS": f"other,{TOKEN}"},
-        env_file=None,
-    )
+    settings = settings_for(tmp_path, PLAN_ARCHIVE_API_TOKENS=f"other,{TOKEN}")
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -107,7 +103,7 @@ def test_delete_needs_a_token_and_returns_what_it_deleted(writable: TestClient) 
 
 
 def test_without_configured_tokens_every_mutation_is_refused(tmp_path: Path) -> None:
-    settings = Settings.from_env({"PLAN_ARCHIVE_DATA_DIR": str(tmp_path)}, env_file=None)
+    settings = settings_for(tmp_path)
     with TestClient(create_app(settings)) as client:
         response = _upload(client, SAMPLE.read_bytes(), token="anything")
         assert response.status_code == 401

@@ -13,7 +13,7 @@ from index.writing import apply_pending
 from server.app import create_app
 from server.resources import open_store
 from server.settings import Settings
-from tests.conftest import SAMPLE, archive_of
+from tests.conftest import SAMPLE, archive_of, settings_for
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 YEARS = "{ fiscalYears { year measureCount } }"
@@ -68,13 +68,7 @@ def test_an_ingest_is_seen_at_once(tmp_path: Path) -> None:
 
 
 def test_the_cache_can_be_turned_off(sample_settings: Settings) -> None:
-    settings = Settings.from_env(
-        {
-            "PLAN_ARCHIVE_DATA_DIR": str(sample_settings.data_dir),
-            "PLAN_ARCHIVE_RESPONSE_CACHE_MB": "0",
-        },
-        env_file=None,
-    )
+    settings = settings_for(sample_settings.data_dir, PLAN_ARCHIVE_RESPONSE_CACHE_MB="0")
     with TestClient(create_app(settings)) as client:
         _post(client, YEARS)
         assert _post(client, YEARS)[0] == "miss"

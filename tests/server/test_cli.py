@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from server.cli import cli
 from tests import variants
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, store_env
 from tests.schema.test_sdl import SDL_FILE
 
 Invoke = Callable[..., Result]
@@ -22,7 +22,7 @@ Invoke = Callable[..., Result]
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
-    env = {"PLAN_ARCHIVE_DATA_DIR": str(tmp_path / "data"), "PLAN_ARCHIVE_DATABASE_URL": ""}
+    env = {"PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
 
     def invoke(*args: str) -> Result:
         return CliRunner().invoke(cli, list(args), env=env)
@@ -103,8 +103,7 @@ def test_the_console_script_prints_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "r0.txt").write_bytes(
         SAMPLE.read_text(encoding="utf-8").replace("[R3継続]", "[R0継続]").encode()
     )
-    env = {**os.environ, "PLAN_ARCHIVE_DATA_DIR": str(tmp_path / "data")}
-    env.pop("PLAN_ARCHIVE_DATABASE_URL", None)
+    env = {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
     done = subprocess.run(
         [sys.executable, "-m", "server.cli", "ingest", "empty.txt", "r0.txt", "missing.txt"],
         cwd=tmp_path,

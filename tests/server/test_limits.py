@@ -18,10 +18,11 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings, SettingsError
+from tests.conftest import settings_for, store_env
 
 
 def _client(data_dir: Path, **env: str) -> TestClient:
-    settings = Settings.from_env({"PLAN_ARCHIVE_DATA_DIR": str(data_dir), **env}, env_file=None)
+    settings = settings_for(data_dir, **env)
     return TestClient(create_app(settings))
 
 
@@ -83,7 +84,7 @@ def test_request_time_limit(sample_settings: Settings) -> None:
         port = probe.getsockname()[1]
     env = {
         **os.environ,
-        "PLAN_ARCHIVE_DATA_DIR": str(sample_settings.data_dir),
+        **store_env(sample_settings.data_dir),
         "PLAN_ARCHIVE_REQUEST_TIMEOUT": "0.3",
     }
     env.pop("PLAN_ARCHIVE_DATABASE_URL", None)
