@@ -23,25 +23,76 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _BEGIN = "plan_archive_begin"
 
 
-def create_store_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, foreign keys and controllable BEGIN."""
+# The key of the PostgreSQL advisory lock every write transaction holds: one writer at a time,
+# as SQLite's write lock gives. Any constant that no other program on the database uses.
+WRITER_LOCK_KEY = 0x706C616E  # "plan"
+
+
+class StoreBusy(RuntimeError):
+    """Another writer held the archive longer than the lock timeout."""
+
+
+class StoreTimeout(RuntimeError):
+    """A statement ran longer than the statement timeout."""
+
+
+def create_store_engine(
+    url: str, *, statement_timeout: float = 30.0, lock_timeout: float = 30.0, **kwargs: Any
+) -> Engine:
+    """An engine for ``url``. SQLite files get WAL, foreign keys, controllable BEGIN and
+    a busy timeout of ``lock_timeout``. PostgreSQL connections get ``statement_timeout`` and
+    ``lock_timeout``, and write transactions the writer's advisory lock."""
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", lock_timeout)
         engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _sqlite_connect)
+
+        def connect(dbapi_connection: Any, _record: Any) -> None:
+            _sqlite_connect(dbapi_connection, int(lock_timeout * 1000))
+
+        event.listen(engine, "connect", connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    if engine.dialect.name == "postgresql":
+
+        def settings(dbapi_connection: Any, _record: Any) -> None:
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET statement_timeout = {int(statement_timeout * 1000)}")
+                cursor.execute(f"SET lock_timeout = {int(lock_timeout * 1000)}")
+            dbapi_connection.autocommit = autocommit
+
+        event.listen(engine, "connect", settings)
+        event.listen(engine, "begin", _postgresql_begin)
+    return engine
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, busy_ms: int) -> None:
     # Take transaction control away from the sqlite3 module, so "begin" below decides.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
+
+
+def _postgresql_begin(connection: Any) -> None:
+    if connection.get_execution_options().get(_BEGIN) == "IMMEDIATE":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
+
+
+def store_problem(error: BaseException) -> StoreBusy | StoreTimeout | None:
+    """A clear one-line error for a store that was busy or slow, or None for anything else."""
+    original = getattr(error, "orig", None) or error
+    name = type(original).__name__
+    text_ = str(original).lower()
+    if name == "LockNotAvailable" or "database is locked" in text_:
+        return StoreBusy("another writer holds the archive; try again when it is done")
+    if name == "QueryCanceled" or "statement timeout" in text_:
+        return StoreTimeout("the store took too long to answer (statement timeout)")
+    return None
 
 
 def _sqlite_begin(connection: Any) -> None:
@@ -50,7 +101,12 @@ def _sqlite_begin(connection: Any) -> None:
 
 
 def reader(engine: Engine) -> sessionmaker[Session]:
-    """Sessions for reading: one transaction per request."""
+    """Sessions for reading: one transaction per request, which sees one snapshot of the
+    archive from its first statement on (SQLite's deferred BEGIN in WAL mode; PostgreSQL's
+    REPEATABLE READ), so a request during an ingest sees the archive before it or after it,
+    never between."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
     return sessionmaker(engine, expire_on_commit=False)
 
 

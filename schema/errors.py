@@ -12,6 +12,8 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from archive.db import StoreBusy, store_problem
+
 logger = logging.getLogger("plan_archive.graphql")
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
@@ -39,6 +41,14 @@ def _should_mask(error: GraphQLError) -> bool:
         return False
     if isinstance(original, PublicError):
         error.extensions = {**(error.extensions or {}), "code": original.code}
+        return False
+    problem = store_problem(original)
+    if problem is not None:  # the store was busy or slow: say so, without its SQL
+        logger.warning("store problem in %s: %s", error.path, original)
+        error.message = str(problem)
+        code = "STORE_BUSY" if isinstance(problem, StoreBusy) else "STORE_TIMEOUT"
+        error.extensions = {**(error.extensions or {}), "code": code}
+        error.original_error = None
         return False
     logger.error("unexpected error in %s", error.path, exc_info=original)
     return True

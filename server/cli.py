@@ -17,7 +17,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from archive.db import reader, writer
+from archive.db import reader, store_problem, writer
 from archive.errors import DocumentRefused
 from archive.ingest import delete_document, find_document, prepare_document, store_document
 from index.query import QuerySyntaxError
@@ -109,7 +109,11 @@ def ingest(
             click.echo(f"{path}: refused: cannot read the file ({error.strerror or error})")
         except SQLAlchemyError as error:
             refused += 1
-            click.echo(f"{path}: refused: the store did not accept it ({_first_line(error)})")
+            trouble = store_problem(error)
+            reason = (
+                str(trouble) if trouble else f"the store did not accept it ({_first_line(error)})"
+            )
+            click.echo(f"{path}: refused: {reason}; nothing stored")
             if obj.debug:
                 raise
         except Exception as error:  # a bug must cost one file, not the rest of the batch

@@ -18,7 +18,11 @@ class StoreUnavailable(RuntimeError):
 def open_store(settings: Settings) -> Engine:
     """An engine on the store, whose schema is brought to the newest migration first."""
     settings.prepare_data_dir()
-    engine = db.create_store_engine(settings.database_url)
+    engine = db.create_store_engine(
+        settings.database_url,
+        statement_timeout=settings.statement_timeout,
+        lock_timeout=settings.lock_timeout,
+    )
     try:
         db.upgrade(engine)
     except SQLAlchemyError as error:

@@ -30,6 +30,8 @@ class Settings:
     max_upload_bytes: int = 50 << 20  # 50 MiB for an uploaded report
     request_timeout: float = 10.0
     response_cache_bytes: int = 64 << 20  # 0 turns the response cache off
+    statement_timeout: float = 30.0  # seconds, PostgreSQL
+    lock_timeout: float = 30.0  # seconds a writer waits for another (both stores)
 
     @property
     def index_dir(self) -> Path:
@@ -93,6 +95,8 @@ class Settings:
             max_body_bytes=int(number("PLAN_ARCHIVE_MAX_BODY_BYTES", 1 << 20)),
             max_upload_bytes=int(number("PLAN_ARCHIVE_MAX_UPLOAD_BYTES", 50 << 20)),
             request_timeout=number("PLAN_ARCHIVE_REQUEST_TIMEOUT", 10.0),
+            statement_timeout=number("PLAN_ARCHIVE_STATEMENT_TIMEOUT", 30.0),
+            lock_timeout=number("PLAN_ARCHIVE_LOCK_TIMEOUT", 30.0),
             response_cache_bytes=int(number("PLAN_ARCHIVE_RESPONSE_CACHE_MB", 64, zero=True)) << 20,
         )
 

@@ -113,3 +113,28 @@ def test_without_configured_tokens_every_mutation_is_refused(tmp_path: Path) -> 
             headers={"Authorization": "Bearer anything"},
         ).json()
         assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_an_ingest_while_another_writer_holds_the_archive_is_refused_clearly(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy import text
+
+    from archive.db import writer
+    from server.resources import open_store
+
+    settings = settings_for(
+        tmp_path, PLAN_ARCHIVE_API_TOKENS=TOKEN, PLAN_ARCHIVE_LOCK_TIMEOUT="0.3"
+    )
+    with TestClient(create_app(settings)) as client:
+        engine = open_store(settings)
+        with writer(engine)() as session, session.begin():
+            session.execute(text("SELECT 1"))  # holds the writer's lock
+            body = _upload(client, SAMPLE.read_bytes()).json()
+        engine.dispose()
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "STORE_BUSY"
+        assert "another writer" in error["message"]
+        assert "SELECT" not in error["message"]
+        count = client.post("/graphql", json={"query": "{ measures { totalCount } }"}).json()
+        assert count["data"]["measures"]["totalCount"] == 0
