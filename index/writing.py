@@ -106,15 +106,20 @@ def _new_generation(root: Path) -> Path:
 
 
 @contextmanager
-def _writer(root: Path, timeout: float) -> Iterator[Any]:
-    """The write lock of the current generation (made if there is none), held while inside."""
+def _writer(root: Path, timeout: float, procs: int = 1) -> Iterator[Any]:
+    """The write lock of the current generation (made if there is none), held while inside.
+
+    With ``procs`` above 1, documents are analysed and written by that many processes, each
+    into a segment of its own (Whoosh merges small segments at later commits).
+    """
     while True:
         folder = current_dir(root)
         if folder is None:
             folder = _new_generation(root)
             _switch(root, folder)
         try:
-            writer = whoosh_index.open_dir(str(folder)).writer(timeout=timeout)
+            options: dict[str, Any] = {"procs": procs, "multisegment": True} if procs > 1 else {}
+            writer = whoosh_index.open_dir(str(folder)).writer(timeout=timeout, **options)
         except LockError:
             raise IndexBusy(
                 f"the index is locked by another writer (waited {timeout:g} s)"
@@ -131,30 +136,42 @@ def _writer(root: Path, timeout: float) -> Iterator[Any]:
         raise
 
 
+# Below this many reports in one commit a second process costs more than it saves.
+PARALLEL_DOCUMENTS = 20
+
+
 def apply_pending(
-    sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_TIMEOUT
+    sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_TIMEOUT, procs: int = 1
 ) -> Applied:
-    """Bring the index up to the store's queued changes, in one index commit."""
+    """Bring the index up to the store's queued changes, in one index commit; a batch of
+    many reports is written by up to ``procs`` processes. Tasks and rows are read under the
+    index's write lock, so two appliers cannot write an older state over a newer one."""
     with sessions() as db:
-        tasks = queries.pending_index_tasks(db)
-    if not tasks:
+        waiting = {task.document_id for task in queries.pending_index_tasks(db)}
+    if not waiting:
         return Applied(0, 0, 0)
-    last = tasks[-1].id
-    touched = sorted({task.document_id for task in tasks})
-    with _writer(root, timeout) as writer:
+    procs = procs if len(waiting) >= PARALLEL_DOCUMENTS else 1
+    with _writer(root, timeout, procs) as writer:
         with sessions() as db:
+            tasks = queries.pending_index_tasks(db)
+            touched = sorted({task.document_id for task in tasks})
             rows = queries.index_rows(db, touched)
+        if not tasks:  # another applier did the work while we waited
+            writer.cancel()
+            return Applied(0, 0, 0)
         for document_id in touched:
             writer.delete_by_term("document", str(document_id))
         for row in rows:
             writer.add_document(**whoosh_document(row))
         writer.commit()
     with sessions() as db, db.begin():
-        queries.delete_index_tasks(db, last)
+        queries.delete_index_tasks(db, tasks[-1].id)
     return Applied(len(tasks), len(touched), len(rows))
 
 
-def rebuild(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_TIMEOUT) -> Rebuilt:
+def rebuild(
+    sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_TIMEOUT, procs: int = 1
+) -> Rebuilt:
     """Build a new generation from the whole store and switch searches to it when complete."""
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -170,7 +187,7 @@ def rebuild(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_
                 for start in range(0, len(ids), _BATCH)
                 for row in queries.index_rows(db, ids[start : start + _BATCH])
             )
-            folder, count = build_generation(root, rows)
+            folder, count = build_generation(root, rows, procs)
         _switch(root, folder)
         if lock is not None:
             lock.cancel()
@@ -181,10 +198,14 @@ def rebuild(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_
     return Rebuilt(len(ids), count, time.perf_counter() - started, folder.name)
 
 
-def build_generation(root: Path, rows: Iterable[IndexRow]) -> tuple[Path, int]:
-    """Write ``rows`` into a new generation folder (not yet current); returns it and the count."""
+def build_generation(root: Path, rows: Iterable[IndexRow], procs: int = 1) -> tuple[Path, int]:
+    """Write ``rows`` into a new generation folder (not yet current); returns it and the count.
+    With ``procs`` above 1, that many processes write a segment each."""
     folder = _new_generation(root)
-    writer = whoosh_index.open_dir(str(folder)).writer(timeout=WRITE_TIMEOUT, limitmb=256)
+    options: dict[str, Any] = {"procs": procs, "multisegment": True} if procs > 1 else {}
+    writer = whoosh_index.open_dir(str(folder)).writer(
+        timeout=WRITE_TIMEOUT, limitmb=256, **options
+    )
     count = 0
     try:
         for row in rows:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -62,6 +63,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option(
     "--strict", is_flag=True, help="Refuse files without measures instead of archiving them."
 )
+@click.option(
+    "--batch",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Files stored between two index commits.",
+)
 @click.pass_obj
 def ingest(
     obj: _Obj,
@@ -69,21 +77,36 @@ def ingest(
     fiscal_year: int | None,
     municipality: str | None,
     strict: bool,
+    batch: int,
 ) -> None:
     """Ingest report files, or every file under a folder, one transaction per file.
 
-    Prints one line per file: stored, unchanged, replaced, archived without structure, or
-    refused with the reason. Exits 1 if any file was refused.
+    Prints one line per file once it is committed: stored, unchanged, replaced, archived
+    without structure, or refused with the reason. The search index is brought up to date
+    after every --batch stored files and at the end, in one commit each; an interrupted run
+    leaves the rest queued, and running it again finishes the job (files already stored are
+    unchanged). On a terminal a progress line shows on stderr. Exits 1 if any file was
+    refused.
     """
     engine = _open(obj)
     sessions = writer(engine)
     index_dir = obj.settings.index_dir
+    progress = _Progress(enabled=sys.stderr.isatty())
     refused = 0
+    since_index = 0
     seen: dict[tuple[str, int], tuple[Path, str]] = {}  # report -> (file of this run, sha256)
+
+    def index() -> None:
+        nonlocal since_index
+        note = _index(reader(engine), index_dir)
+        since_index = 0
+        if note:
+            progress.echo(f"search index{note}", file=False)
+
     for path, problem in _files(paths):
         if problem is not None:
             refused += 1
-            click.echo(f"{path}: refused: {problem}")
+            progress.echo(f"{path}: refused: {problem}")
             continue
         try:
             data = path.read_bytes()
@@ -103,30 +126,73 @@ def ingest(
             seen[identity] = (path, prepared.sha256)
         except DocumentRefused as refusal:
             refused += 1
-            click.echo(f"{path}: refused: {refusal.reason}")
+            progress.echo(f"{path}: refused: {refusal.reason}")
         except OSError as error:
             refused += 1
-            click.echo(f"{path}: refused: cannot read the file ({error.strerror or error})")
+            progress.echo(f"{path}: refused: cannot read the file ({error.strerror or error})")
         except SQLAlchemyError as error:
             refused += 1
             trouble = store_problem(error)
             reason = (
                 str(trouble) if trouble else f"the store did not accept it ({_first_line(error)})"
             )
-            click.echo(f"{path}: refused: {reason}; nothing stored")
+            progress.echo(f"{path}: refused: {reason}; nothing stored")
             if obj.debug:
                 raise
         except Exception as error:  # a bug must cost one file, not the rest of the batch
             refused += 1
             logging.getLogger("plan_archive.ingest").debug("ingest failed", exc_info=True)
-            click.echo(f"{path}: refused: internal error ({type(error).__name__}); nothing stored")
+            progress.echo(
+                f"{path}: refused: internal error ({type(error).__name__}); nothing stored"
+            )
             if obj.debug:
                 raise
         else:
-            click.echo(f"{path}: {result.describe()}{_index(reader(engine), index_dir)}")
+            progress.echo(f"{path}: {result.describe()}")
+            progress.stored(result.measure_count)
+            since_index += 1
+            if since_index >= batch:
+                index()
+    index()
+    progress.done()
     engine.dispose()
     if refused:
         raise SystemExit(1)
+
+
+class _Progress:
+    """Files, measures and rate on one line of stderr, rewritten in place; only on a terminal,
+    and cleared before each line of output so the two never mix."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.files = 0
+        self.measures = 0
+
+    def echo(self, line: str, file: bool = True) -> None:
+        if self.enabled:
+            click.echo("\r\033[K", nl=False, err=True)
+        click.echo(line)
+        self.files += file
+        self._show()
+
+    def stored(self, measures: int) -> None:
+        self.measures += measures
+        self._show()
+
+    def _show(self) -> None:
+        if self.enabled:
+            rate = self.measures / max(time.monotonic() - self.started, 1e-9)
+            click.echo(
+                f"\r{self.files} files, {self.measures:,} measures, {rate:,.0f} measures/s",
+                nl=False,
+                err=True,
+            )
+
+    def done(self) -> None:
+        if self.enabled:
+            click.echo("\r\033[K", nl=False, err=True)
 
 
 def _files(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str | None]]:
@@ -149,10 +215,15 @@ def _files(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str | None]]:
             yield path, "the folder has no files to ingest (hidden files are skipped)"
 
 
+def _procs() -> int:
+    """Processes for a large index commit: the cores there are, at most four."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def _index(sessions: Any, index_dir: Path) -> str:
     """Apply the store's queued changes to the index; say so only when it could not."""
     try:
-        apply_pending(sessions, index_dir)
+        apply_pending(sessions, index_dir, procs=_procs())
     except (IndexBusy, IndexDamaged) as problem:
         return f"; search index not updated yet ({problem}); run 'plan-archive check --repair'"
     return ""
@@ -390,7 +461,7 @@ def reindex(obj: _Obj) -> None:
     """Rebuild the full-text index from the store; searches use the old one until it is done."""
     engine = _open(obj)
     try:
-        built = rebuild(reader(engine), obj.settings.index_dir)
+        built = rebuild(reader(engine), obj.settings.index_dir, procs=_procs())
     except IndexBusy as busy:
         _fail(str(busy))
     rate = built.rows / built.seconds if built.seconds else 0.0

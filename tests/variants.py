@@ -77,3 +77,8 @@ def others_in_department_list(text: str) -> bytes:
     head, rest = text[:start], text[start:]
     rest = rest.replace("政策企画課、行政マネジメント課", "政策企画課、行政マネジメント課 外", 1)
     return (head + rest).encode("utf-8")
+
+
+def other_city(text: str, number: int) -> bytes:
+    """The sample as another city's report: a bulk of distinct reports for ingest tests."""
+    return text.replace("日立市", f"試{number:03d}市").encode("utf-8")
