@@ -166,9 +166,15 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the store's schema to the newest migration (creating it on an empty database)."""
+    """Bring the store's schema to the newest migration (creating it on an empty database).
+
+    The migration is a write transaction like any other: on SQLite it takes the write lock
+    as it begins, on PostgreSQL the writer's advisory lock, so two processes opening a new
+    store at once take turns (the second finds it current) instead of one failing with
+    "database is locked".
+    """
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
+    with engine.execution_options(**{_BEGIN: "IMMEDIATE"}).begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -1,0 +1,36 @@
+"""A long-lived searcher follows index commits and keeps its file handles bounded."""
+
+from __future__ import annotations
+
+import os
+
+from index.search import SearchOptions
+from tests import variants
+from tests.conftest import SAMPLE
+from tests.index.conftest import Archive
+
+
+def _open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_thousand_searches_across_ten_commits_leak_no_handles(archive: Archive) -> None:
+    """Each commit may add a segment (more files to hold open), but a searcher holds only
+    what its newest snapshot needs: no more handles than a fresh searcher of the same index."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    archive.ingest(variants.other_city(text, 0), "r0.txt")
+    without = _open_files()
+    searcher = archive.searcher()
+    for search in range(1_000):
+        if search % 100 == 99:  # a commit: the next search must see it
+            archive.ingest(variants.other_city(text, search), f"r{search}.txt")
+        found = searcher.search("人事評価", SearchOptions(limit=1))
+        assert found.total == search // 100 + 1 + (search % 100 == 99), search
+    long_lived = _open_files() - without
+    searcher.close()
+    fresh = archive.searcher()
+    fresh.search("人事評価")
+    needed = _open_files() - without
+    fresh.close()
+    assert long_lived <= needed
+    assert _open_files() <= without

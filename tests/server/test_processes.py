@@ -1,0 +1,114 @@
+"""Several processes on one archive: two ingests at once, and two uvicorn workers serving
+while another process ingests."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests import variants
+from tests.conftest import SAMPLE, store_env
+from tests.server.test_bulk import _run
+
+
+def _reports(folder: Path, numbers: range) -> Path:
+    folder.mkdir()
+    text = SAMPLE.read_text(encoding="utf-8")
+    for number in numbers:
+        (folder / f"r{number:04d}.txt").write_bytes(variants.other_city(text, number))
+    return folder
+
+
+def test_two_ingests_at_once_lose_and_double_nothing(tmp_path: Path) -> None:
+    first = _reports(tmp_path / "a", range(0, 15))
+    second = _reports(tmp_path / "b", range(15, 30))
+    env = {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
+    command = [sys.executable, "-m", "server.cli", "ingest", "--batch", "4"]
+    processes = [
+        subprocess.Popen(
+            [*command, str(folder)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for folder in (first, second)
+    ]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    for process, (out, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, err
+        assert out.count(": stored (") == 15
+    assert _run(tmp_path, "check")[0] == 0
+    out = _run(tmp_path, "search", "fiscalYear:2020", "--limit", "1")[1]
+    assert int(out.split()[0]) == 12 * 30
+
+
+def _post(port: int, query: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        body: dict[str, Any] = json.loads(answer.read())
+    return body
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def test_two_workers_share_the_store_and_the_index(tmp_path: Path) -> None:
+    assert _run(tmp_path, "ingest", str(SAMPLE))[0] == 0
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", "2"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if "errors" not in _post(port, "{ fiscalYears { year } }"):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        workers = [p for p in _children(server.pid) if Path(f"/proc/{p}/cmdline").exists()]
+        assert len(workers) >= 2, workers  # uvicorn's workers (and its process watcher)
+        query = '{ measures { totalCount } search(query: "人事評価") { totalCount } }'
+        before = _post(port, query)["data"]
+        fixtures = SAMPLE.parent.parent / "tests" / "fixtures"
+        assert _run(tmp_path, "ingest", str(fixtures / "hitachi-action-plan-fy2021.txt"))[0] == 0
+        # Every answer after the ingest, from whichever worker, sees it: store and index.
+        for _ in range(30):
+            after = _post(port, query)["data"]
+            assert after["measures"]["totalCount"] == before["measures"]["totalCount"] + 12
+            assert after["search"]["totalCount"] > before["search"]["totalCount"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
