@@ -36,6 +36,10 @@ class StoreTimeout(RuntimeError):
     """A statement ran longer than the statement timeout."""
 
 
+class StoreFull(RuntimeError):
+    """The disk (or a file-size limit) left no room to write."""
+
+
 def create_store_engine(
     url: str, *, statement_timeout: float = 30.0, lock_timeout: float = 30.0, **kwargs: Any
 ) -> Engine:
@@ -83,7 +87,7 @@ def _postgresql_begin(connection: Any) -> None:
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
 
 
-def store_problem(error: BaseException) -> StoreBusy | StoreTimeout | None:
+def store_problem(error: BaseException) -> StoreBusy | StoreTimeout | StoreFull | None:
     """A clear one-line error for a store that was busy or slow, or None for anything else."""
     original = getattr(error, "orig", None) or error
     name = type(original).__name__
@@ -92,6 +96,10 @@ def store_problem(error: BaseException) -> StoreBusy | StoreTimeout | None:
         return StoreBusy("another writer holds the archive; try again when it is done")
     if name == "QueryCanceled" or "statement timeout" in text_:
         return StoreTimeout("the store took too long to answer (statement timeout)")
+    if name == "DiskFull" or any(
+        words in text_ for words in ("disk is full", "no space left", "disk i/o error")
+    ):
+        return StoreFull("the store's disk could not be written (full, or failing)")
     return None
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
+from archive import faults
 from archive.decode import DecodeError, decode_document
 from archive.errors import DocumentRefused
 from archive.models import (
@@ -80,6 +81,7 @@ def prepare_document(
         decoded = decode_document(data)
     except DecodeError as error:
         raise DocumentRefused(source_name, str(error)) from None
+    faults.point("decode")
     report = parse_report(decoded.text)
     if strict and not report.measures:
         raise DocumentRefused(
@@ -207,6 +209,7 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
     db.flush()
     db.add(IndexTask(document_id=document.id, action="index", created_at=datetime.now(UTC)))
     db.flush()
+    faults.point("store-commit")
     return IngestResult(
         outcome,
         document.id,

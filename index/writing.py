@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from whoosh import index as whoosh_index
 from whoosh.index import LockError
 
-from archive import queries
+from archive import faults, queries
 from archive.queries import IndexRow
 from index.fields import schema, version, whoosh_document
 
@@ -162,7 +162,9 @@ def apply_pending(
         _delete_documents(writer, touched)
         for row in rows:
             writer.add_document(**whoosh_document(row))
+        faults.point("index-commit")
         writer.commit()
+    faults.point("indexed")
     with sessions() as db, db.begin():
         queries.delete_index_tasks(db, tasks[-1].id)
     return Applied(len(tasks), len(touched), len(rows))

@@ -12,7 +12,7 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from archive.db import StoreBusy, store_problem
+from archive.db import StoreBusy, StoreFull, store_problem
 
 logger = logging.getLogger("plan_archive.graphql")
 
@@ -46,7 +46,9 @@ def _should_mask(error: GraphQLError) -> bool:
     if problem is not None:  # the store was busy or slow: say so, without its SQL
         logger.warning("store problem in %s: %s", error.path, original)
         error.message = str(problem)
-        code = "STORE_BUSY" if isinstance(problem, StoreBusy) else "STORE_TIMEOUT"
+        code = {StoreBusy: "STORE_BUSY", StoreFull: "STORE_FULL"}.get(
+            type(problem), "STORE_TIMEOUT"
+        )
         error.extensions = {**(error.extensions or {}), "code": code}
         error.original_error = None
         return False

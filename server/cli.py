@@ -18,6 +18,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from archive import faults
 from archive.db import reader, store_problem, writer
 from archive.errors import DocumentRefused
 from archive.ingest import delete_document, find_document, prepare_document, store_document
@@ -123,6 +124,7 @@ def ingest(
                 )
             with sessions() as db, db.begin():
                 result = store_document(db, prepared)
+            faults.point("stored")
             seen[identity] = (path, prepared.sha256)
         except DocumentRefused as refusal:
             refused += 1
@@ -226,6 +228,11 @@ def _index(sessions: Any, index_dir: Path) -> str:
         apply_pending(sessions, index_dir, procs=_procs())
     except (IndexBusy, IndexDamaged) as problem:
         return f"; search index not updated yet ({problem}); run 'plan-archive check --repair'"
+    except OSError as error:  # no room for the index's files, most likely
+        return (
+            f"; search index not updated yet ({error.strerror or error}); "
+            "run 'plan-archive check --repair' when there is room"
+        )
     return ""
 
 

@@ -1,0 +1,95 @@
+"""Crashes and a full disk during an ingest, through the real console script.
+
+``PLAN_ARCHIVE_KILL_AT`` (``archive/faults.py``) makes the process kill itself with SIGKILL
+at one step; whatever the step, ``plan-archive check`` finds the archive consistent or
+``check --repair`` makes it so, and the report is there exactly when its store transaction
+committed.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archive.faults import POINTS
+from tests.conftest import SAMPLE, STORE, store_env
+
+FY2021 = SAMPLE.parent.parent / "tests" / "fixtures" / "hitachi-action-plan-fy2021.txt"
+COMMITTED = {"decode": False, "store-commit": False, "stored": True, "index-commit": True,
+             "indexed": True}  # fmt: skip
+
+
+def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data"), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        cwd=tmp_path,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def _years(tmp_path: Path) -> str:
+    done = _run(tmp_path, "search", "人事評価", "--limit", "1")
+    return done.stdout.split("fiscal years", 1)[-1].splitlines()[0] if done.stdout else ""
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_kill_9_at_each_step_leaves_a_repairable_archive(tmp_path: Path, point: str) -> None:
+    assert _run(tmp_path, "ingest", str(SAMPLE)).returncode == 0
+    killed = _run(tmp_path, "ingest", str(FY2021), PLAN_ARCHIVE_KILL_AT=point)
+    assert killed.returncode == -signal.SIGKILL
+    check = _run(tmp_path, "check")
+    if check.returncode != 0:
+        assert "Traceback" not in check.stdout + check.stderr
+        assert _run(tmp_path, "check", "--repair").returncode == 0
+        assert _run(tmp_path, "check").returncode == 0
+    # After a restart the report is there exactly when its transaction committed, in the
+    # store and (once checked) in the index.
+    stored = _run(tmp_path, "history", "01", "--fiscal-year", "2021")
+    assert (stored.returncode == 0) is COMMITTED[point], stored.stdout + stored.stderr
+    assert ("2021" in _years(tmp_path)) is COMMITTED[point]
+    # Running the ingest again finishes the job either way.
+    again = _run(tmp_path, "ingest", str(FY2021))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _run(tmp_path, "check").returncode == 0
+    assert "2021" in _years(tmp_path)
+
+
+def _file_size_limit(limit: int) -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+@pytest.mark.skipif(STORE != "sqlite", reason="the file-size limit reaches only a local store")
+def test_a_full_disk_is_a_clear_error_and_changes_nothing(tmp_path: Path) -> None:
+    assert _run(tmp_path, "ingest", str(SAMPLE)).returncode == 0
+    # Room for nothing new: the report's own transaction (in the write-ahead log) cannot be
+    # written, as on a full disk.
+    limit = 65_536
+    env = {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
+    full = subprocess.run(
+        [sys.executable, "-m", "server.cli", "ingest", str(FY2021)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=lambda: _file_size_limit(limit),
+    )
+    assert full.returncode == 1
+    lines = full.stdout.strip().splitlines()
+    assert len(lines) == 1
+    assert "refused" in lines[0]
+    assert "disk could not be written" in lines[0]
+    assert "Traceback" not in full.stderr
+    assert _run(tmp_path, "check").returncode == 0
+    assert "2021" not in _years(tmp_path)
