@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, TextClause, create_engine, event, text
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -139,8 +139,15 @@ _WROTE = "plan_archive_wrote"
 
 
 def _note_statement(state: ORMExecuteState) -> None:
-    if state.is_insert or state.is_update or state.is_delete:
+    if state.is_insert or state.is_update or state.is_delete or _writes(state.statement):
         state.session.info[_WROTE] = True
+
+
+def _writes(statement: Any) -> bool:
+    """Whether a textual statement may write: anything but a plain read counts."""
+    if not isinstance(statement, TextClause):
+        return False
+    return not statement.text.lstrip().upper().startswith(("SELECT", "WITH", "SHOW", "PRAGMA"))
 
 
 def _advance_version(session: Session) -> None:

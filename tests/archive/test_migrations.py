@@ -40,7 +40,31 @@ def test_upgrade_keeps_data_stored_under_the_first_schema(engine: Engine) -> Non
                 " 'abc', 'utf-8', 'r', 't', '2026-11-24 00:00:00+00:00')"
             )
         )
+        connection.execute(
+            text(
+                "INSERT INTO measures (document_id, number, title, description, achievement,"
+                " departments_others, carry_over_tag, carry_over_status, carry_over_year,"
+                " first_line, last_line, provenance) SELECT id, '01', 'SNSの活用', 'd',"
+                " '投稿総数 99件', false, '[R3継続]', '継続', 2021, 1, 2, '{}' FROM documents"
+            )
+        )
     db.upgrade(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT municipality FROM documents")).scalar() == "日立市"
-    assert "index_tasks" in inspect(engine).get_table_names()
+    assert {"index_tasks", "archive_state", "measure_links", "department_renames"} <= set(
+        inspect(engine).get_table_names()
+    )
+    # The data written under the first schema is readable through today's code.
+    with db.reader(engine)() as session:
+        from archive import indicators, queries
+
+        assert queries.data_version(session) == 0
+        (measure, document), *_ = queries.list_measures(
+            session, queries.MeasureFilter(), after=None, limit=5
+        )
+        assert (document.fiscal_year, measure.carry_over_year) == (2020, 2021)
+        assert [f.value for f in indicators.extract(measure.achievement)] == [99]
+    with db.writer(engine)() as session, session.begin():  # and writable: the version moves
+        session.execute(text("UPDATE measures SET title = 'SNSの活用（改）'"))
+    with db.reader(engine)() as session:
+        assert queries.data_version(session) == 1
