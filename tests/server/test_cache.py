@@ -72,3 +72,49 @@ def test_the_cache_can_be_turned_off(sample_settings: Settings) -> None:
     with TestClient(create_app(settings)) as client:
         _post(client, YEARS)
         assert _post(client, YEARS)[0] == "miss"
+
+
+def test_queries_and_searches_during_ingests_see_before_or_after(tmp_path: Path) -> None:
+    """Requests while reports go in (store, then index): no errors, and each answer's lists
+    agree with each other: the store is read in one snapshot per request."""
+    import threading
+
+    from tests import variants
+
+    settings = archive_of(tmp_path, [SAMPLE])
+    query = """{ measures { totalCount } fiscalYears { measureCount }
+                 search(query: "人事評価") { totalCount } }"""
+    problems: list[object] = []
+    counts: set[int] = set()
+    stop = threading.Event()
+    with TestClient(create_app(settings)) as client:
+
+        def ask() -> None:
+            while not stop.is_set():
+                body = client.post("/graphql", json={"query": query}).json()
+                if "errors" in body:
+                    problems.append(body["errors"])
+                    continue
+                data = body["data"]
+                total = data["measures"]["totalCount"]
+                if total != sum(y["measureCount"] for y in data["fiscalYears"]):
+                    problems.append(data)
+                counts.add(total)
+
+        asker = threading.Thread(target=ask)
+        asker.start()
+        engine = open_store(settings)
+        text = SAMPLE.read_text(encoding="utf-8")
+        for number in range(8):
+            with writer(engine)() as db, db.begin():
+                report = variants.other_city(text, number)
+                store_document(db, prepare_document(report, f"r{number}.txt"))
+            apply_pending(reader(engine), settings.index_dir)
+        engine.dispose()
+        stop.set()
+        asker.join(timeout=60)
+        final = client.post("/graphql", json={"query": query}).json()["data"]
+    assert problems == []
+    assert counts <= {12 * n for n in range(1, 10)}
+    assert final["measures"]["totalCount"] == 12 * 9
+    assert final["search"]["totalCount"] == 9
