@@ -21,7 +21,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from archive import faults
 from archive.db import reader, store_problem, writer
 from archive.errors import DocumentRefused
-from archive.ingest import delete_document, find_document, prepare_document, store_document
+from archive.ingest import (
+    IngestResult,
+    PreparedDocument,
+    delete_document,
+    find_document,
+    prepare_document,
+    store_document,
+)
 from index.query import QuerySyntaxError
 from index.search import IndexNotBuilt, SearchOptions, SearchTimeout, highlight
 from index.writing import IndexBusy, IndexDamaged, apply_pending, check, rebuild, repair
@@ -69,7 +76,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     default=100,
     show_default=True,
     type=click.IntRange(1, 100_000),
-    help="Files stored between two index commits.",
+    help="Files per store transaction and index commit.",
 )
 @click.pass_obj
 def ingest(
@@ -80,34 +87,59 @@ def ingest(
     strict: bool,
     batch: int,
 ) -> None:
-    """Ingest report files, or every file under a folder, one transaction per file.
+    """Ingest report files, or every file under a folder.
 
-    Prints one line per file once it is committed: stored, unchanged, replaced, archived
-    without structure, or refused with the reason. The search index is brought up to date
-    after every --batch stored files and at the end, in one commit each; an interrupted run
-    leaves the rest queued, and running it again finishes the job (files already stored are
-    unchanged). On a terminal a progress line shows on stderr. Exits 1 if any file was
-    refused.
+    Files are written --batch at a time in one store transaction, each in a savepoint of
+    its own, so a refused file costs only itself; then the search index is brought up to
+    date in one commit. Each file's line is printed once its batch is committed: stored,
+    unchanged, replaced, archived without structure, or refused with the reason. An
+    interrupted run leaves whole batches stored and the rest of the index work queued;
+    running it again finishes the job (files already stored come back unchanged). On a
+    terminal a progress line shows on stderr. Exits 1 if any file was refused.
     """
     engine = _open(obj)
     sessions = writer(engine)
     index_dir = obj.settings.index_dir
     progress = _Progress(enabled=sys.stderr.isatty())
     refused = 0
-    since_index = 0
     seen: dict[tuple[str, int], tuple[Path, str]] = {}  # report -> (file of this run, sha256)
+    # Files in input order since the last batch: prepared, or the reason they are refused.
+    waiting: list[tuple[Path, PreparedDocument | str]] = []
 
-    def index() -> None:
-        nonlocal since_index
+    def flush() -> None:
+        """Store the waiting files, print their lines in order, update the index."""
+        nonlocal refused
+        if not waiting:
+            return
+        items = [(path, item) for path, item in waiting if not isinstance(item, str)]
+        try:
+            stored = iter(_store_batch(sessions, items))
+        except SQLAlchemyError as error:  # the transaction itself: nothing of the batch
+            stored = iter([error] * len(items))
+        faults.point("stored")
+        for path, item in waiting:
+            outcome = item if isinstance(item, str) else next(stored)
+            if isinstance(outcome, IngestResult):
+                progress.echo(f"{path}: {outcome.describe()}")
+                progress.stored(outcome.measure_count)
+                continue
+            if not isinstance(item, str):
+                identity = (item.municipality, item.fiscal_year)
+                if seen.get(identity, (None, ""))[1] == item.sha256:
+                    del seen[identity]  # not stored after all: another file may be this report
+            refused += 1
+            reason = outcome if isinstance(outcome, str) else _store_reason(outcome)
+            progress.echo(f"{path}: refused: {reason}")
+            if obj.debug and isinstance(outcome, Exception):
+                raise outcome
+        waiting.clear()
         note = _index(reader(engine), index_dir)
-        since_index = 0
         if note:
             progress.echo(f"search index{note}", file=False)
 
     for path, problem in _files(paths):
         if problem is not None:
-            refused += 1
-            progress.echo(f"{path}: refused: {problem}")
+            waiting.append((path, problem))
             continue
         try:
             data = path.read_bytes()
@@ -122,44 +154,63 @@ def ingest(
                     f"{earlier[0]} of this run is also {identity[0]} {identity[1]}; "
                     "one would replace the other (check --fiscal-year / --municipality)",
                 )
-            with sessions() as db, db.begin():
-                result = store_document(db, prepared)
-            faults.point("stored")
-            seen[identity] = (path, prepared.sha256)
         except DocumentRefused as refusal:
-            refused += 1
-            progress.echo(f"{path}: refused: {refusal.reason}")
+            waiting.append((path, refusal.reason))
         except OSError as error:
-            refused += 1
-            progress.echo(f"{path}: refused: cannot read the file ({error.strerror or error})")
-        except SQLAlchemyError as error:
-            refused += 1
-            trouble = store_problem(error)
-            reason = (
-                str(trouble) if trouble else f"the store did not accept it ({_first_line(error)})"
-            )
-            progress.echo(f"{path}: refused: {reason}; nothing stored")
-            if obj.debug:
-                raise
-        except Exception as error:  # a bug must cost one file, not the rest of the batch
-            refused += 1
+            waiting.append((path, f"cannot read the file ({error.strerror or error})"))
+        except Exception as error:  # a bug must cost one file, not the rest of the run
             logging.getLogger("plan_archive.ingest").debug("ingest failed", exc_info=True)
-            progress.echo(
-                f"{path}: refused: internal error ({type(error).__name__}); nothing stored"
-            )
+            waiting.append((path, f"internal error ({type(error).__name__}); nothing stored"))
             if obj.debug:
                 raise
         else:
-            progress.echo(f"{path}: {result.describe()}")
-            progress.stored(result.measure_count)
-            since_index += 1
-            if since_index >= batch:
-                index()
-    index()
+            seen[identity] = (path, prepared.sha256)
+            waiting.append((path, prepared))
+            if sum(not isinstance(item, str) for _, item in waiting) >= batch:
+                flush()
+    flush()
     progress.done()
     engine.dispose()
     if refused:
         raise SystemExit(1)
+
+
+def _store_batch(
+    sessions: Any, items: list[tuple[Path, PreparedDocument]]
+) -> list[IngestResult | Exception]:
+    """Store ``items`` in one transaction, each in a savepoint: a file the store refuses (or
+    that fails) is rolled back alone and its exception returned in its place. An error of the
+    transaction itself (the lock, a timeout, the disk, the commit) is raised: then nothing of
+    the batch is stored."""
+    outcomes: list[IngestResult | Exception] = []
+    with sessions() as db, db.begin():
+        for _path, prepared in items:
+            try:
+                with db.begin_nested():
+                    outcomes.append(store_document(db, prepared))
+            except Exception as error:
+                # SQLite rolls a whole transaction back on some errors (a full disk), and the
+                # savepoint's own rollback then fails: the first error is the one to report.
+                first: BaseException = error
+                lost = "no such savepoint" in str(error) and error.__context__ is not None
+                if lost and error.__context__ is not None:
+                    first = error.__context__
+                if lost or not db.in_transaction() or store_problem(first) is not None:
+                    raise first from None
+                logging.getLogger("plan_archive.ingest").debug("store failed", exc_info=True)
+                outcomes.append(error)
+    return outcomes
+
+
+def _store_reason(error: Exception) -> str:
+    if isinstance(error, DocumentRefused):
+        return error.reason
+    if isinstance(error, SQLAlchemyError):
+        trouble = store_problem(error)
+        if trouble is not None:
+            return f"{trouble}; nothing stored"
+        return f"the store did not accept it ({_first_line(error)}); nothing stored"
+    return f"internal error ({type(error).__name__}); nothing stored"
 
 
 class _Progress:
