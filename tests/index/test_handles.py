@@ -34,3 +34,22 @@ def test_a_thousand_searches_across_ten_commits_leak_no_handles(archive: Archive
     fresh.close()
     assert long_lived <= needed
     assert _open_files() <= without
+
+
+def test_a_replaced_snapshot_is_freed_and_the_new_one_kept_out_of_gc(archive: Archive) -> None:
+    """Snapshots are moved out of the garbage collector's reach (gc.freeze), but the one an
+    index commit replaces must still be freed, or every commit would leak one."""
+    import gc
+    import weakref
+
+    text = SAMPLE.read_text(encoding="utf-8")
+    archive.ingest(variants.other_city(text, 0), "r0.txt")
+    searcher = archive.searcher()
+    with searcher.snapshot() as first:
+        old = weakref.ref(first)
+    assert gc.get_freeze_count() > 0
+    archive.ingest(variants.other_city(text, 1), "r1.txt")
+    assert searcher.search("人事評価").total == 2  # a new snapshot replaced the first
+    del first
+    assert old() is None
+    searcher.close()
