@@ -1,7 +1,7 @@
 """Japanese text analysis: the same chain for the text indexed and the text searched.
 
-Whoosh's default analyzer splits on spaces, and Japanese has none, so a whole sentence would
-be one word. Here text is first *normalised*:
+A default analyzer splits on spaces, and Japanese has none, so a whole sentence would be
+one word. Here text is first *normalised*:
 
 - NFKC, so full- and half-width forms meet (``１２回`` = ``12回``, ``Ｗｉ－Ｆｉ`` = ``Wi-Fi``);
 - case folded, and accents dropped from Latin letters (``café`` = ``cafe``);
@@ -30,9 +30,6 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
-
-from whoosh.analysis import Token, Tokenizer
 
 _JOINERS = "-‐‑‒–—−ー"  # hyphens; ー only between Latin letters (it is a kana elsewhere)
 
@@ -229,54 +226,19 @@ def query_terms(text: str) -> list[str]:
     return [token for token, _ in terms(text)]
 
 
-class JapaneseTokenizer(Tokenizer):  # type: ignore[misc]
-    """Whoosh's side of ``pieces``: a top-level class, because Whoosh pickles it into the index."""
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
-
-    def __call__(
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[Token]:
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for_index = mode == "index"
-        if not chars:
-            for text, position in terms(value, for_index=for_index):
-                token.text = text
-                token.boost = 1.0
-                token.stopped = False
-                if keeporiginal:
-                    token.original = text
-                if positions:
-                    token.pos = start_pos + position
-                yield token
-            return
-        for piece in pieces(value, for_index=for_index):
-            token.text = piece.text
-            token.boost = 1.0
-            token.stopped = False
-            if keeporiginal:
-                token.original = piece.text
-            if positions:
-                token.pos = start_pos + piece.position
-            if chars:
-                token.startchar = start_char + piece.start
-                token.endchar = start_char + piece.end
-            yield token
-
-
-def japanese_analyzer() -> JapaneseTokenizer:
-    return JapaneseTokenizer()
+def index_terms(normalized: str) -> dict[str, int]:
+    """Each token of already normalised text with its frequency, as the index counts them
+    (the last character of each kanji/kana run included as a unigram)."""
+    counts: dict[str, int] = {}
+    get = counts.get
+    for match in _RUN.finditer(normalized):
+        run = match.group(0)
+        if match.lastgroup == "word" or len(run) == 1:
+            counts[run] = get(run, 0) + 1
+            continue
+        for i in range(len(run) - 1):
+            bigram = run[i : i + 2]
+            counts[bigram] = get(bigram, 0) + 1
+        last = run[-1]
+        counts[last] = get(last, 0) + 1
+    return counts

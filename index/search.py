@@ -2,8 +2,8 @@
 
 Counts must be exact, because researchers read ``totalCount`` and the facets. An AND of
 bigrams over-matches where the pieces recur apart (令和2年度 at 100k measures: 44,919 hits
-for 15,797 true ones), so Whoosh is used only for what it is fast at: the postings of a few
-of the query's rarest terms give a candidate set, intersected as Python sets. Each candidate
+for 15,797 true ones), so postings are used only for what they are fast at: the postings of
+the query's rarest term give a candidate set. Each candidate
 is then verified against its normalised text, held in memory per index generation, with a
 substring test (and whole-word edges for Latin). What survives is exactly the set of
 measures that contain the query.
@@ -17,9 +17,9 @@ index has a new generation or commit, and it caches verified term sets for the s
 
 from __future__ import annotations
 
+import bisect
 import gc
 import math
-import os
 import re
 import threading
 import time
@@ -34,12 +34,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from whoosh import index as whoosh_index
 
 from archive.parse import department_key
 from index.analysis import WORD_CLASS, is_cjk, is_word, normalize, query_terms
 from index.fields import SEPARATOR
 from index.query import And, Exact, Node, Not, Or, Text, Years, parse_query, positive_texts
+from index.segments import Segment, latest, open_segments
 from index.writing import current_dir
 
 Array = npt.NDArray[Any]
@@ -140,13 +140,16 @@ class _Snapshot:
     more than the whole budget.
     """
 
-    def __init__(self, folder: Path) -> None:
-        self.index = whoosh_index.open_dir(str(folder))
-        self.generation = f"{folder.name}.{self.index.latest_generation()}"
-        self.searcher = self.index.searcher()
-        self.reader = self.searcher.reader()
+    def __init__(self, folder: Path, commit: int) -> None:
+        self.generation = f"{folder.name}.{commit}"
+        self.segments: list[Segment] = open_segments(folder, commit)
+        self.bases: list[int] = []  # each segment's first docnum
+        size = 0
+        for segment in self.segments:
+            self.bases.append(size)
+            size += segment.info.count
+        self._vocabulary: dict[str, list[str]] = {}  # field -> sorted terms, when first needed
         self.docs: dict[int, _Doc] = {}
-        size = self.reader.doc_count_all()
         self.live = np.zeros(size, dtype=bool)
         self.year = np.zeros(size, dtype=np.int64)
         self.measure_id = np.full(size, -1, dtype=np.int64)
@@ -157,11 +160,10 @@ class _Snapshot:
         pair_department: list[int] = []
         title_length = np.zeros(size)
         rest_length = np.zeros(size)
-        for docnum, stored in self.reader.iter_docs():
-            data = stored["data"]
+        for docnum, key, data in self._stored():
             normalized = data["normalized"]
             doc = _Doc(
-                key=stored["key"],
+                key=key,
                 kind=data["kind"],
                 measure_id=data["measure_id"],
                 document_id=data["document_id"],
@@ -233,8 +235,15 @@ class _Snapshot:
         self.users = 0  # searches using this snapshot now (guarded by the Searcher's lock)
         self.retired = False  # a newer snapshot replaced it
 
+    def _stored(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        for segment, base in zip(self.segments, self.bases, strict=True):
+            deleted = segment.info.deleted
+            for i, (key, data) in enumerate(zip(segment.keys, segment.stored, strict=True)):
+                if i not in deleted:
+                    yield base + i, key, data
+
     def close(self) -> None:
-        self.searcher.close()
+        self.segments = []  # the memory maps close when the arrays are collected
 
     # -- matching ----------------------------------------------------------------------
 
@@ -256,15 +265,11 @@ class _Snapshot:
         fieldname = "title" if text.field == "title" else "all"
         tokens = query_terms(text.text)
         terms = list(dict.fromkeys(tokens))
-        frequency = self.reader.doc_frequency
+        frequency = self.frequency
         if len(tokens) == 1:
             # One token (a bigram, a word, one kanji): its postings are exactly the measures
             # that contain it, and their weights are its frequencies. Nothing to verify.
-            expanded = (
-                [_text(t) for t in self.reader.expand_prefix(fieldname, terms[0])]
-                if _single_cjk(terms[0])
-                else terms
-            )
+            expanded = self.expand_prefix(fieldname, terms[0]) if _single_cjk(terms[0]) else terms
             if len(expanded) > _PREFIX_TERMS_AT_MOST:
                 return self._scan(text)  # one common kanji: hundreds of posting lists
             docnums, in_field = self._postings(fieldname, expanded)
@@ -309,24 +314,43 @@ class _Snapshot:
         return _Matches(self.corpus_docnums[entries], title, every - title)
 
     def _postings(self, fieldname: str, terms: Sequence[str]) -> tuple[Array, Array]:
-        """Sorted docnums holding any of ``terms`` and the summed frequencies, read a block of
-        postings at a time (Whoosh's ``all_ids`` steps one posting per Python call)."""
+        """Sorted docnums holding any of ``terms`` and the summed frequencies."""
         ids: list[Array] = []
         weights: list[Array] = []
         for term in terms:
-            for segment, base in self.reader.leaf_readers():
-                if segment.doc_frequency(fieldname, term) == 0:
-                    continue
-                for block_ids, block_weights in _blocks(segment.postings(fieldname, term)):
-                    ids.append(block_ids + base)
-                    weights.append(block_weights)
+            for segment, base in zip(self.segments, self.bases, strict=True):
+                docs, freqs = segment.postings(fieldname, term)
+                if len(docs):
+                    ids.append(docs + base)
+                    weights.append(freqs)
         if not ids:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        docnums, frequencies = np.concatenate(ids), np.concatenate(weights)
-        if len(terms) > 1 or len(ids) > 1:
+        docnums: Array = np.concatenate(ids).astype(np.int64)
+        frequencies: Array = np.concatenate(weights).astype(np.float64)
+        if len(terms) > 1:
             docnums, inverse = np.unique(docnums, return_inverse=True)
             frequencies = np.bincount(inverse, weights=frequencies, minlength=len(docnums))
         return docnums, frequencies
+
+    def frequency(self, fieldname: str, term: str) -> int:
+        """How many entries hold ``term`` (deleted ones included, as an estimate)."""
+        return sum(segment.frequency(fieldname, term) for segment in self.segments)
+
+    def expand_prefix(self, fieldname: str, prefix: str) -> list[str]:
+        """The terms of ``fieldname`` that start with ``prefix``, in order."""
+        vocabulary = self._vocabulary.get(fieldname)
+        if vocabulary is None:
+            merged: set[str] = set()
+            for segment in self.segments:
+                merged.update(segment.fields.get(fieldname, ()))
+            vocabulary = self._vocabulary[fieldname] = sorted(merged)
+        first = bisect.bisect_left(vocabulary, prefix)
+        found = []
+        for term in vocabulary[first:]:
+            if not term.startswith(prefix):
+                break
+            found.append(term)
+        return found
 
     def _verify(self, text: Text, candidates: Array, deadline: float) -> _Matches:
         """Keep the candidates whose normalised text contains ``text``, counting it."""
@@ -471,7 +495,7 @@ class Searcher:
         folder = current_dir(self.root)
         if folder is None:
             raise IndexNotBuilt("there is no search index yet; ingest a report or run reindex")
-        return f"{folder.name}.{_latest_generation(folder)}"
+        return f"{folder.name}.{latest(folder)}"
 
     @contextmanager
     def snapshot(self) -> Iterator[_Snapshot]:
@@ -479,12 +503,13 @@ class Searcher:
         one is closed only when the last search using it is done."""
         with self._lock:
             for attempt in range(5):
-                latest = self.generation()
+                newest = self.generation()
                 current = self._snapshot
-                if current is not None and current.generation == latest:
+                if current is not None and current.generation == newest:
                     break
                 try:
-                    fresh = _Snapshot(self.root / latest.split(".")[0])
+                    name, commit = newest.split(".")
+                    fresh = _Snapshot(self.root / name, int(commit))
                 except FileNotFoundError:  # a commit replaced the TOC while we opened it
                     if attempt == 4:
                         raise
@@ -567,17 +592,6 @@ def _keep_out_of_gc() -> None:
     gc.freeze()
 
 
-def _latest_generation(folder: Path) -> int:
-    """The newest commit of the index in ``folder``, from its TOC file names (as Whoosh
-    does), without opening the index and unpickling its schema on every search."""
-    generations = [
-        int(name[len("_MAIN_") : -len(".toc")])
-        for name in os.listdir(folder)
-        if name.startswith("_MAIN_") and name.endswith(".toc")
-    ]
-    return max(generations, default=-1)
-
-
 def _hit(doc: _Doc, score: float, matched: tuple[str, ...]) -> Hit:
     return Hit(
         key=doc.key,
@@ -592,42 +606,6 @@ def _hit(doc: _Doc, score: float, matched: tuple[str, ...]) -> Hit:
     )
 
 
-def _blocks(matcher: Any) -> Iterator[tuple[Array, Array]]:
-    """A leaf matcher's postings a block at a time, as numpy (ids, weights).
-
-    Whoosh's ``all_ids`` steps through postings one Python call at a time, and even its block
-    reader decodes delta-coded ids in a Python generator. This reads each block's stored
-    arrays (the W3 codec's layout, the same in whoosh-reloaded and whoosh3) and decodes them
-    with numpy. Any other matcher falls back to stepping.
-    """
-    if not all(hasattr(matcher, a) for a in ("_read_data", "_next_block", "_byteids", "_i")):
-        stepped: list[tuple[int, float]] = []
-        while matcher.is_active():
-            stepped.append((matcher.id(), matcher.weight()))
-            matcher.next()
-        yield (
-            np.array([i for i, _ in stepped], dtype=np.int64),
-            np.array([w for _, w in stepped], dtype=np.float64),
-        )
-        return
-    while matcher.is_active():
-        if matcher._data is None:
-            matcher._read_data()
-        raw_ids, raw_weights = matcher._data[0], matcher._data[1]
-        ids = np.asarray(raw_ids, dtype=np.int64)
-        if not matcher._byteids:
-            ids = np.cumsum(ids)  # ids are stored as deltas
-        if raw_weights is None:
-            weights = np.ones(len(ids))
-        elif isinstance(raw_weights, float):
-            weights = np.full(len(ids), raw_weights)
-        else:
-            weights = np.asarray(raw_weights, dtype=np.float64)
-        start = matcher._i
-        yield ids[start:], weights[start:]
-        matcher._next_block()
-
-
 def _has_border(needle: str) -> bool:
     """Whether a proper prefix of ``needle`` is also its suffix, so occurrences can overlap."""
     return any(needle[:k] == needle[-k:] for k in range(1, len(needle)))
@@ -635,10 +613,6 @@ def _has_border(needle: str) -> bool:
 
 def _single_cjk(term: str) -> bool:
     return len(term) == 1 and is_cjk(term)
-
-
-def _text(term: Any) -> str:
-    return term.decode("utf-8") if isinstance(term, bytes) else str(term)
 
 
 def _whole_word(text: str, start: int, end: int) -> bool:

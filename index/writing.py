@@ -7,9 +7,7 @@ committed, so a crash between the two is repaired by the next run, never lost.
 The index lives in generations: ``<root>/CURRENT`` names the folder searches use. A rebuild
 writes a new folder beside it and then switches ``CURRENT`` in one atomic rename, so
 searches keep working on the old generation meanwhile. There is one writer at a time: the
-Whoosh write lock of the current generation, taken with a timeout (never Whoosh's default of
-0, which fails at once), and never AsyncWriter or BufferedWriter, which would acknowledge work
-before it is on disk.
+write lock of the current generation (``index/segments.py``), taken with a timeout.
 """
 
 from __future__ import annotations
@@ -22,15 +20,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
-from whoosh import index as whoosh_index
-from whoosh.index import LockError
 
 from archive import faults, queries
 from archive.queries import IndexRow
-from index.fields import schema, version, whoosh_document
+from index import segments
+from index.fields import entry, version
 
 CURRENT = "CURRENT"
 WRITE_TIMEOUT = 30.0
@@ -80,13 +76,8 @@ def current_dir(root: Path) -> Path | None:
     except FileNotFoundError:
         return None
     folder = root / name
-    # Look for a TOC file instead of opening the index: a commit deletes the previous TOC,
-    # so opening here would race every ingest.
-    try:
-        committed = any(n.startswith("_MAIN_") and n.endswith(".toc") for n in os.listdir(folder))
-    except OSError:
-        return None
-    return folder if committed else None
+    # Look for a commit's file name instead of opening the index: cheap on every search.
+    return folder if segments.latest(folder) >= 0 else None
 
 
 def _switch(root: Path, folder: Path) -> None:
@@ -100,31 +91,23 @@ def _switch(root: Path, folder: Path) -> None:
 def _new_generation(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     folder = root / f"g{time.time_ns()}"
-    folder.mkdir()
-    whoosh_index.create_in(str(folder), schema())
+    segments.create(folder)
     return folder
 
 
 @contextmanager
-def _writer(root: Path, timeout: float, procs: int = 1) -> Iterator[Any]:
-    """The write lock of the current generation (made if there is none), held while inside.
-
-    With ``procs`` above 1, documents are analysed and written by that many processes, each
-    into a segment of its own (Whoosh merges small segments at later commits).
-    """
+def _writer(root: Path, timeout: float) -> Iterator[segments.Writer]:
+    """The write lock of the current generation (made if there is none), held while inside."""
     while True:
         folder = current_dir(root)
         if folder is None:
             folder = _new_generation(root)
             _switch(root, folder)
         try:
-            options: dict[str, Any] = {"procs": procs, "multisegment": True} if procs > 1 else {}
-            writer = whoosh_index.open_dir(str(folder)).writer(timeout=timeout, **options)
-        except LockError:
-            raise IndexBusy(
-                f"the index is locked by another writer (waited {timeout:g} s)"
-            ) from None
-        except Exception as error:  # a missing or broken file in the generation
+            writer = segments.Writer(folder, timeout)
+        except segments.LockTimeout as busy:
+            raise IndexBusy(str(busy)) from None
+        except (segments.Damaged, FileNotFoundError) as error:
             raise IndexDamaged(f"the index in {folder} cannot be read ({error})") from None
         if current_dir(root) == folder:
             break
@@ -136,22 +119,16 @@ def _writer(root: Path, timeout: float, procs: int = 1) -> Iterator[Any]:
         raise
 
 
-# Below this many reports in one commit a second process costs more than it saves.
-PARALLEL_DOCUMENTS = 20
-
-
 def apply_pending(
-    sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_TIMEOUT, procs: int = 1
+    sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_TIMEOUT
 ) -> Applied:
-    """Bring the index up to the store's queued changes, in one index commit; a batch of
-    many reports is written by up to ``procs`` processes. Tasks and rows are read under the
-    index's write lock, so two appliers cannot write an older state over a newer one."""
+    """Bring the index up to the store's queued changes, in one index commit. Tasks and rows
+    are read under the index's write lock, so two appliers cannot write an older state over
+    a newer one."""
     with sessions() as db:
-        waiting = {task.document_id for task in queries.pending_index_tasks(db)}
-    if not waiting:
-        return Applied(0, 0, 0)
-    procs = procs if len(waiting) >= PARALLEL_DOCUMENTS else 1
-    with _writer(root, timeout, procs) as writer:
+        if not queries.pending_index_tasks(db):
+            return Applied(0, 0, 0)
+    with _writer(root, timeout) as writer:
         with sessions() as db:
             tasks = queries.pending_index_tasks(db)
             touched = sorted({task.document_id for task in tasks})
@@ -159,9 +136,9 @@ def apply_pending(
         if not tasks:  # another applier did the work while we waited
             writer.cancel()
             return Applied(0, 0, 0)
-        _delete_documents(writer, touched)
+        writer.delete_documents(touched)
         for row in rows:
-            writer.add_document(**whoosh_document(row))
+            writer.add(entry(row))
         faults.point("index-commit")
         writer.commit()
     faults.point("indexed")
@@ -170,21 +147,7 @@ def apply_pending(
     return Applied(len(tasks), len(touched), len(rows))
 
 
-def _delete_documents(writer: Any, document_ids: Iterable[int]) -> None:
-    """Delete every entry of these documents, through a searcher closed right after.
-
-    Without one, Whoosh's writer opens a reader of its own that sits in a reference cycle:
-    its file handles stay open until the garbage collector runs, so a server that ingests
-    often piles up handles to deleted segment files.
-    """
-    with writer.searcher(closereader=True) as searcher:
-        for document_id in document_ids:
-            writer.delete_by_term("document", str(document_id), searcher=searcher)
-
-
-def rebuild(
-    sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_TIMEOUT, procs: int = 1
-) -> Rebuilt:
+def rebuild(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_TIMEOUT) -> Rebuilt:
     """Build a new generation from the whole store and switch searches to it when complete."""
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -200,7 +163,7 @@ def rebuild(
                 for start in range(0, len(ids), _BATCH)
                 for row in queries.index_rows(db, ids[start : start + _BATCH])
             )
-            folder, count = build_generation(root, rows, procs)
+            folder, count = build_generation(root, rows)
         _switch(root, folder)
         if lock is not None:
             lock.cancel()
@@ -211,18 +174,14 @@ def rebuild(
     return Rebuilt(len(ids), count, time.perf_counter() - started, folder.name)
 
 
-def build_generation(root: Path, rows: Iterable[IndexRow], procs: int = 1) -> tuple[Path, int]:
-    """Write ``rows`` into a new generation folder (not yet current); returns it and the count.
-    With ``procs`` above 1, that many processes write a segment each."""
+def build_generation(root: Path, rows: Iterable[IndexRow]) -> tuple[Path, int]:
+    """Write ``rows`` into a new generation folder (not yet current); returns it and the count."""
     folder = _new_generation(root)
-    options: dict[str, Any] = {"procs": procs, "multisegment": True} if procs > 1 else {}
-    writer = whoosh_index.open_dir(str(folder)).writer(
-        timeout=WRITE_TIMEOUT, limitmb=256, **options
-    )
+    writer = segments.Writer(folder, WRITE_TIMEOUT)
     count = 0
     try:
         for row in rows:
-            writer.add_document(**whoosh_document(row))
+            writer.add(entry(row))
             count += 1
         writer.commit()
     except BaseException:
@@ -252,14 +211,14 @@ def _indexed(root: Path) -> dict[str, tuple[str, int]]:
     if folder is None:
         return {}
     try:
-        searcher = whoosh_index.open_dir(str(folder)).searcher()
-    except Exception as error:  # a missing or broken file in the generation
-        raise IndexDamaged(f"the index in {folder} cannot be read ({error})") from None
-    with searcher:
         return {
-            fields["key"]: (fields["data"]["version"], fields["data"]["document_id"])
-            for _, fields in searcher.reader().iter_docs()
+            segment.keys[i]: (stored["version"], stored["document_id"])
+            for segment in segments.committed_segments(folder)
+            for i, stored in enumerate(segment.stored)
+            if i not in segment.info.deleted
         }
+    except segments.Damaged as error:
+        raise IndexDamaged(f"the index in {folder} cannot be read ({error})") from None
 
 
 def _stored(db: Session) -> dict[str, tuple[str, int]]:
@@ -313,8 +272,8 @@ def repair(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_T
         if not documents:
             writer.cancel()
             return found
-        _delete_documents(writer, documents)
+        writer.delete_documents(documents)
         for row in rows:
-            writer.add_document(**whoosh_document(row))
+            writer.add(entry(row))
         writer.commit()
     return found

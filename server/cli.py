@@ -268,15 +268,10 @@ def _files(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str | None]]:
             yield path, "the folder has no files to ingest (hidden files are skipped)"
 
 
-def _procs() -> int:
-    """Processes for a large index commit: the cores there are, at most four."""
-    return max(1, min(os.cpu_count() or 1, 4))
-
-
 def _index(sessions: Any, index_dir: Path) -> str:
     """Apply the store's queued changes to the index; say so only when it could not."""
     try:
-        apply_pending(sessions, index_dir, procs=_procs())
+        apply_pending(sessions, index_dir)
     except (IndexBusy, IndexDamaged) as problem:
         return f"; search index not updated yet ({problem}); run 'plan-archive check --repair'"
     except OSError as error:  # no room for the index's files, most likely
@@ -519,7 +514,7 @@ def reindex(obj: _Obj) -> None:
     """Rebuild the full-text index from the store; searches use the old one until it is done."""
     engine = _open(obj)
     try:
-        built = rebuild(reader(engine), obj.settings.index_dir, procs=_procs())
+        built = rebuild(reader(engine), obj.settings.index_dir)
     except IndexBusy as busy:
         _fail(str(busy))
     rate = built.rows / built.seconds if built.seconds else 0.0

@@ -118,7 +118,7 @@ def test_searches_never_fail_while_reports_are_ingested(archive: Archive, sample
 def test_a_damaged_index_is_reported_and_rebuilt(three_years: Archive) -> None:
     folder = current_dir(three_years.index_dir)
     assert folder is not None
-    for segment in folder.glob("*.seg"):
+    for segment in folder.glob("*.docs.npy"):
         segment.unlink()
     found = check(three_years.reader, three_years.index_dir)
     assert found.damaged

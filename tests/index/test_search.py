@@ -137,15 +137,6 @@ def test_highlight_fragments_stay_short_around_matches() -> None:
     assert len(fragment) < 120
 
 
-def test_postings_of_any_other_matcher_are_read_by_stepping() -> None:
-    from whoosh.matching import ListMatcher
-
-    from index.search import _blocks
-
-    blocks = list(_blocks(ListMatcher([1, 5, 9], [1.0, 2.0, 1.0])))
-    assert [(list(ids), list(weights)) for ids, weights in blocks] == [([1, 5, 9], [1.0, 2.0, 1.0])]
-
-
 def test_search_time_is_capped(sample: Archive) -> None:
     with pytest.raises(SearchTimeout):
         sample.searcher().search("市民", SearchOptions(timeout=0))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
-from whoosh import index as whoosh_index
 
 from archive.errors import DocumentRefused
 from index.search import IndexNotBuilt
+from index.segments import Writer, latest
 from index.writing import IndexBusy, apply_pending, check, current_dir, rebuild, repair
 from tests import variants
 from tests.index.conftest import Archive
@@ -53,12 +53,14 @@ def test_replacing_a_report_replaces_its_entries(
 
 def test_a_refused_file_leaves_the_index_alone(archive: Archive, sample_bytes: bytes) -> None:
     archive.ingest(sample_bytes)
-    before = whoosh_index.open_dir(str(current_dir(archive.index_dir))).latest_generation()
+    folder = current_dir(archive.index_dir)
+    assert folder is not None
+    before = latest(folder)
     with pytest.raises(DocumentRefused):
         archive.ingest(b"\x00binary")
     with pytest.raises(DocumentRefused):  # refused by the store, after reading it
         archive.ingest(" 日立市 概要版 \n令和２年度の取組。\n".encode())
-    after = whoosh_index.open_dir(str(current_dir(archive.index_dir))).latest_generation()
+    after = latest(folder)
     assert before == after
     assert check(archive.reader, archive.index_dir).consistent
 
@@ -69,8 +71,8 @@ def test_check_finds_stale_and_missing_entries(archive: Archive, sample_bytes: b
         connection.execute(text("UPDATE measures SET title = '地震対策の推進' WHERE number = '04'"))
     folder = current_dir(archive.index_dir)
     assert folder is not None
-    writer = whoosh_index.open_dir(str(folder)).writer(timeout=5)
-    writer.delete_by_term("key", f"m{_measure_id(archive, '05')}")
+    writer = Writer(folder, timeout=5)
+    writer.delete_keys([f"m{_measure_id(archive, '05')}"])
     writer.commit()
     found = check(archive.reader, archive.index_dir)
     assert found.stale == [f"m{_measure_id(archive, '04')}"]
@@ -107,7 +109,7 @@ def test_one_writer_at_a_time(archive: Archive, sample_bytes: bytes, sample_text
     archive.ingest(sample_bytes)
     folder = current_dir(archive.index_dir)
     assert folder is not None
-    holder = whoosh_index.open_dir(str(folder)).writer(timeout=5)
+    holder = Writer(folder, timeout=5)
     try:
         archive.store(variants.added_measure(sample_text), fiscal_year=2021)
         with pytest.raises(IndexBusy):
