@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import re
-import unicodedata
 from dataclasses import dataclass
 
 ENCODINGS = ("utf-8", "cp932", "euc_jp")
@@ -80,14 +79,15 @@ def _suspicion(text: str) -> int:
     Half-width katakana is what EUC-JP looks like when misread as CP932, and what UTF-8 looks
     like when misread as anything else; real reports print katakana full-width.
     """
-    count = 0
-    for char in text:
-        code = ord(char)
-        halfwidth_katakana = 0xFF61 <= code <= 0xFF9F
-        control = char not in "\n\r\t\f" and unicodedata.category(char) in ("Cc", "Co", "Cs")
-        if halfwidth_katakana or control:
-            count += 1
-    return count
+    return len(_ODD.findall(text))
+
+
+# Half-width katakana; controls (category Cc) but tab, newlines and form feed; private use
+# (Co); surrogates (Cs, from surrogateescape).
+_ODD = re.compile(
+    "[\uff61-\uff9f\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ue000-\uf8ff\ud800-\udfff"
+    "\U000f0000-\U000ffffd\U00100000-\U0010fffd]"
+)
 
 
 # A kanji between two Latin letters (D騁ails) is Latin-1 or Windows-1252 misread as CP932;

@@ -100,7 +100,15 @@ class _Segment:
 
 def display_width(text: str) -> int:
     """Columns on a printed page: full-width characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    get = _WIDTHS.get
+    return sum([get(c) or _WIDTHS.setdefault(c, _width(c)) for c in text])
+
+
+def _width(char: str) -> int:
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+
+_WIDTHS: dict[str, int] = {}  # memo of _width: a report uses a few thousand characters
 
 
 def is_page_furniture(raw: str) -> bool:

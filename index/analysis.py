@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -229,16 +230,12 @@ def query_terms(text: str) -> list[str]:
 def index_terms(normalized: str) -> dict[str, int]:
     """Each token of already normalised text with its frequency, as the index counts them
     (the last character of each kanji/kana run included as a unigram)."""
-    counts: dict[str, int] = {}
-    get = counts.get
+    tokens: list[str] = []
     for match in _RUN.finditer(normalized):
         run = match.group(0)
-        if match.lastgroup == "word" or len(run) == 1:
-            counts[run] = get(run, 0) + 1
-            continue
-        for i in range(len(run) - 1):
-            bigram = run[i : i + 2]
-            counts[bigram] = get(bigram, 0) + 1
-        last = run[-1]
-        counts[last] = get(last, 0) + 1
-    return counts
+        if match.lastgroup == "cjk" and len(run) > 1:
+            tokens += [run[i : i + 2] for i in range(len(run) - 1)]
+            tokens.append(run[-1])
+        else:
+            tokens.append(run)
+    return Counter(tokens)

@@ -238,7 +238,8 @@ class _Snapshot:
     def _stored(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
         for segment, base in zip(self.segments, self.bases, strict=True):
             deleted = segment.info.deleted
-            for i, (key, data) in enumerate(zip(segment.keys, segment.stored, strict=True)):
+            stored = segment.stored()
+            for i, (key, data) in enumerate(zip(segment.keys, stored, strict=True)):
                 if i not in deleted:
                     yield base + i, key, data
 

@@ -1,12 +1,14 @@
 """The index's storage: immutable segments of numpy postings, committed by a TOC file.
 
 A *segment* holds some entries and, for each (field, token), the sorted local numbers of the
-entries that contain it with the token's frequency in each. It is four files, written once
+entries that contain it with the token's frequency in each. It is five files, written once
 and never changed:
 
 - ``<name>.offsets.npy``: where each term's postings start and end (CSR offsets);
 - ``<name>.docs.npy`` and ``<name>.freqs.npy``: the postings, term after term;
-- ``<name>.meta.pkl``: the terms in order, each entry's stored values, and its document id.
+- ``<name>.terms.pkl``: the terms in order, and each entry's key and document id;
+- ``<name>.stored.pkl``: each entry's stored values, read only by searchers and checks (a
+  writer deletes by key or document id without reading them).
 
 A *commit* is a file ``TOC-<n>.json`` naming the segments in order and, for each, the local
 numbers deleted since it was written. It is written beside the others and renamed into
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import json
 import math
 import os
@@ -44,7 +47,7 @@ Array = npt.NDArray[Any]
 
 LOCK = "WRITE.lock"
 _TOC = re.compile(r"^TOC-(\d+)\.json$")
-_SUFFIXES = (".offsets.npy", ".docs.npy", ".freqs.npy", ".meta.pkl")
+_SUFFIXES = (".offsets.npy", ".docs.npy", ".freqs.npy", ".terms.pkl", ".stored.pkl")
 _TIER_SIZE = 8  # this many segments of one size tier are merged into one
 
 
@@ -82,9 +85,9 @@ class Segment:
 
     def __init__(self, folder: Path, info: SegmentInfo) -> None:
         self.info = info
-        path = folder / info.name
+        self.path = path = folder / info.name
         try:
-            with open(f"{path}.meta.pkl", "rb") as handle:
+            with open(f"{path}.terms.pkl", "rb") as handle:
                 meta = pickle.load(handle)
             self.offsets: Array = np.load(f"{path}.offsets.npy", mmap_mode="r")
             self.docs: Array = np.load(f"{path}.docs.npy", mmap_mode="r")
@@ -94,11 +97,23 @@ class Segment:
         except Exception as error:
             raise Damaged(f"segment {info.name} cannot be read ({error})") from None
         self.fields: dict[str, dict[str, int]] = meta["terms"]
-        self.stored: list[dict[str, Any]] = meta["stored"]
         self.keys: list[str] = meta["keys"]
         self.document_ids: Array = np.asarray(meta["document_ids"], dtype=np.int64)
-        if len(self.stored) != info.count or len(self.offsets) != self.term_count() + 1:
+        if len(self.keys) != info.count or len(self.offsets) != self.term_count() + 1:
             raise Damaged(f"segment {info.name} does not match its commit")
+
+    def stored(self) -> list[dict[str, Any]]:
+        """Every entry's stored values, read from disk on each call."""
+        try:
+            with open(f"{self.path}.stored.pkl", "rb") as handle:
+                stored: list[dict[str, Any]] = pickle.load(handle)
+        except FileNotFoundError:
+            raise
+        except Exception as error:
+            raise Damaged(f"segment {self.info.name} cannot be read ({error})") from None
+        if len(stored) != self.info.count:
+            raise Damaged(f"segment {self.info.name} does not match its commit")
+        return stored
 
     def term_count(self) -> int:
         return sum(len(terms) for terms in self.fields.values())
@@ -305,21 +320,29 @@ def _remove(path: Path) -> None:
 
 def _write_segment(path: Path, entries: list[Entry]) -> None:
     """Lay out ``entries``' postings term by term, each term's entries in order."""
-    vocabulary: dict[tuple[str, str], int] = {}
+    vocabulary: dict[str, dict[str, int]] = {}  # field -> term -> its number + 1
+    numbers = itertools.count(1)
     term_ids: list[int] = []
     entry_numbers: list[int] = []
     frequencies: list[int] = []
     for number, entry in enumerate(entries):
         for fieldname, counts in entry.terms.items():
-            for term, frequency in counts.items():
-                term_id = vocabulary.setdefault((fieldname, term), len(vocabulary))
-                term_ids.append(term_id)
-                frequencies.append(frequency)
-            entry_numbers.extend([number] * len(counts))
+            terms = vocabulary.setdefault(fieldname, {})
+            get, add = terms.get, terms.setdefault
+            term_ids += [get(term) or add(term, next(numbers)) for term in counts]
+            frequencies += counts.values()
+            entry_numbers += [number] * len(counts)
+    ordered = sorted(
+        (
+            (n, fieldname, term)
+            for fieldname, terms in vocabulary.items()
+            for term, n in terms.items()
+        )
+    )
     _save(
         path,
-        list(vocabulary),
-        np.array(term_ids, dtype=np.int64),
+        [(fieldname, term) for _, fieldname, term in ordered],
+        np.array(term_ids, dtype=np.int64) - 1,
         np.array(entry_numbers, dtype=np.int32),
         np.array(frequencies, dtype=np.int32),
         stored=[e.stored for e in entries],
@@ -346,11 +369,12 @@ def _save(
     terms: dict[str, dict[str, int]] = {}
     for number, (fieldname, term) in enumerate(vocabulary):
         terms.setdefault(fieldname, {})[term] = number
-    meta = {"terms": terms, "stored": stored, "keys": keys, "document_ids": document_ids}
-    with open(f"{path}.meta.pkl", "wb") as handle:
-        pickle.dump(meta, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        handle.flush()
-        os.fsync(handle.fileno())
+    meta = {"terms": terms, "keys": keys, "document_ids": document_ids}
+    for suffix, value in (("terms", meta), ("stored", stored)):
+        with open(f"{path}.{suffix}.pkl", "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.flush()
+            os.fsync(handle.fileno())
     for suffix, array in (
         ("offsets", offsets),
         ("docs", entry_numbers[order]),
@@ -388,7 +412,8 @@ def _merge(folder: Path, infos: list[SegmentInfo], path: Path) -> int:
         entry_numbers.append(renumber[docs[keep]].astype(np.int32))
         frequencies.append(np.asarray(segment.freqs)[keep])
         chosen = np.flatnonzero(live).tolist()
-        stored.extend(segment.stored[i] for i in chosen)
+        values = segment.stored()
+        stored.extend(values[i] for i in chosen)
         keys.extend(segment.keys[i] for i in chosen)
         document_ids.extend(int(segment.document_ids[i]) for i in chosen)
     _save(

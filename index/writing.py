@@ -214,10 +214,10 @@ def _indexed(root: Path) -> dict[str, tuple[str, int]]:
         return {
             segment.keys[i]: (stored["version"], stored["document_id"])
             for segment in segments.committed_segments(folder)
-            for i, stored in enumerate(segment.stored)
+            for i, stored in enumerate(segment.stored())
             if i not in segment.info.deleted
         }
-    except segments.Damaged as error:
+    except (segments.Damaged, FileNotFoundError) as error:
         raise IndexDamaged(f"the index in {folder} cannot be read ({error})") from None
 
 
