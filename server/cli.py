@@ -7,10 +7,14 @@ stderr and a non-zero exit; nothing prints a traceback unless ``--debug`` asks f
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -99,7 +103,6 @@ def ingest(
     """
     engine = _open(obj)
     sessions = writer(engine)
-    index_dir = obj.settings.index_dir
     progress = _Progress(enabled=sys.stderr.isatty())
     refused = 0
     seen: dict[tuple[str, int], tuple[Path, str]] = {}  # report -> (file of this run, sha256)
@@ -133,11 +136,16 @@ def ingest(
             if obj.debug and isinstance(outcome, Exception):
                 raise outcome
         waiting.clear()
-        note = _index(reader(engine), index_dir)
-        if note:
-            progress.echo(f"search index{note}", file=False)
+        report(indexer.after_batch())
 
-    for path, problem in _files(paths):
+    def report(notes: list[str]) -> None:
+        for note in notes:
+            if note:
+                progress.echo(f"search index{note}", file=False)
+
+    files = list(_files(paths))
+    indexer = _Indexer(obj.settings, engine, background=len(files) > batch)
+    for path, problem in files:
         if problem is not None:
             waiting.append((path, problem))
             continue
@@ -169,6 +177,7 @@ def ingest(
             if sum(not isinstance(item, str) for _, item in waiting) >= batch:
                 flush()
     flush()
+    report(indexer.finish())
     progress.done()
     engine.dispose()
     if refused:
@@ -280,6 +289,78 @@ def _index(sessions: Any, index_dir: Path) -> str:
             "run 'plan-archive check --repair' when there is room"
         )
     return ""
+
+
+class _Indexer:
+    """Brings the index up to the store after each batch of a bulk ingest.
+
+    A run of one batch does it in this process. A longer run does it in one helper process,
+    so the next batch is decoded and stored on one core while the last is indexed on the
+    other (the index costs about as much as the store). At most one index commit is under
+    way; batches stored meanwhile go into the next one. ``finish`` waits for it and commits
+    whatever is left here, so the run ends with the index in step.
+    """
+
+    def __init__(self, settings: Settings, engine: Engine, background: bool) -> None:
+        self.settings, self.engine = settings, engine
+        self.helper: ProcessPoolExecutor | None = None
+        self.running: Future[str] | None = None
+        if background:
+            spawn = multiprocessing.get_context("spawn")  # no inherited store connections
+            self.helper = ProcessPoolExecutor(1, spawn, _helper_start, (settings, os.getpid()))
+
+    def after_batch(self) -> list[str]:
+        if self.helper is None:
+            return [_index(reader(self.engine), self.settings.index_dir)]
+        notes = self._collect(wait=False)
+        if self.running is None and self.helper is not None:
+            self.running = self.helper.submit(_helper_index)
+        return notes
+
+    def finish(self) -> list[str]:
+        notes = self._collect(wait=True)
+        if self.helper is not None:
+            self.helper.shutdown()
+            self.helper = None
+        return [*notes, _index(reader(self.engine), self.settings.index_dir)]
+
+    def _collect(self, wait: bool) -> list[str]:
+        if self.running is None or not (wait or self.running.done()):
+            return []
+        running, self.running = self.running, None
+        try:
+            return [running.result()]
+        except BrokenProcessPool:  # the helper died: index here from now on
+            if self.helper is not None:
+                self.helper.shutdown(wait=False)
+            self.helper = None
+            return ["; the indexing process stopped; indexing in this process instead"]
+
+
+_helper: dict[str, Any] = {}  # the helper process's engine and settings
+
+
+def _helper_start(settings: Settings, parent: int) -> None:
+    """Start the helper: it prints nothing (its notes come back as results) and it ends when
+    the ingest does, even one killed with -9, rather than linger holding the caller's output
+    pipes or the index lock. Ending mid-commit is the same as a killed ingest: the store
+    keeps the queued work, and the next ingest or check --repair applies it."""
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    os.close(quiet)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+    _helper["settings"], _helper["engine"] = settings, open_store(settings)
+
+
+def _helper_index() -> str:
+    return _index(reader(_helper["engine"]), _helper["settings"].index_dir)
 
 
 @cli.command()
