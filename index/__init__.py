@@ -1,1 +1,1 @@
-"""The full-text index (Whoosh) and Japanese analysis. It may use ``archive``, nothing above."""
+"""The full-text index (numpy segments) and Japanese analysis. It may use ``archive`` only."""

@@ -1,4 +1,4 @@
-"""A real store and a real Whoosh index in a temp folder, filled through the real ingest path."""
+"""A real store and a real index in a temp folder, filled through the real ingest path."""
 
 from __future__ import annotations
 

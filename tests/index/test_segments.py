@@ -1,0 +1,44 @@
+"""The index's own storage: merges keep every entry, and a killed writer's leftovers go."""
+
+from __future__ import annotations
+
+import os
+
+from index.segments import Writer, latest, read_commit
+from index.writing import check, current_dir
+from tests.index.conftest import Archive
+
+
+def test_many_commits_are_merged_and_lose_nothing(archive: Archive, sample_text: str) -> None:
+    """Twenty years of one report, one commit each: size tiers merge (at most 8 segments of
+    a tier), and every entry is still found exactly as the store holds it."""
+    for year in range(2000, 2020):
+        text = f"{sample_text}\n備考 {year}\n"  # another file each year
+        archive.ingest(text.encode(), name=f"{year}.txt", fiscal_year=year)
+    folder = current_dir(archive.index_dir)
+    assert folder is not None
+    segments = read_commit(folder, latest(folder))
+    assert len(segments) < 20
+    assert check(archive.reader, archive.index_dir).consistent  # every entry, as stored
+    one_year = archive.searcher().search("市民 fiscalYear:2000").total
+    assert one_year > 0
+    assert archive.searcher().search("市民").total == 20 * one_year
+
+
+def test_a_killed_writers_files_are_removed_by_the_next_commit(
+    archive: Archive, sample_bytes: bytes
+) -> None:
+    archive.ingest(sample_bytes)
+    folder = current_dir(archive.index_dir)
+    assert folder is not None
+    # What a writer killed before its commit leaves: a segment's files and a temporary TOC.
+    for leftover in ("sdead.docs.npy", "sdead.terms.pkl", f"TOC-00000099.{os.getpid()}.tmp"):
+        (folder / leftover).write_bytes(b"partial")
+    searcher = archive.searcher()
+    assert searcher.search("市民").total > 0  # readers never look at them
+    writer = Writer(folder, timeout=5)
+    writer.commit()
+    names = set(os.listdir(folder))
+    assert not {"sdead.docs.npy", "sdead.terms.pkl"} & names
+    assert not any(name.endswith(".tmp") for name in names)
+    assert check(archive.reader, archive.index_dir).consistent
