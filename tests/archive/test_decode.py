@@ -81,3 +81,21 @@ def test_a_stray_byte_is_located() -> None:
     data = PLAIN.encode("utf-8") + b"\x93quoted\x94"
     with pytest.raises(DecodeError, match="not UTF-8 at byte"):
         decode_document(data)
+
+
+def test_odd_characters_are_those_of_their_unicode_categories() -> None:
+    """The decoder's count of odd characters (one regular expression) against its definition,
+    over every code point: half-width katakana, and controls (but tab, newlines, form feed),
+    private use and surrogates by their Unicode category."""
+    import sys
+    import unicodedata
+
+    from archive.decode import _suspicion
+
+    def odd(char: str) -> bool:
+        if 0xFF61 <= ord(char) <= 0xFF9F:
+            return True
+        return char not in "\n\r\t\f" and unicodedata.category(char) in ("Cc", "Co", "Cs")
+
+    every = [chr(code) for code in range(sys.maxunicode + 1)]
+    assert [c for c in every if odd(c) != bool(_suspicion(c))] == []
