@@ -139,9 +139,15 @@ def text_diff(before: str, after: str) -> list[TextChange]:
     return changes
 
 
-def carry_over_flags(db: Session, ids: Sequence[int]) -> list[list[str]]:
-    """For each measure id, its carry-over flags (module docstring), in one pass."""
-    histories = lineage.history_by_measure_ids(db, ids)
+def carry_over_flags(
+    db: Session,
+    ids: Sequence[int],
+    histories: Sequence[list[tuple[Measure, Document]]] | None = None,
+) -> list[list[str]]:
+    """For each measure id, its carry-over flags (module docstring), in one pass; from
+    ``histories`` (aligned with ``ids``) when the caller has them already."""
+    if histories is None:
+        histories = lineage.history_by_measure_ids(db, ids)
     archived = {
         (city, year)
         for city, year in db.execute(select(Document.municipality, Document.fiscal_year))

@@ -110,8 +110,8 @@ def _cost(
     times: int,
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
-    page: int | None = None,
-    sizes: _Sizes | None = None,
+    page: int | None,
+    sizes: _Sizes,
 ) -> int:
     """The cost of ``selections`` on ``parent``, each appearing ``times`` times; inside a
     connection, ``page`` is how many edges it holds."""
@@ -130,7 +130,7 @@ def _cost(
             continue
         inner = here
         if is_list_type(get_nullable_type(field.type)) and name != "edges":
-            inner *= sizes(key) if sizes else LIST_SIZES.get(key, DEFAULT_LIST_SIZE)
+            inner *= sizes(key)
         edges = _first(node, variables) if "first" in field.args else None
         total += _cost(schema, node.selection_set, child, inner, fragments, variables, edges, sizes)
     return total

@@ -88,10 +88,20 @@ class Loaders:
         self.pillars_by_document: DataLoader[int, list[Pillar]] = _loader(
             db, queries.pillars_by_document_ids
         )
-        self.carry_over_flags: DataLoader[int, list[str]] = _loader(db, compare.carry_over_flags)
+        self.carry_over_flags: DataLoader[int, list[str]] = _loader(
+            db, lambda db, ids: compare.carry_over_flags(db, ids, self._histories(db, ids))
+        )
         self.department_years: DataLoader[str, list[curation.DepartmentYear]] = _loader(
             db, curation.department_years
         )
-        self.history: DataLoader[int, list[tuple[Measure, Document]]] = _loader(
-            db, lineage.history_by_measure_ids
-        )
+        self.history: DataLoader[int, list[tuple[Measure, Document]]] = _loader(db, self._histories)
+        # Histories worked out in this request, shared by ``history`` and ``carryOverFlags``:
+        # each loads every measure of the municipalities involved.
+        self._history_of: dict[int, list[tuple[Measure, Document]]] = {}
+
+    def _histories(self, db: Session, ids: Sequence[int]) -> list[list[tuple[Measure, Document]]]:
+        missing = [i for i in dict.fromkeys(ids) if i not in self._history_of]
+        if missing:
+            found = lineage.history_by_measure_ids(db, missing)
+            self._history_of.update(zip(missing, found, strict=True))
+        return [self._history_of[i] for i in ids]
