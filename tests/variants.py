@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from pathlib import Path
 
 ADDED_MEASURE = (
     "No 13 推進事項 電子申請サービスの拡充 \n\n"
@@ -82,3 +83,11 @@ def others_in_department_list(text: str) -> bytes:
 def other_city(text: str, number: int) -> bytes:
     """The sample as another city's report: a bulk of distinct reports for ingest tests."""
     return text.replace("日立市", f"試{number:03d}市").encode("utf-8")
+
+
+def other_cities(folder: Path, text: str, numbers: range) -> Path:
+    """A new ``folder`` of ``other_city`` reports, one file per number."""
+    folder.mkdir()
+    for number in numbers:
+        (folder / f"r{number:04d}.txt").write_bytes(other_city(text, number))
+    return folder

@@ -17,12 +17,9 @@ REPORTS = 40
 
 
 def _folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    text = SAMPLE.read_text(encoding="utf-8")
-    for number in range(REPORTS):
-        (folder / f"r{number:04d}.txt").write_bytes(variants.other_city(text, number))
-    return folder
+    return variants.other_cities(
+        tmp_path / "reports", SAMPLE.read_text(encoding="utf-8"), range(REPORTS)
+    )
 
 
 def _cli(tmp_path: Path, *args: str) -> subprocess.Popen[str]:

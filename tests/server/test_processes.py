@@ -19,11 +19,7 @@ from tests.server.test_bulk import _run
 
 
 def _reports(folder: Path, numbers: range) -> Path:
-    folder.mkdir()
-    text = SAMPLE.read_text(encoding="utf-8")
-    for number in numbers:
-        (folder / f"r{number:04d}.txt").write_bytes(variants.other_city(text, number))
-    return folder
+    return variants.other_cities(folder, SAMPLE.read_text(encoding="utf-8"), numbers)
 
 
 def test_two_ingests_at_once_lose_and_double_nothing(tmp_path: Path) -> None:
