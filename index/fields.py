@@ -41,7 +41,6 @@ def version(row: IndexRow) -> str:
 
 def entry(row: IndexRow) -> Entry:
     normalized = {name: normalize_text(text) for name, text in row.fields.items() if text}
-    departments = dict.fromkeys(department_key(name) for name in row.departments)
     return Entry(
         document_id=row.document_id,
         key=row.key,
@@ -62,6 +61,6 @@ def entry(row: IndexRow) -> Entry:
             "title": index_terms(normalized.get("title", "")),
             "municipality": {department_key(row.municipality): 1},
             "status": {row.status or "": 1},
-            "department": dict.fromkeys(departments, 1),
+            "department": dict.fromkeys((department_key(n) for n in row.departments), 1),
         },
     )

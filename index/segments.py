@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import itertools
 import json
 import math
 import os
 import pickle
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,16 +85,10 @@ class Segment:
     def __init__(self, folder: Path, info: SegmentInfo) -> None:
         self.info = info
         self.path = path = folder / info.name
-        try:
-            with open(f"{path}.terms.pkl", "rb") as handle:
-                meta = pickle.load(handle)
-            self.offsets: Array = np.load(f"{path}.offsets.npy", mmap_mode="r")
-            self.docs: Array = np.load(f"{path}.docs.npy", mmap_mode="r")
-            self.freqs: Array = np.load(f"{path}.freqs.npy", mmap_mode="r")
-        except FileNotFoundError:
-            raise
-        except Exception as error:
-            raise Damaged(f"segment {info.name} cannot be read ({error})") from None
+        meta = self._read(lambda: _unpickle(f"{path}.terms.pkl"))
+        self.offsets: Array = self._read(lambda: np.load(f"{path}.offsets.npy", mmap_mode="r"))
+        self.docs: Array = self._read(lambda: np.load(f"{path}.docs.npy", mmap_mode="r"))
+        self.freqs: Array = self._read(lambda: np.load(f"{path}.freqs.npy", mmap_mode="r"))
         self.fields: dict[str, dict[str, int]] = meta["terms"]
         self.keys: list[str] = meta["keys"]
         self.document_ids: Array = np.asarray(meta["document_ids"], dtype=np.int64)
@@ -104,16 +97,20 @@ class Segment:
 
     def stored(self) -> list[dict[str, Any]]:
         """Every entry's stored values, read from disk on each call."""
+        stored: list[dict[str, Any]] = self._read(lambda: _unpickle(f"{self.path}.stored.pkl"))
+        if len(stored) != self.info.count:
+            raise Damaged(f"segment {self.info.name} does not match its commit")
+        return stored
+
+    def _read(self, load: Callable[[], Any]) -> Any:
+        """``load()``; a missing file stays FileNotFoundError (a newer commit may have removed
+        it), any other failure means the segment is damaged."""
         try:
-            with open(f"{self.path}.stored.pkl", "rb") as handle:
-                stored: list[dict[str, Any]] = pickle.load(handle)
+            return load()
         except FileNotFoundError:
             raise
         except Exception as error:
             raise Damaged(f"segment {self.info.name} cannot be read ({error})") from None
-        if len(stored) != self.info.count:
-            raise Damaged(f"segment {self.info.name} does not match its commit")
-        return stored
 
     def term_count(self) -> int:
         return sum(len(terms) for terms in self.fields.values())
@@ -129,6 +126,11 @@ class Segment:
     def frequency(self, fieldname: str, term: str) -> int:
         number = self.fields.get(fieldname, {}).get(term)
         return 0 if number is None else int(self.offsets[number + 1] - self.offsets[number])
+
+
+def _unpickle(path: str) -> Any:
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
 
 
 _EMPTY_IDS = np.zeros(0, dtype=np.int32)
@@ -267,9 +269,14 @@ class Writer:
                 return infos
             chosen = tiers[full]
             name = f"s{time.time_ns():x}"
-            count = _merge(self.folder, chosen, self.folder / name)
+            count = _merge([(self._segment(info), info) for info in chosen], self.folder / name)
             kept = [info for info in infos if info not in chosen]
             infos = [*kept, SegmentInfo(name, count)]
+
+    def _segment(self, info: SegmentInfo) -> Segment:
+        """The segment ``info`` names: the one opened already, or one this commit wrote."""
+        opened = next((s for s in self.segments if s.info.name == info.name), None)
+        return opened or Segment(self.folder, info)
 
     def _clean(self, keep: list[SegmentInfo]) -> None:
         """Remove commits before the previous one, and segment files neither of the two
@@ -320,29 +327,20 @@ def _remove(path: Path) -> None:
 
 def _write_segment(path: Path, entries: list[Entry]) -> None:
     """Lay out ``entries``' postings term by term, each term's entries in order."""
-    vocabulary: dict[str, dict[str, int]] = {}  # field -> term -> its number + 1
-    numbers = itertools.count(1)
+    vocabulary: dict[tuple[str, str], int] = {}
     term_ids: list[int] = []
     entry_numbers: list[int] = []
     frequencies: list[int] = []
     for number, entry in enumerate(entries):
         for fieldname, counts in entry.terms.items():
-            terms = vocabulary.setdefault(fieldname, {})
-            get, add = terms.get, terms.setdefault
-            term_ids += [get(term) or add(term, next(numbers)) for term in counts]
-            frequencies += counts.values()
+            for term, frequency in counts.items():
+                term_ids.append(vocabulary.setdefault((fieldname, term), len(vocabulary)))
+                frequencies.append(frequency)
             entry_numbers += [number] * len(counts)
-    ordered = sorted(
-        (
-            (n, fieldname, term)
-            for fieldname, terms in vocabulary.items()
-            for term, n in terms.items()
-        )
-    )
     _save(
         path,
-        [(fieldname, term) for _, fieldname, term in ordered],
-        np.array(term_ids, dtype=np.int64) - 1,
+        list(vocabulary),
+        np.array(term_ids, dtype=np.int64),
         np.array(entry_numbers, dtype=np.int32),
         np.array(frequencies, dtype=np.int32),
         stored=[e.stored for e in entries],
@@ -386,8 +384,9 @@ def _save(
             os.fsync(handle.fileno())
 
 
-def _merge(folder: Path, infos: list[SegmentInfo], path: Path) -> int:
-    """Write the live entries of ``infos``' segments as one segment; returns its size."""
+def _merge(parts: list[tuple[Segment, SegmentInfo]], path: Path) -> int:
+    """Write the live entries of the segments (with the deletions ``SegmentInfo`` holds
+    now) as one segment; returns its size."""
     vocabulary: dict[tuple[str, str], int] = {}
     term_ids: list[Array] = []
     entry_numbers: list[Array] = []
@@ -395,8 +394,7 @@ def _merge(folder: Path, infos: list[SegmentInfo], path: Path) -> int:
     stored: list[dict[str, Any]] = []
     keys: list[str] = []
     document_ids: list[int] = []
-    for info in infos:
-        segment = Segment(folder, info)
+    for segment, info in parts:
         live = np.ones(info.count, dtype=bool)
         live[list(info.deleted)] = False
         renumber = np.cumsum(live) - 1 + len(stored)
