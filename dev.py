@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     if command == "serve":
-        setup("")
+        setup("[pdf]")
         ingest = run([str(BIN / "plan-archive"), "ingest", str(SAMPLE)])
         if ingest != 0:
             return ingest
@@ -43,7 +43,7 @@ def main(argv: list[str]) -> int:
             os.chdir(ROOT)
             os.execv(serve[0], serve)  # become the server: signals reach it, no orphan is left
         return run(serve)
-    setup("[dev,postgres]")
+    setup("[dev,postgres,pdf]")
     checks = [
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],

@@ -30,7 +30,7 @@ def decode_document(data: bytes) -> DecodedText:
     if not data.strip():
         raise DecodeError("the file is empty")
     if data.startswith(b"%PDF-"):
-        raise DecodeError("this is a PDF; only text files can be read so far")
+        raise DecodeError("this is a PDF, not a text file")
     for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             try:

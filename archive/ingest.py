@@ -18,7 +18,7 @@ from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from archive import faults
-from archive.decode import DecodeError, decode_document
+from archive.decode import DecodedText, DecodeError, decode_document
 from archive.errors import DocumentRefused
 from archive.models import (
     Department,
@@ -29,6 +29,7 @@ from archive.models import (
     Pillar,
 )
 from archive.parse import ParsedReport, department_key, parse_report
+from archive.pdf import PdfLimits, extract_text, is_pdf, page_of, page_starts
 
 MIN_FISCAL_YEAR, MAX_FISCAL_YEAR = 1900, 2200
 
@@ -75,10 +76,18 @@ def prepare_document(
     fiscal_year: int | None = None,
     municipality: str | None = None,
     strict: bool = False,
+    pdf_limits: PdfLimits | None = None,
 ) -> PreparedDocument:
-    """Decode and parse ``data``; raise ``DocumentRefused`` with a one-line reason."""
+    """Decode and parse ``data``; raise ``DocumentRefused`` with a one-line reason.
+
+    A PDF is read to text in a limited child process (``archive.pdf``); its encoding is
+    recorded as ``pdf`` and its text keeps the page breaks, so provenance can name pages.
+    """
     try:
-        decoded = decode_document(data)
+        if is_pdf(data):
+            decoded = DecodedText(extract_text(data, pdf_limits or PdfLimits()), "pdf")
+        else:
+            decoded = decode_document(data)
     except DecodeError as error:
         raise DocumentRefused(source_name, str(error)) from None
     faults.point("decode")
@@ -184,6 +193,14 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
     }
     db.add_all(pillars.values())
     departments = _departments_by_key(db, [name for m in report.measures for name in m.departments])
+    starts = page_starts(prepared.raw_text) if prepared.encoding == "pdf" else None
+
+    def span(first: int, last: int) -> list[int]:
+        """Lines ``[first, last]``; for a PDF also its pages ``[.., .., first, last]``."""
+        if starts is None:
+            return [first, last]
+        return [first, last, page_of(starts, first), page_of(starts, last)]
+
     for parsed in report.measures:
         measure = Measure(
             document=document,
@@ -198,7 +215,7 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
             carry_over_year=parsed.carry_over.fiscal_year if parsed.carry_over else None,
             first_line=parsed.first,
             last_line=parsed.last,
-            provenance={name: list(span) for name, span in parsed.provenance.items()},
+            provenance={name: span(*lines) for name, lines in parsed.provenance.items()},
         )
         keys = dict.fromkeys(department_key(name) for name in parsed.departments)
         measure.department_links = [

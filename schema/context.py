@@ -14,6 +14,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from archive import queries
+from archive.pdf import PdfLimits
 from index.search import Searcher
 from schema.limits import Limits
 from schema.loaders import Loaders
@@ -27,6 +28,7 @@ class Context:
     authenticated: bool = False  # a valid bearer token came with the request
     writer: sessionmaker[Session] | None = None  # for mutations: write transactions
     index_dir: Path | None = None  # for mutations: the index they keep in step
+    pdf_limits: PdfLimits = field(default_factory=PdfLimits)  # for uploaded PDFs
     # Set after the operation: a query answered without errors, whose answer depends only
     # on the archive's data, so a response cache may keep it (see server/cache.py).
     cacheable: bool = False

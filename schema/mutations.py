@@ -7,6 +7,7 @@ as on the command line: the same ``archive.ingest`` functions do the work.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from pathlib import PurePosixPath
 
@@ -62,8 +63,15 @@ class Mutation:
         name = PurePosixPath(str(getattr(file, "filename", "") or "upload").replace("\\", "/")).name
         name = name or "upload"
         try:
-            prepared = prepare_document(
-                data, name, fiscal_year=fiscal_year, municipality=municipality
+            # Off the event loop: a PDF is read in a child process for up to its time limit.
+            # Cancelled (the request timed out), the coroutine stops here and stores nothing.
+            prepared = await asyncio.to_thread(
+                prepare_document,
+                data,
+                name,
+                fiscal_year=fiscal_year,
+                municipality=municipality,
+                pdf_limits=info.context.pdf_limits,
             )
             assert info.context.writer is not None
             with info.context.writer() as db, db.begin():

@@ -225,6 +225,36 @@ class Indicator:
         )
 
 
+@strawberry.type(
+    description="Where one field of a measure was read: lines of the document's raw text, "
+    "and for a PDF its pages (1-based)."
+)
+class SourceSpan:
+    field: str = strawberry.field(
+        description="title, departments, description, achievement or carry_over."
+    )
+    first_line: int
+    last_line: int
+    first_page: int | None = strawberry.field(description="Null when the document was text.")
+    last_page: int | None
+
+    @classmethod
+    def from_provenance(cls, provenance: dict[str, list[int]]) -> list[SourceSpan]:
+        spans = []
+        for name, span in provenance.items():
+            first_page, last_page = (span[2], span[3]) if len(span) == 4 else (None, None)
+            spans.append(
+                cls(
+                    field=name,
+                    first_line=span[0],
+                    last_line=span[1],
+                    first_page=first_page,
+                    last_page=last_page,
+                )
+            )
+        return sorted(spans, key=lambda s: (s.first_line, s.field))
+
+
 @strawberry.type(description="A measure (推進事項) as reported in one fiscal year.")
 class Measure(relay.Node):
     id: relay.NodeID[int]
@@ -242,6 +272,7 @@ class Measure(relay.Node):
     )
     document_id: strawberry.Private[int]
     pillar_id: strawberry.Private[int | None]
+    sources: strawberry.Private[dict[str, list[int]]]
 
     @classmethod
     def from_row(cls, measure: models.Measure, document: models.Document) -> Measure:
@@ -264,7 +295,12 @@ class Measure(relay.Node):
             carry_over=carry_over,
             document_id=measure.document_id,
             pillar_id=measure.pillar_id,
+            sources=measure.provenance,
         )
+
+    @strawberry.field(description="Where each field was read, with page numbers for a PDF.")
+    def provenance(self) -> list[SourceSpan]:
+        return SourceSpan.from_provenance(self.sources)
 
     @strawberry.field(description="Its pillar (体系), if the report groups measures in pillars.")
     async def pillar(self, info: Info) -> Pillar | None:

@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from cross_web import HTTPException  # what Strawberry raises to refuse a request
@@ -57,6 +58,9 @@ class GraphQLApp(GraphQL[Context, None]):
         self.writer = writer(self.engine)
         self.searcher = open_searcher(settings)  # one per process, reused by every request
         self.cache = ResponseCache(settings.response_cache_bytes)
+        # An upload's PDF must be read within the request's own time limit.
+        pdf = settings.pdf_limits
+        self.pdf_limits = replace(pdf, seconds=min(pdf.seconds, settings.request_timeout))
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON as Strawberry reads it, refusing text no database can hold: a ``\\ud800``
@@ -80,6 +84,7 @@ class GraphQLApp(GraphQL[Context, None]):
             authenticated=authenticated(request, self.settings.api_tokens),
             writer=self.writer,
             index_dir=self.settings.index_dir,
+            pdf_limits=self.pdf_limits,
         )
         request.state.context = context
         return context

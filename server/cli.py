@@ -152,7 +152,12 @@ def ingest(
         try:
             data = path.read_bytes()
             prepared = prepare_document(
-                data, path.name, fiscal_year=fiscal_year, municipality=municipality, strict=strict
+                data,
+                path.name,
+                fiscal_year=fiscal_year,
+                municipality=municipality,
+                strict=strict,
+                pdf_limits=obj.settings.pdf_limits,
             )
             identity = (prepared.municipality, prepared.fiscal_year)
             earlier = seen.get(identity)

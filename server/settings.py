@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from archive.pdf import PdfLimits
 from schema.limits import Limits
 
 
@@ -32,6 +33,7 @@ class Settings:
     response_cache_bytes: int = 64 << 20  # 0 turns the response cache off
     statement_timeout: float = 30.0  # seconds, PostgreSQL
     lock_timeout: float = 30.0  # seconds a writer waits for another (both stores)
+    pdf_limits: PdfLimits = field(default_factory=PdfLimits)  # reading a PDF, per file
 
     @property
     def index_dir(self) -> Path:
@@ -97,6 +99,11 @@ class Settings:
             request_timeout=number("PLAN_ARCHIVE_REQUEST_TIMEOUT", 10.0),
             statement_timeout=number("PLAN_ARCHIVE_STATEMENT_TIMEOUT", 30.0),
             lock_timeout=number("PLAN_ARCHIVE_LOCK_TIMEOUT", 30.0),
+            pdf_limits=PdfLimits(
+                seconds=number("PLAN_ARCHIVE_PDF_TIMEOUT", 60.0),
+                cpu_seconds=max(1, int(number("PLAN_ARCHIVE_PDF_TIMEOUT", 60.0))),
+                memory_bytes=int(number("PLAN_ARCHIVE_PDF_MEMORY_MB", 1024)) << 20,
+            ),
             response_cache_bytes=int(number("PLAN_ARCHIVE_RESPONSE_CACHE_MB", 64, zero=True)) << 20,
         )
 

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from archive.parse import parse_report
 from server.app import create_app
+from tests import pdfs
 from tests.conftest import SAMPLE, settings_for
 
 TOKEN = "s3cret-token"
@@ -79,6 +81,18 @@ def test_a_refused_file_is_bad_user_input_and_changes_nothing(writable: TestClie
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "binary" in body["errors"][0]["message"]
     assert _counts(writable) == (12, 1)
+
+
+def test_a_pdf_upload_is_read_and_an_unreadable_one_changes_nothing(writable: TestClient) -> None:
+    text = SAMPLE.read_text(encoding="utf-8")
+    stored = _upload(writable, pdfs.table(text)).json()
+    assert stored["data"]["ingestDocument"]["measureCount"] == len(parse_report(text).measures)
+    before = _counts(writable)
+    for data, reason in ((pdfs.scanned(), "needs OCR"), (pdfs.encrypted(text), "password")):
+        body = _upload(writable, data).json()
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert reason in body["errors"][0]["message"]
+    assert _counts(writable) == before
 
 
 def test_delete_needs_a_token_and_returns_what_it_deleted(writable: TestClient) -> None:
