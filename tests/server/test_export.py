@@ -3,6 +3,7 @@ for the same filter and order, on three years of Hitachi reports."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -20,6 +21,7 @@ from archive.ingest import delete_document, find_document
 from schema.export import prepare_export
 from server.app import create_app
 from server.cli import cli
+from server.limits import RequestLimits
 from server.resources import open_searcher, open_store
 from server.settings import Settings
 from tests.conftest import SAMPLE, archive_of, graphql, settings_for, store_env
@@ -341,3 +343,21 @@ def test_cli_refuses_bad_input_in_one_line_and_writes_nothing(
     assert list(tmp_path.iterdir()) == []
     assert _run(sample_settings, "--limit", "0").exit_code == 2
     assert _run(sample_settings, "--format", "xlsx").exit_code == 2
+
+
+async def _slow_stream(scope: Any, receive: Any, send: Any) -> None:
+    """Answers at once, then sends three chunks 0.2 s apart (a long export, shortened)."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    for part in (b"a", b"b", b"c"):
+        await asyncio.sleep(0.2)
+        await send({"type": "http.response.body", "body": part, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def test_a_started_stream_runs_past_the_request_timeout_up_to_the_stream_timeout() -> None:
+    app = RequestLimits(_slow_stream, max_body=10, max_upload=10, timeout=0.1, stream_timeout=5)
+    assert TestClient(app).get("/").content == b"abc"  # not cut at 0.1 s
+    cut = RequestLimits(_slow_stream, max_body=10, max_upload=10, timeout=0.1, stream_timeout=0.3)
+    with TestClient(cut).stream("GET", "/") as response:  # cut after 0.3 s: an incomplete body
+        assert response.status_code == 200
+        assert b"".join(response.iter_raw()) == b"a"
