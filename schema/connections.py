@@ -1,10 +1,24 @@
-"""Measure lists as Relay connections: one function behind every list of measures."""
+"""Measure lists: one function behind every list of measures (as Relay connections), and
+one behind every search (the API's and the exports')."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from archive import queries
+from index.query import QuerySyntaxError
+from index.search import IndexNotBuilt, Results, Searcher, SearchOptions, SearchTimeout
+from schema.errors import BAD_USER_INPUT, PublicError
 from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
-from schema.types import Info, Measure, MeasureConnection, MeasureEdge, MeasureFilter, MeasureOrder
+from schema.types import (
+    Info,
+    Measure,
+    MeasureConnection,
+    MeasureEdge,
+    MeasureFilter,
+    MeasureOrder,
+    SearchOrder,
+)
 
 _KEY = (int, str, str)
 
@@ -58,3 +72,51 @@ def measure_connection(
             has_next_page=len(rows) > limit, end_cursor=edges[-1].cursor if edges else None
         ),
     )
+
+
+def _needs_store(where: MeasureFilter) -> bool:
+    """Conditions the index does not hold: the store lists the measures that meet them."""
+    return any(
+        value is not None
+        for value in (
+            where.fiscal_year_from,
+            where.fiscal_year_to,
+            where.municipalities,
+            where.pillars,
+            where.next_year_statuses,
+        )
+    )
+
+
+def search_results(
+    db: Session,
+    searcher: Searcher,
+    query: str,
+    where: MeasureFilter | None,
+    order: SearchOrder,
+    *,
+    offset: int,
+    limit: int,
+) -> Results:
+    """The measures that match ``query`` and ``where``, ``limit`` of them from ``offset`` in
+    ``order``; a bad query, a timeout or a missing index is a ``PublicError``."""
+    measure_ids = None
+    if where is not None and _needs_store(where):
+        measure_ids = frozenset(queries.measure_ids(db, archive_filter(where)))
+    options = SearchOptions(
+        fiscal_years=where.fiscal_years if where else None,
+        departments=where.departments if where else None,
+        kinds=("measure",),
+        sort=order.value,
+        offset=offset,
+        limit=limit,
+        measure_ids=measure_ids,
+    )
+    try:
+        return searcher.search(query, options)
+    except QuerySyntaxError as error:
+        raise PublicError(str(error), BAD_USER_INPUT) from None
+    except SearchTimeout as error:
+        raise PublicError(str(error), "SEARCH_TIMEOUT") from None
+    except IndexNotBuilt as error:
+        raise PublicError(str(error), "INDEX_UNAVAILABLE") from None

@@ -19,9 +19,8 @@ from strawberry.extensions import (
 )
 
 from archive import compare, queries
-from index.query import QuerySyntaxError
-from index.search import IndexNotBuilt, SearchOptions, SearchTimeout, highlight
-from schema.connections import archive_filter, measure_connection
+from index.search import highlight
+from schema.connections import archive_filter, measure_connection, search_results
 from schema.context import CloseContext
 from schema.cost import CostLimiter
 from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors
@@ -54,20 +53,6 @@ def _search_cursor_kind(query: str, where: MeasureFilter | None, order: SearchOr
         json.dumps([query, fields, order.value], ensure_ascii=False, sort_keys=True).encode()
     ).hexdigest()[:16]
     return f"search-{digest}"
-
-
-def _needs_store(where: MeasureFilter) -> bool:
-    """Conditions the index does not hold: the store lists the measures that meet them."""
-    return any(
-        value is not None
-        for value in (
-            where.fiscal_year_from,
-            where.fiscal_year_to,
-            where.municipalities,
-            where.pillars,
-            where.next_year_statuses,
-        )
-    )
 
 
 def _measure_id(value: str) -> int:
@@ -170,27 +155,9 @@ class Query:
                     BAD_USER_INPUT,
                 )
             offset = position + 1
-        measure_ids = None
-        if filter is not None and _needs_store(filter):
-            where = archive_filter(filter)
-            measure_ids = frozenset(queries.measure_ids(info.context.db, where))
-        options = SearchOptions(
-            fiscal_years=filter.fiscal_years if filter else None,
-            departments=filter.departments if filter else None,
-            kinds=("measure",),
-            sort=order_by.value,
-            offset=offset,
-            limit=limit,
-            measure_ids=measure_ids,
+        results = search_results(
+            info.context.db, searcher, query, filter, order_by, offset=offset, limit=limit
         )
-        try:
-            results = searcher.search(query, options)
-        except QuerySyntaxError as error:
-            raise PublicError(str(error), BAD_USER_INPUT) from None
-        except SearchTimeout as error:
-            raise PublicError(str(error), "SEARCH_TIMEOUT") from None
-        except IndexNotBuilt as error:
-            raise PublicError(str(error), "INDEX_UNAVAILABLE") from None
         db = info.context.db
         rows = queries.index_rows_by_key(db, [hit.key for hit in results.hits])
         measures = queries.measures_by_ids(db, [hit.measure_id or 0 for hit in results.hits])

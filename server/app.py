@@ -29,6 +29,7 @@ from index.search import IndexNotBuilt
 from schema import build_schema
 from schema.context import Context
 from server.cache import ResponseCache
+from server.export import export_routes
 from server.limits import RequestLimits
 from server.resources import open_searcher, open_store
 from server.settings import Settings
@@ -201,6 +202,7 @@ def create_app(settings: Settings) -> Starlette:
             max_body=settings.max_body_bytes,
             max_upload=settings.max_upload_bytes,
             timeout=settings.request_timeout,
+            stream_timeout=settings.stream_timeout,
         )
     ]
     return Starlette(
@@ -208,6 +210,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *export_routes(graphql.sessions, graphql.searcher, settings.max_export_rows),
         ],
         middleware=limits,
         lifespan=lifespan,

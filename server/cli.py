@@ -451,6 +451,95 @@ def search(
     engine.dispose()
 
 
+@cli.command()
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["csv", "jsonl"]),
+    default="csv",
+    show_default=True,
+    help="CSV (UTF-8 with BOM, for spreadsheets) or JSON Lines.",
+)
+@click.option(
+    "--query", help="A full-text search (the API's syntax); without it, the measure list."
+)
+@click.option("--fiscal-year", "fiscal_years", type=int, multiple=True, help="Only this year.")
+@click.option("--fiscal-year-from", type=int, help="Only this year and later.")
+@click.option("--fiscal-year-to", type=int, help="Only this year and earlier.")
+@click.option("--department", "departments", multiple=True, help="Only this department.")
+@click.option("--municipality", "municipalities", multiple=True, help="Only this municipality.")
+@click.option("--pillar", "pillars", multiple=True, help="Only this pillar (exact title).")
+@click.option("--next-year-status", "statuses", multiple=True, help="Only this tag: 継続, 完了…")
+@click.option("--order", help="relevance (searches), fiscalYear or -fiscalYear; as the API.")
+@click.option("--limit", type=click.IntRange(1, None), help="At most this many rows.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="File to write (default: standard output).",
+)
+@click.pass_obj
+def export(
+    obj: _Obj,
+    format_: str,
+    query: str | None,
+    fiscal_years: tuple[int, ...],
+    fiscal_year_from: int | None,
+    fiscal_year_to: int | None,
+    departments: tuple[str, ...],
+    municipalities: tuple[str, ...],
+    pillars: tuple[str, ...],
+    statuses: tuple[str, ...],
+    order: str | None,
+    limit: int | None,
+    output: Path | None,
+) -> None:
+    """Export measures, or a search's hits, as CSV or JSON Lines.
+
+    The same filters and order as the API's measures and search; every repeated option means
+    any of its values. A file given with --output appears only once it is whole.
+    """
+    from schema.errors import PublicError
+    from schema.export import prepare_export
+    from schema.types import MeasureFilter
+
+    where = MeasureFilter(
+        fiscal_years=list(fiscal_years) or None,
+        fiscal_year_from=fiscal_year_from,
+        fiscal_year_to=fiscal_year_to,
+        departments=list(departments) or None,
+        municipalities=list(municipalities) or None,
+        pillars=list(pillars) or None,
+        next_year_statuses=list(statuses) or None,
+    )
+    engine = _open(obj)
+    searcher = open_searcher(obj.settings)
+    click.get_current_context().call_on_close(searcher.close)
+    with reader(engine)() as db:  # one transaction: the whole file from one snapshot
+        try:
+            found = prepare_export(db, searcher, query=query, where=where, order=order, limit=limit)
+        except PublicError as error:
+            _fail(str(error))
+        if output is None:
+            with click.open_file("-", "wb") as stdout:
+                for chunk in found.chunks(format_):
+                    stdout.write(chunk.encode())
+            return
+        partial = output.with_name(output.name + ".part")
+        try:
+            with partial.open("wb") as file:
+                for chunk in found.chunks(format_):
+                    file.write(chunk.encode())
+            partial.replace(output)
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            _fail(f"cannot write {output}: {error.strerror or error}")
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    click.echo(f"exported {found.count} measures to {output}", err=True)
+
+
 def _measure(db: Any, municipality: str | None, fiscal_year: int, number: str) -> Any:
     from archive.queries import find_measures
 

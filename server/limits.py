@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("plan_archive.server")
 
 
 class _TooLarge(Exception):
@@ -19,13 +22,25 @@ class _TooLarge(Exception):
 
 class RequestLimits:
     """Refuse bodies over ``max_body`` bytes (``max_upload`` for multipart uploads) with 413,
-    and requests running longer than ``timeout`` seconds with 503."""
+    and requests not answered within ``timeout`` seconds with 503. Once the answer has
+    started, a request may run until ``stream_timeout`` seconds after it began: past that,
+    the connection is closed before the body's end, so the client sees an incomplete body
+    (never a complete-looking, truncated file)."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int, timeout: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        max_upload: int,
+        timeout: float,
+        stream_timeout: float | None = None,
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.max_upload = max_upload
         self.timeout = timeout
+        self.stream_timeout = max(timeout, stream_timeout or timeout)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,13 +65,20 @@ class RequestLimits:
                     raise _TooLarge
             return message
 
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        begun = asyncio.get_running_loop().time()
         try:
-            await asyncio.wait_for(self.app(scope, counted_receive, watched_send), self.timeout)
+            async with asyncio.timeout(self.timeout) as deadline:
+
+                async def watched_send(message: Message) -> None:
+                    nonlocal started
+                    if message["type"] == "http.response.start" and not started:
+                        started = True
+                        # The answer has begun: a streamed one (an export) takes longer to
+                        # send than to start, and gets the stream timeout for the whole.
+                        deadline.reschedule(begun + self.stream_timeout)
+                    await send(message)
+
+                await self.app(scope, counted_receive, watched_send)
         except _TooLarge:
             if not started:
                 await _error(
@@ -67,6 +89,8 @@ class RequestLimits:
                 await _error(
                     send, 503, "TIMEOUT", f"the request took longer than {self.timeout:g} s"
                 )
+            else:  # too late for an error: the connection closes before the body's end
+                logger.warning("a streamed answer ran past %g s and was cut", self.stream_timeout)
 
 
 async def _error(send: Send, status: int, code: str, message: str) -> None:

@@ -29,7 +29,9 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     max_body_bytes: int = 1 << 20  # 1 MiB for a GraphQL request
     max_upload_bytes: int = 50 << 20  # 50 MiB for an uploaded report
-    request_timeout: float = 10.0
+    request_timeout: float = 10.0  # until the answer starts
+    stream_timeout: float = 300.0  # for the whole of a streamed answer (an export)
+    max_export_rows: int = 50_000  # rows in one export over HTTP
     response_cache_bytes: int = 64 << 20  # 0 turns the response cache off
     statement_timeout: float = 30.0  # seconds, PostgreSQL
     lock_timeout: float = 30.0  # seconds a writer waits for another (both stores)
@@ -97,6 +99,8 @@ class Settings:
             max_body_bytes=int(number("PLAN_ARCHIVE_MAX_BODY_BYTES", 1 << 20)),
             max_upload_bytes=int(number("PLAN_ARCHIVE_MAX_UPLOAD_BYTES", 50 << 20)),
             request_timeout=number("PLAN_ARCHIVE_REQUEST_TIMEOUT", 10.0),
+            stream_timeout=number("PLAN_ARCHIVE_STREAM_TIMEOUT", 300.0),
+            max_export_rows=int(number("PLAN_ARCHIVE_MAX_EXPORT_ROWS", 50_000)),
             statement_timeout=number("PLAN_ARCHIVE_STATEMENT_TIMEOUT", 30.0),
             lock_timeout=number("PLAN_ARCHIVE_LOCK_TIMEOUT", 30.0),
             pdf_limits=PdfLimits(

@@ -1,0 +1,363 @@
+"""Exports through the real ASGI app and the CLI: each file holds what the GraphQL API answers
+for the same filter and order, on three years of Hitachi reports."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+import schema.export
+from archive.db import reader, writer
+from archive.ingest import delete_document, find_document
+from schema.export import prepare_export
+from server.app import create_app
+from server.cli import cli
+from server.limits import RequestLimits
+from server.resources import open_searcher, open_store
+from server.settings import Settings
+from tests.conftest import SAMPLE, archive_of, graphql, settings_for, store_env
+from tests.schema.test_portal import REPORTS
+
+BOM = "\ufeff".encode()
+MEASURE_FIELDS = """id fiscalYear number title description achievement municipality
+  departments { name } carryOver { tag status fiscalYear }
+  indicators { label value unit approximate text }"""
+MEASURES = f"""query($filter: MeasureFilter, $order: MeasureOrder) {{
+  measures(filter: $filter, orderBy: $order, first: 100) {{
+    totalCount edges {{ node {{ {MEASURE_FIELDS} }} }} }} }}"""
+SEARCH = f"""query($q: String!, $filter: MeasureFilter, $order: SearchOrder) {{
+  search(query: $q, filter: $filter, orderBy: $order, first: 100) {{
+    totalCount edges {{ score node {{ {MEASURE_FIELDS} }} }} }} }}"""
+
+# GraphQL filters and the same filters as export parameters.
+FILTERS: list[tuple[dict[str, Any] | None, dict[str, Any]]] = [
+    (None, {}),
+    ({"fiscalYears": [2020]}, {"fiscalYear": "2020"}),
+    ({"fiscalYears": [2019, 2021]}, {"fiscalYear": ["2019", "2021"]}),
+    ({"departments": ["秘書課", "広報戦略課"]}, {"department": ["秘書課", "広報戦略課"]}),
+    (
+        {"fiscalYearFrom": 2020, "fiscalYearTo": 2021},
+        {"fiscalYearFrom": "2020", "fiscalYearTo": "2021"},
+    ),
+    (
+        {"nextYearStatuses": ["継続"], "municipalities": ["日立市"]},
+        {"nextYearStatus": "継続", "municipality": "日立市"},
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def three_years(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return archive_of(tmp_path_factory.mktemp("export-archive"), REPORTS)
+
+
+@pytest.fixture
+def portal(three_years: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(three_years)) as client:
+        yield client
+
+
+def _api(client: TestClient, query: str, field: str, **variables: Any) -> dict[str, Any]:
+    body = graphql(client, query, **variables)
+    assert "errors" not in body, body
+    answer: dict[str, Any] = body["data"][field]
+    assert answer["totalCount"] <= 100  # every measure is on the one page
+    return answer
+
+
+def _csv(content: bytes) -> list[dict[str, str]]:
+    assert content.startswith(BOM)
+    return list(csv.DictReader(io.StringIO(content[len(BOM) :].decode("utf-8"), newline="")))
+
+
+def _jsonl(content: bytes) -> list[dict[str, Any]]:
+    assert not content.startswith(BOM)
+    text = content.decode("utf-8")
+    assert text.endswith("\n") or not text
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def _as_csv(node: dict[str, Any]) -> dict[str, str]:
+    """What the API says of a measure, as the export's CSV columns."""
+    carry = node["carryOver"] or {}
+    return {
+        "id": node["id"],
+        "municipality": node["municipality"],
+        "fiscal_year": str(node["fiscalYear"]),
+        "number": node["number"],
+        "title": node["title"],
+        "departments": "、".join(d["name"] for d in node["departments"]),
+        "description": node["description"],
+        "achievement": node["achievement"],
+        "next_year_tag": carry.get("tag") or "",
+        "next_year_status": carry.get("status") or "",
+        "next_year_fiscal_year": str(carry.get("fiscalYear") or ""),
+    }
+
+
+def _as_jsonl(node: dict[str, Any]) -> dict[str, Any]:
+    carry = node["carryOver"] or {}
+    return {
+        "id": node["id"],
+        "municipality": node["municipality"],
+        "fiscal_year": node["fiscalYear"],
+        "number": node["number"],
+        "title": node["title"],
+        "departments": [d["name"] for d in node["departments"]],
+        "description": node["description"],
+        "achievement": node["achievement"],
+        "next_year_tag": carry.get("tag"),
+        "next_year_status": carry.get("status"),
+        "next_year_fiscal_year": carry.get("fiscalYear"),
+        "indicators": node["indicators"],
+    }
+
+
+@pytest.mark.parametrize(("where", "params"), FILTERS)
+def test_csv_holds_the_measures_the_api_lists(
+    portal: TestClient, where: dict[str, Any] | None, params: dict[str, Any]
+) -> None:
+    api = _api(portal, MEASURES, "measures", filter=where)
+    response = portal.get("/export.csv", params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.headers["x-total-count"] == str(api["totalCount"])
+    rows = _csv(response.content)
+    years = {row.pop("fiscal_year_label") for row in rows}
+    assert years <= {"令和元年度", "令和2年度", "令和3年度"}
+    assert rows == [_as_csv(edge["node"]) for edge in api["edges"]]
+    assert rows  # every filter above admits some measures
+
+
+@pytest.mark.parametrize(("where", "params"), FILTERS[:4])
+def test_jsonl_holds_the_same_measures_with_indicators(
+    portal: TestClient, where: dict[str, Any] | None, params: dict[str, Any]
+) -> None:
+    api = _api(portal, MEASURES, "measures", filter=where, order="FISCAL_YEAR_DESC")
+    response = portal.get("/export.jsonl", params={**params, "order": "-fiscalYear"})
+    assert response.status_code == 200, response.text
+    rows = _jsonl(response.content)
+    for row in rows:
+        del row["fiscal_year_label"]
+    assert rows == [_as_jsonl(edge["node"]) for edge in api["edges"]]
+    assert any(row["indicators"] for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("q", "where", "params"),
+    [
+        ("市", None, {}),
+        ("市民", {"fiscalYears": [2020, 2021]}, {"fiscalYear": ["2020", "2021"]}),
+        ("情報", {"fiscalYearFrom": 2021}, {"fiscalYearFrom": "2021"}),
+        ("SNS OR 広報", {"departments": ["広報戦略課"]}, {"department": "広報戦略課"}),
+    ],
+)
+def test_a_search_export_is_the_search_in_order(
+    portal: TestClient, q: str, where: dict[str, Any] | None, params: dict[str, Any]
+) -> None:
+    api = _api(portal, SEARCH, "search", q=q, filter=where)
+    assert api["edges"]
+    csv_rows = _csv(portal.get("/export.csv", params={**params, "q": q}).content)
+    jsonl_rows = _jsonl(portal.get("/export.jsonl", params={**params, "q": q}).content)
+    assert [(r["id"], float(r["score"])) for r in csv_rows] == [
+        (e["node"]["id"], e["score"]) for e in api["edges"]
+    ]
+    assert [(r["id"], r["score"]) for r in jsonl_rows] == [
+        (e["node"]["id"], e["score"]) for e in api["edges"]
+    ]
+    for row in csv_rows:
+        del row["fiscal_year_label"], row["score"]
+    assert csv_rows == [_as_csv(e["node"]) for e in api["edges"]]
+
+
+def test_search_order_by_fiscal_year(portal: TestClient) -> None:
+    api = _api(portal, SEARCH, "search", q="市民", order="FISCAL_YEAR_DESC")
+    rows = _jsonl(portal.get("/export.jsonl", params={"q": "市民", "order": "-fiscalYear"}).content)
+    assert [r["id"] for r in rows] == [e["node"]["id"] for e in api["edges"]]
+
+
+def test_the_limit_is_honoured(portal: TestClient) -> None:
+    listed = _api(portal, MEASURES, "measures")["edges"]
+    rows = _csv(portal.get("/export.csv", params={"limit": "5"}).content)
+    assert [r["id"] for r in rows] == [e["node"]["id"] for e in listed[:5]]
+    found = _api(portal, SEARCH, "search", q="市")["edges"]
+    assert len(found) > 3
+    rows = _csv(portal.get("/export.csv", params={"q": "市", "limit": "3"}).content)
+    assert [r["id"] for r in rows] == [e["node"]["id"] for e in found[:3]]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("fiscalYear=20x", "fiscalYear must be a Western year such as 2020, not '20x'"),
+        ("fiscalYear=令和2", "fiscalYear must be a Western year"),
+        ("fiscalYearFrom=99999", "fiscalYearFrom must be a Western year"),
+        ("limit=0", "limit must be a whole number from 1 to 50000"),
+        ("limit=-3", "limit must be a whole number"),
+        ("limit=ten", "limit must be a whole number"),
+        ("limit=50001", "limit must be a whole number from 1 to 50000"),
+        ("limit=1&limit=2", "give limit once"),
+        ("fiscal_year=2020", "unknown parameter 'fiscal_year'"),
+        ("q=", "q is empty"),
+        ("q=-SNS", "a search needs at least one term that is not excluded"),
+        ("q=%22open", 'a quotation mark (") is not closed'),
+        ("order=score", "order must be one of fiscalYear, -fiscalYear"),
+        ("q=市&order=asc", "order must be one of relevance, fiscalYear, -fiscalYear"),
+    ],
+)
+def test_bad_parameters_are_a_400_with_one_line(
+    client: TestClient, query: str, message: str
+) -> None:
+    for path in ("/export.csv", "/export.jsonl"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 400
+        assert response.headers["content-type"].startswith("text/plain")
+        assert message.lower() in response.text.lower()
+        assert "\n" not in response.text.strip()
+        assert "Traceback" not in response.text
+
+
+def test_the_server_caps_an_export(sample_settings: Settings) -> None:
+    capped = settings_for(sample_settings.data_dir, PLAN_ARCHIVE_MAX_EXPORT_ROWS="5")
+    with TestClient(create_app(capped)) as client:
+        refused = client.get("/export.csv")
+        assert refused.status_code == 400
+        assert refused.text == (
+            "the export holds 12 measures, more than this server's 5; "
+            "narrow the filter or pass limit=5"
+        )
+        assert client.get("/export.jsonl", params={"q": "市"}).status_code == 400
+        assert len(_jsonl(client.get("/export.jsonl", params={"limit": "5"}).content)) == 5
+        assert client.get("/export.csv", params={"limit": "6"}).status_code == 400
+        one = _csv(client.get("/export.csv", params={"department": "秘書課"}).content)
+        assert [r["departments"] for r in one] == ["秘書課"]
+
+
+def test_the_export_streams_in_batches(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schema.export, "BATCH", 5)
+    with client.stream("GET", "/export.csv") as response:
+        assert response.status_code == 200
+        assert response.headers["content-disposition"] == (
+            'attachment; filename="plan-archive-measures.csv"'
+        )
+        assert "content-length" not in response.headers
+        chunks = list(response.iter_raw())
+    # The header, then the sample's 12 measures five at a time: nothing waits for the whole.
+    header = chunks[0]
+    assert _csv(header) == []
+    assert [len(_csv(header + c)) for c in chunks[1:]] == [5, 5, 2]
+    with client.stream("GET", "/export.jsonl?q=市") as response:
+        assert response.headers["content-disposition"] == (
+            'attachment; filename="plan-archive-search.jsonl"'
+        )
+        assert response.headers["content-type"] == "application/jsonl; charset=utf-8"
+        assert sum(len(_jsonl(c)) for c in response.iter_raw()) == 8
+
+
+def test_an_export_reads_one_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report deleted while an export is being written is in the whole file or not at all."""
+    monkeypatch.setattr(schema.export, "BATCH", 5)
+    settings = archive_of(tmp_path, [SAMPLE])
+    engine = open_store(settings)
+    searcher = open_searcher(settings)
+    try:
+        with reader(engine)() as db:
+            found = prepare_export(db, searcher, query=None, where=None, order=None, limit=None)
+            chunks = found.chunks("jsonl")
+            first = next(chunks)
+            with writer(engine)() as other, other.begin():
+                document = find_document(other, "日立市", 2020)
+                assert document is not None
+                delete_document(other, document.id)
+            rows = [json.loads(line) for line in (first + "".join(chunks)).splitlines()]
+        assert [r["number"] for r in rows] == [f"{n:02d}" for n in range(1, 13)]
+        with reader(engine)() as db:
+            after = prepare_export(db, searcher, query=None, where=None, order=None, limit=None)
+            assert "".join(after.chunks("jsonl")) == ""
+    finally:
+        searcher.close()
+        engine.dispose()
+
+
+def test_csv_cells_that_start_a_formula_are_quoted(tmp_path: Path) -> None:
+    report = tmp_path / "formula.txt"
+    text = SAMPLE.read_text(encoding="utf-8")
+    title = "SNSを活用した市長による情報発信の充実"
+    report.write_text(text.replace(title, f"=HYPERLINK(1) {title}", 1), encoding="utf-8")
+    settings = archive_of(tmp_path / "data", [report])
+    with TestClient(create_app(settings)) as client:
+        rows = _csv(client.get("/export.csv", params={"q": "HYPERLINK"}).content)
+        assert [r["title"] for r in rows] == [f"'=HYPERLINK(1) {title}"]
+        lines = _jsonl(client.get("/export.jsonl", params={"q": "HYPERLINK"}).content)
+        assert [r["title"] for r in lines] == [f"=HYPERLINK(1) {title}"]  # JSON keeps the text
+
+
+def _run(settings: Settings, *args: str) -> Any:
+    env = {"PLAN_ARCHIVE_DATABASE_URL": "", **store_env(settings.data_dir)}
+    return CliRunner().invoke(cli, ["export", *args], env=env)
+
+
+def test_cli_export_is_the_api_list(
+    three_years: Settings, portal: TestClient, tmp_path: Path
+) -> None:
+    api = _api(portal, MEASURES, "measures", filter={"fiscalYears": [2021]})
+    result = _run(three_years, "--fiscal-year", "2021")
+    assert result.exit_code == 0, result.output
+    rows = _csv(result.stdout_bytes)
+    assert [r["id"] for r in rows] == [e["node"]["id"] for e in api["edges"]]
+
+    found = _api(portal, SEARCH, "search", q="市民", filter={"departments": ["広報戦略課"]})
+    out = tmp_path / "hits.jsonl"
+    result = _run(
+        three_years, "--query", "市民", "--department", "広報戦略課", "--format", "jsonl",
+        "-o", str(out), "--limit", "2",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = _jsonl(out.read_bytes())
+    assert [(r["id"], r["score"]) for r in lines] == [
+        (e["node"]["id"], e["score"]) for e in found["edges"][:2]
+    ]
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_cli_refuses_bad_input_in_one_line_and_writes_nothing(
+    sample_settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.csv"
+    for args, message in [
+        (["--query", "-SNS"], "error: a search needs at least one term that is not excluded"),
+        (["--order", "sideways"], "error: order must be one of fiscalYear, -fiscalYear"),
+    ]:
+        result = _run(sample_settings, *args, "-o", str(out))
+        assert result.exit_code == 2
+        assert result.output.strip() == message
+    assert list(tmp_path.iterdir()) == []
+    assert _run(sample_settings, "--limit", "0").exit_code == 2
+    assert _run(sample_settings, "--format", "xlsx").exit_code == 2
+
+
+async def _slow_stream(scope: Any, receive: Any, send: Any) -> None:
+    """Answers at once, then sends three chunks 0.2 s apart (a long export, shortened)."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    for part in (b"a", b"b", b"c"):
+        await asyncio.sleep(0.2)
+        await send({"type": "http.response.body", "body": part, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def test_a_started_stream_runs_past_the_request_timeout_up_to_the_stream_timeout() -> None:
+    app = RequestLimits(_slow_stream, max_body=10, max_upload=10, timeout=0.1, stream_timeout=5)
+    assert TestClient(app).get("/").content == b"abc"  # not cut at 0.1 s
+    cut = RequestLimits(_slow_stream, max_body=10, max_upload=10, timeout=0.1, stream_timeout=0.3)
+    with TestClient(cut).stream("GET", "/") as response:  # cut after 0.3 s: an incomplete body
+        assert response.status_code == 200
+        assert b"".join(response.iter_raw()) == b"a"
