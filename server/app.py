@@ -29,6 +29,7 @@ from schema import build_schema
 from schema.context import Context
 from server.cache import ResponseCache
 from server.limits import RequestLimits
+from server.page import routes as page_routes
 from server.resources import open_searcher, open_store
 from server.settings import Settings
 
@@ -203,6 +204,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *page_routes(),
         ],
         middleware=limits,
         lifespan=lifespan,
