@@ -31,6 +31,7 @@ from schema.context import Context
 from server.cache import ResponseCache
 from server.export import export_routes
 from server.limits import RequestLimits
+from server.page import routes as page_routes
 from server.resources import open_searcher, open_store
 from server.settings import Settings
 
@@ -211,6 +212,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             *export_routes(graphql.sessions, graphql.searcher, settings.max_export_rows),
+            *page_routes(),
         ],
         middleware=limits,
         lifespan=lifespan,

@@ -47,10 +47,10 @@ def test_two_ingests_at_once_lose_and_double_nothing(tmp_path: Path) -> None:
     assert int(out.split()[0]) == 12 * 30
 
 
-def _post(port: int, query: str) -> dict[str, Any]:
+def _post(port: int, query: str, **variables: Any) -> dict[str, Any]:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
+        data=json.dumps({"query": query, "variables": variables}).encode(),
         headers={"content-type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as answer:

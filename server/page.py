@@ -1,0 +1,62 @@
+"""The search page: ``/`` serves ``static/index.html``, ``/static/…`` its script, style and icon.
+
+The page is plain files (no build step) that talk only to ``/graphql``. Every answer carries a
+Content-Security-Policy allowing only this origin, so nothing but our own script runs on it and
+nothing is fetched from elsewhere; a fragment of API text that slipped into the DOM as markup
+could still not load or run anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.responses import FileResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; object-src 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+
+
+class _Secured:
+    """Adds SECURITY_HEADERS to every response of the wrapped app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def secured_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.decode().lower() not in SECURITY_HEADERS
+                ]
+                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, secured_send)
+
+
+async def _index(scope: Scope, receive: Receive, send: Send) -> None:
+    # no-cache: a browser revalidates (ETag), so a new release's page is seen at once.
+    response = FileResponse(STATIC / "index.html", headers={"cache-control": "no-cache"})
+    await response(scope, receive, send)
+
+
+def routes() -> list[BaseRoute]:
+    """The page's routes, for ``create_app``."""
+    return [
+        Route("/", _Secured(_index), methods=["GET", "HEAD"]),
+        Mount("/static", _Secured(StaticFiles(directory=STATIC)), name="static"),
+    ]

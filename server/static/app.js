@@ -1,0 +1,487 @@
+// The search page: a form, results with facets and pages, and a measure page with its
+// history and charts. It talks only to /graphql. The state lives in the URL's hash
+// (#/search?q=…&year=…&dept=…&after=…, #/measure/<id>), so the back button works and a
+// search or a measure can be bookmarked. Text from the API only ever becomes text nodes
+// (never markup); the one exception, <mark> in highlights, is rebuilt as elements.
+
+const PAGE_SIZE = 10;
+const ALIASES_PER_REQUEST = 10; // below the API's alias limit (15)
+const SVG = "http://www.w3.org/2000/svg";
+const FIELD_NAMES = {
+  title: "推進事項",
+  description: "事業内容",
+  achievement: "達成状況",
+  departments: "担当部課所",
+  pillar: "体系",
+};
+const numbers = new Intl.NumberFormat("ja-JP", { maximumFractionDigits: 2 });
+
+const SEARCH = `query Search($query: String!, $filter: MeasureFilter, $first: Int, $after: String) {
+  search(query: $query, filter: $filter, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    facets { fiscalYears { value count } departments { value count } }
+    edges {
+      cursor
+      node { id fiscalYear number title departments { name } }
+      highlights { field fragments }
+    }
+  }
+}`;
+
+const MEASURE = `query Measure($id: ID!) {
+  node(id: $id) {
+    ... on Measure {
+      id fiscalYear number title description achievement municipality departmentsOthers
+      carryOver { tag }
+      pillar { number title }
+      departments { name }
+      document { title }
+      history { id fiscalYear number title }
+      indicators { label value unit approximate comparison text }
+    }
+  }
+}`;
+
+const CHOICES = "{ fiscalYears { year label } departments { name } }";
+
+class ApiError extends Error {}
+
+const $ = (id) => document.getElementById(id);
+const yearLabels = new Map(); // 2020 → 令和2年度
+let currentRender = 0; // answers to an older render are dropped
+let lastSearch = "#/";
+let firstRender = true;
+
+async function graphql(query, variables = {}) {
+  let response;
+  try {
+    response = await fetch("/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ query, variables }),
+    });
+  } catch {
+    throw new ApiError("サーバーに接続できません。時間をおいてもう一度お試しください。");
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  if (body && Array.isArray(body.errors) && body.errors.length > 0) {
+    const error = body.errors[0];
+    const code = error.extensions && error.extensions.code;
+    if (code === "INDEX_UNAVAILABLE") {
+      throw new ApiError(`検索索引がまだありません（管理者は plan-archive reindex を実行してください）: ${error.message}`);
+    }
+    throw new ApiError(`検索できませんでした: ${error.message}`);
+  }
+  if (!response.ok || !body || !body.data) {
+    throw new ApiError(`サーバーがエラーを返しました（HTTP ${response.status}）。時間をおいてもう一度お試しください。`);
+  }
+  return body.data;
+}
+
+function element(tag, text, attributes = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  return node;
+}
+
+function svgElement(tag, attributes = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// The API's fragments are HTML-escaped text with the matches in <mark>…</mark>: split on
+// exactly those two tags, unescape the rest and add it as text, so nothing else is markup.
+const ENTITIES = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'", "&#39;": "'" };
+function unescapeHtml(text) {
+  return text.replace(/&(?:amp|lt|gt|quot|#x27|#39);/g, (entity) => ENTITIES[entity]);
+}
+
+function highlighted(fragment) {
+  const out = document.createDocumentFragment();
+  const parts = fragment.split(/(<mark>|<\/mark>)/);
+  let inside = false;
+  for (const part of parts) {
+    if (part === "<mark>") inside = true;
+    else if (part === "</mark>") inside = false;
+    else if (part) out.append(inside ? element("mark", unescapeHtml(part)) : unescapeHtml(part));
+  }
+  return out;
+}
+
+function yearLabel(year) {
+  return yearLabels.get(Number(year)) || `${year}年度`;
+}
+
+// ---- the URL ----------------------------------------------------------------------------
+
+function parseRoute() {
+  const hash = location.hash.replace(/^#/, "");
+  const measure = hash.match(/^\/measure\/(.+)$/);
+  if (measure) return { kind: "measure", id: decodeURIComponent(measure[1]) };
+  if (hash.startsWith("/search?")) {
+    const params = new URLSearchParams(hash.slice("/search?".length));
+    return {
+      kind: "search",
+      query: params.get("q") || "",
+      years: params.getAll("year").map(Number).filter(Number.isInteger),
+      department: params.get("dept") || "",
+      trail: params.getAll("after"), // the cursors of the pages before this one
+    };
+  }
+  return { kind: "home" };
+}
+
+function searchHash({ query, years, department, trail }) {
+  const params = new URLSearchParams();
+  params.set("q", query);
+  for (const year of years) params.append("year", String(year));
+  if (department) params.set("dept", department);
+  for (const cursor of trail) params.append("after", cursor);
+  return `#/search?${params}`;
+}
+
+function go(hash) {
+  if (location.hash === hash) render(); // the same search again: no hashchange comes
+  else location.hash = hash;
+}
+
+// ---- the form ---------------------------------------------------------------------------
+
+function formState() {
+  const years = [...document.querySelectorAll("#years input:checked")].map((box) => Number(box.value));
+  return { query: $("query").value.trim(), years, department: $("department").value, trail: [] };
+}
+
+function fillForm(state) {
+  $("query").value = state.query;
+  for (const box of document.querySelectorAll("#years input")) {
+    box.checked = state.years.includes(Number(box.value));
+  }
+  const select = $("department");
+  if (state.department && ![...select.options].some((o) => o.value === state.department)) {
+    select.append(element("option", state.department, { value: state.department }));
+  }
+  select.value = state.department;
+}
+
+async function loadChoices() {
+  const data = await graphql(CHOICES);
+  const years = $("years");
+  $("years-empty").remove();
+  for (const { year, label } of data.fiscalYears) {
+    yearLabels.set(year, label);
+    const box = element("input", null, { type: "checkbox", name: "year", value: String(year), id: `year-${year}` });
+    const labelNode = element("label", null, { for: `year-${year}` });
+    labelNode.append(box, ` ${label}`);
+    years.append(labelNode);
+  }
+  if (data.fiscalYears.length === 0) years.append(element("p", "まだ報告書がありません。", { class: "help" }));
+  const select = $("department");
+  for (const { name } of data.departments) select.append(element("option", name, { value: name }));
+}
+
+// ---- views ------------------------------------------------------------------------------
+
+function show(view) {
+  $("results").hidden = view !== "results";
+  $("measure").hidden = view !== "measure";
+}
+
+function showError(message) {
+  const box = $("error");
+  box.textContent = message;
+  box.hidden = false;
+  $("status").textContent = "";
+}
+
+function clearError() {
+  $("error").hidden = true;
+  $("error").textContent = "";
+}
+
+function focusHeading(id) {
+  if (firstRender) return; // a page just opened keeps the browser's own focus
+  $(id).focus();
+}
+
+async function renderSearch(route, token) {
+  fillForm(route);
+  document.title = `「${route.query}」の検索結果 - 施策アーカイブ`;
+  $("status").textContent = "検索しています…";
+  const filter = {};
+  if (route.years.length) filter.fiscalYears = route.years;
+  if (route.department) filter.departments = [route.department];
+  const variables = {
+    query: route.query,
+    filter: Object.keys(filter).length ? filter : null,
+    first: PAGE_SIZE,
+    after: route.trail.length ? route.trail[route.trail.length - 1] : null,
+  };
+  const data = await graphql(SEARCH, variables);
+  if (token !== currentRender) return;
+  const result = data.search;
+  lastSearch = location.hash;
+  const first = route.trail.length * PAGE_SIZE + 1;
+  const last = route.trail.length * PAGE_SIZE + result.edges.length;
+  $("status").textContent =
+    result.totalCount === 0
+      ? `「${route.query}」に一致する施策はありません。`
+      : `「${route.query}」の検索結果 ${result.totalCount}件（${first}〜${last}件目）`;
+
+  renderFacets(route, result.facets);
+  const hits = $("hits");
+  hits.replaceChildren(...result.edges.map(hitItem));
+  hits.setAttribute("start", String(first));
+
+  const previous = $("previous");
+  previous.hidden = route.trail.length === 0;
+  previous.href = searchHash({ ...route, trail: route.trail.slice(0, -1) });
+  const next = $("next");
+  next.hidden = !result.pageInfo.hasNextPage;
+  next.href = searchHash({ ...route, trail: [...route.trail, result.pageInfo.endCursor || ""] });
+  const pages = Math.max(1, Math.ceil(result.totalCount / PAGE_SIZE));
+  $("page-number").textContent = `${route.trail.length + 1} / ${pages} ページ`;
+  show("results");
+  focusHeading("results-heading");
+}
+
+function hitItem(edge) {
+  const measure = edge.node;
+  const item = element("li", null, { class: "hit" });
+  const heading = element("h3");
+  heading.append(element("a", measure.title, { href: `#/measure/${encodeURIComponent(measure.id)}` }));
+  item.append(heading);
+  const departments = measure.departments.map((d) => d.name).join("、");
+  item.append(element("p", `${yearLabel(measure.fiscalYear)}・No ${measure.number}・${departments}`, { class: "meta" }));
+  for (const highlight of edge.highlights) {
+    for (const fragment of highlight.fragments) {
+      const line = element("p", null, { class: "fragment" });
+      line.append(element("span", FIELD_NAMES[highlight.field] || highlight.field, { class: "field-name" }));
+      line.append(highlighted(fragment));
+      item.append(line);
+    }
+  }
+  return item;
+}
+
+function renderFacets(route, facets) {
+  const years = facets.fiscalYears.map(({ value, count }) => {
+    const chosen = route.years.length === 1 && route.years[0] === Number(value);
+    return facetItem(`${yearLabel(value)}（${count}件）`, chosen, () =>
+      go(searchHash({ ...route, years: chosen ? [] : [Number(value)], trail: [] })),
+    );
+  });
+  $("facet-years").replaceChildren(...years);
+  const departments = facets.departments.map(({ value, count }) => {
+    const chosen = route.department === value;
+    return facetItem(`${value}（${count}件）`, chosen, () =>
+      go(searchHash({ ...route, department: chosen ? "" : value, trail: [] })),
+    );
+  });
+  $("facet-departments").replaceChildren(...departments);
+}
+
+function facetItem(text, chosen, onClick) {
+  const button = element("button", text, { type: "button", "aria-pressed": String(chosen) });
+  button.addEventListener("click", onClick);
+  const item = element("li");
+  item.append(button);
+  return item;
+}
+
+async function renderMeasure(route, token) {
+  $("status").textContent = "読み込んでいます…";
+  const data = await graphql(MEASURE, { id: route.id });
+  if (token !== currentRender) return;
+  const measure = data.node;
+  if (!measure || !("history" in measure)) {
+    show("none");
+    showError("この施策は見つかりません。リンクが古いか、報告書が削除された可能性があります。");
+    return;
+  }
+  const heading = `${yearLabel(measure.fiscalYear)} No ${measure.number} ${measure.title}`;
+  document.title = `${heading} - 施策アーカイブ`;
+  $("measure-heading").textContent = heading;
+  $("back").href = lastSearch;
+  $("back").textContent = lastSearch === "#/" ? "検索に戻る" : "検索結果に戻る";
+
+  const departments = measure.departments.map((d) => d.name).join("、") + (measure.departmentsOthers ? " 外" : "");
+  const fields = [
+    ["年度", yearLabel(measure.fiscalYear)],
+    ["番号", `No ${measure.number}`],
+    ["自治体", measure.municipality],
+    ["報告書", measure.document.title],
+    ["体系", measure.pillar ? `${measure.pillar.number} ${measure.pillar.title}` : "—"],
+    ["担当部課所", departments],
+    ["事業内容", measure.description],
+    ["達成状況", measure.achievement],
+    ["次年度", measure.carryOver ? measure.carryOver.tag : "記載なし"],
+  ];
+  $("measure-fields").replaceChildren(...fields.flatMap(([name, value]) => [element("dt", name), element("dd", value)]));
+
+  $("history").replaceChildren(
+    ...measure.history.map((other) => {
+      const text = `${yearLabel(other.fiscalYear)} No ${other.number} ${other.title}`;
+      const item = element("li");
+      if (other.id === measure.id) item.append(element("span", `${text}（この施策）`, { "aria-current": "page" }));
+      else item.append(element("a", text, { href: `#/measure/${encodeURIComponent(other.id)}` }));
+      return item;
+    }),
+  );
+
+  const rows = measure.indicators.map((figure) => {
+    const row = element("tr");
+    row.append(
+      element("td", figure.label || "—"),
+      element("td", (figure.approximate ? "約 " : "") + numbers.format(figure.value) + (figure.comparison ? ` ${figure.comparison}` : "")),
+      element("td", figure.unit || "（比率）"),
+      element("td", figure.text),
+    );
+    return row;
+  });
+  $("indicators").tBodies[0].replaceChildren(...rows);
+  $("indicators").hidden = rows.length === 0;
+  $("no-indicators").hidden = rows.length > 0;
+
+  $("charts").replaceChildren();
+  $("charts-section").hidden = true;
+  $("status").textContent = "";
+  show("measure");
+  focusHeading("measure-heading");
+  await renderCharts(measure, token);
+}
+
+// One chart per figure of this measure, matched across years by the API's indicatorSeries
+// (same label and unit; a figure without a label is matched by its unit alone).
+async function renderCharts(measure, token) {
+  const seen = new Map();
+  for (const figure of measure.indicators) {
+    const key = JSON.stringify([figure.label, figure.unit]);
+    if (!seen.has(key)) seen.set(key, { label: figure.label, unit: figure.unit });
+  }
+  const wanted = [...seen.values()];
+  if (wanted.length === 0) return;
+  const series = [];
+  for (let start = 0; start < wanted.length; start += ALIASES_PER_REQUEST) {
+    const chunk = wanted.slice(start, start + ALIASES_PER_REQUEST);
+    const parameters = chunk.map((_, i) => `$l${i}: String, $u${i}: String`).join(", ");
+    const fields = chunk
+      .map((_, i) => `s${i}: indicatorSeries(label: $l${i}, unit: $u${i}) { fiscalYear value unit approximate text }`)
+      .join("\n");
+    const variables = { id: measure.id };
+    chunk.forEach((wish, i) => {
+      variables[`l${i}`] = wish.label;
+      variables[`u${i}`] = wish.unit;
+    });
+    const data = await graphql(`query Series($id: ID!, ${parameters}) { node(id: $id) { ... on Measure { ${fields} } } }`, variables);
+    if (token !== currentRender) return;
+    chunk.forEach((wish, i) => series.push({ ...wish, points: data.node[`s${i}`] }));
+  }
+  const years = measure.history.map((m) => m.fiscalYear);
+  $("charts").replaceChildren(...series.map((one, i) => chart(one, years, i)));
+  $("charts-section").hidden = false;
+}
+
+function seriesName({ label, unit }) {
+  return `${label || "（項目名なし）"}（${unit || "比率"}）`;
+}
+
+function chart(series, historyYears, index) {
+  const width = 320;
+  const height = 170;
+  const pad = { left: 56, right: 12, top: 14, bottom: 28 };
+  const points = series.points;
+  const years = [...new Set([...historyYears, ...points.map((p) => p.fiscalYear)])].sort((a, b) => a - b);
+  const low = years[0];
+  const high = years[years.length - 1];
+  const top = Math.max(...points.map((p) => p.value), 0) || 1;
+  const x = (year) => (high === low ? pad.left + (width - pad.left - pad.right) / 2 : pad.left + ((year - low) / (high - low)) * (width - pad.left - pad.right));
+  const y = (value) => height - pad.bottom - (value / top) * (height - pad.top - pad.bottom);
+  const name = seriesName(series);
+  const described = points.map((p) => `${yearLabel(p.fiscalYear)} ${p.text}`).join("、");
+
+  const figure = element("figure", null, { class: "chart-figure" });
+  const titleId = `chart-${index}-title`;
+  const svg = svgElement("svg", {
+    class: "chart",
+    viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
+    role: "img",
+    "aria-labelledby": titleId,
+  });
+  svg.append(svgElement("title", { id: titleId }, `${name}の推移: ${described || "数値なし"}`));
+  svg.append(svgElement("line", { class: "axis", x1: pad.left, y1: height - pad.bottom, x2: width - pad.right, y2: height - pad.bottom }));
+  svg.append(svgElement("line", { class: "axis", x1: pad.left, y1: pad.top, x2: pad.left, y2: height - pad.bottom }));
+  svg.append(svgElement("text", { x: pad.left - 4, y: pad.top + 4, "text-anchor": "end" }, numbers.format(top)));
+  svg.append(svgElement("text", { x: pad.left - 4, y: height - pad.bottom, "text-anchor": "end" }, "0"));
+  for (const year of years) {
+    svg.append(svgElement("text", { x: x(year), y: height - 8, "text-anchor": "middle" }, String(year)));
+  }
+  if (points.length > 1) {
+    svg.append(svgElement("polyline", { class: "series", points: points.map((p) => `${x(p.fiscalYear)},${y(p.value)}`).join(" ") }));
+  }
+  for (const p of points) svg.append(svgElement("circle", { class: "point", cx: x(p.fiscalYear), cy: y(p.value), r: 3.5 }));
+
+  const table = element("table", null, { class: "visually-hidden" });
+  table.append(element("caption", `${name}の推移`));
+  const head = element("tr");
+  head.append(element("th", "年度", { scope: "col" }), element("th", "値", { scope: "col" }), element("th", "原文", { scope: "col" }));
+  table.append(head);
+  for (const p of points) {
+    const row = element("tr");
+    row.append(element("th", yearLabel(p.fiscalYear), { scope: "row" }), element("td", numbers.format(p.value)), element("td", p.text));
+    table.append(row);
+  }
+  figure.append(element("figcaption", name), svg, table);
+  return figure;
+}
+
+async function render() {
+  const token = ++currentRender;
+  const route = parseRoute();
+  clearError();
+  try {
+    if (route.kind === "search" && route.query) await renderSearch(route, token);
+    else if (route.kind === "measure") await renderMeasure(route, token);
+    else {
+      show("none");
+      $("status").textContent = "";
+      document.title = "施策アーカイブ検索";
+    }
+  } catch (error) {
+    if (token !== currentRender) return;
+    show("none");
+    showError(error instanceof ApiError ? error.message : `表示できませんでした: ${error}`);
+  } finally {
+    firstRender = false;
+  }
+}
+
+async function start() {
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const state = formState();
+    if (state.query) go(searchHash(state));
+  });
+  window.addEventListener("hashchange", () => render());
+  try {
+    await loadChoices();
+  } catch (error) {
+    showError(error instanceof ApiError ? error.message : String(error));
+    $("years-empty").textContent = "年度を読み込めませんでした。";
+  }
+  if (!$("error").hidden) return;
+  await render();
+}
+
+start();
