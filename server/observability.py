@@ -393,6 +393,14 @@ class Observer:
                 kept += len(chunks[-1])
             return message
 
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                self._record(scope, b"".join(chunks), status, sent, started)
+
         async def observed_send(message: Message) -> None:
             nonlocal status, sent
             if message["type"] == "http.response.start":
@@ -406,6 +414,10 @@ class Observer:
                 }
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # Counted before the client can have the whole answer, so a scrape
+                    # made after it always includes it.
+                    record()
             await send(message)
 
         try:
@@ -417,7 +429,7 @@ class Observer:
                 await _internal_error(observed_send)
         finally:
             try:
-                self._record(scope, b"".join(chunks), status, sent, started)
+                record()  # no complete answer was sent (a client gone, an error)
             finally:
                 REQUEST_ID.reset(token)
 
