@@ -692,6 +692,7 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_config=None,  # uvicorn's lines go through our handler, with the request id
+        log_level="info",
         access_log=False,  # our access line (server/observability.py) replaces uvicorn's
     )
 
