@@ -316,6 +316,10 @@ def pending_index_tasks(db: Session) -> list[IndexTask]:
     return list(db.scalars(select(IndexTask).order_by(IndexTask.id)))
 
 
+def pending_index_task_count(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(IndexTask)) or 0
+
+
 def delete_index_tasks(db: Session, up_to_id: int) -> None:
     """Forget index work up to and including task ``up_to_id``, once the index has it."""
     db.execute(delete(IndexTask).where(IndexTask.id <= up_to_id))

@@ -5,7 +5,7 @@ Loaders cache what they load, so they must never outlive a request.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +29,9 @@ class Context:
     writer: sessionmaker[Session] | None = None  # for mutations: write transactions
     index_dir: Path | None = None  # for mutations: the index they keep in step
     pdf_limits: PdfLimits = field(default_factory=PdfLimits)  # for uploaded PDFs
+    # Told of each report offered to ingestDocument: its outcome ("stored", "replaced",
+    # "unchanged", "unstructured" or "refused") and the measures it holds (server metrics).
+    on_ingest: Callable[[str, int], None] | None = None
     # Set after the operation: a query answered without errors, whose answer depends only
     # on the archive's data, so a response cache may keep it (see server/cache.py).
     cacheable: bool = False

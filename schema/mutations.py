@@ -77,7 +77,11 @@ class Mutation:
             with info.context.writer() as db, db.begin():
                 result = store_document(db, prepared)
         except DocumentRefused as refusal:
+            if info.context.on_ingest is not None:
+                info.context.on_ingest("refused", 0)
             raise PublicError(f"refused: {refusal.reason}", BAD_USER_INPUT) from None
+        if info.context.on_ingest is not None:
+            info.context.on_ingest(result.outcome.name.lower(), result.measure_count)
         _update_index(info)
         document = queries.documents_by_ids(info.context.db, [result.document_id])[0]
         assert document is not None

@@ -31,6 +31,7 @@ from schema.context import Context
 from server.cache import ResponseCache
 from server.export import export_routes
 from server.limits import RequestLimits
+from server.observability import ArchiveCollector, Metrics, Observer, configure_logging
 from server.page import routes as page_routes
 from server.resources import open_searcher, open_store
 from server.settings import Settings
@@ -52,14 +53,18 @@ def authenticated(connection: HTTPConnection, tokens: tuple[str, ...]) -> bool:
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None, **kwargs: Any) -> None:
         super().__init__(build_schema(settings.limits), multipart_uploads_enabled=True, **kwargs)
         self.settings = settings
+        self.metrics = metrics
         self.engine = open_store(settings)
         self.sessions = reader(self.engine)
         self.writer = writer(self.engine)
-        self.searcher = open_searcher(settings)  # one per process, reused by every request
-        self.cache = ResponseCache(settings.response_cache_bytes)
+        # One searcher per process, reused by every request.
+        self.searcher = open_searcher(settings, metrics.search_seconds.observe if metrics else None)
+        self.cache = ResponseCache(
+            settings.response_cache_bytes, metrics.cache_lookup if metrics else None
+        )
         # An upload's PDF must be read within the request's own time limit.
         pdf = settings.pdf_limits
         self.pdf_limits = replace(pdf, seconds=min(pdf.seconds, settings.request_timeout))
@@ -87,9 +92,14 @@ class GraphQLApp(GraphQL[Context, None]):
             writer=self.writer,
             index_dir=self.settings.index_dir,
             pdf_limits=self.pdf_limits,
+            on_ingest=self._ingested if self.metrics else None,
         )
         request.state.context = context
         return context
+
+    def _ingested(self, outcome: str, measures: int) -> None:
+        assert self.metrics is not None
+        self.metrics.ingest("api", outcome, measures)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -169,7 +179,10 @@ def _error(status: int, code: str, message: str) -> Response:
 
 
 def create_app(settings: Settings) -> Starlette:
-    graphql = GraphQLApp(settings, graphql_ide="graphiql" if settings.graphiql else None)
+    metrics = Metrics(settings.metrics_dir) if settings.metrics else None
+    graphql = GraphQLApp(settings, metrics, graphql_ide="graphiql" if settings.graphiql else None)
+    if metrics is not None:
+        metrics.shared.append(ArchiveCollector(graphql.sessions, graphql.searcher))
 
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -196,15 +209,18 @@ def create_app(settings: Settings) -> Starlette:
         yield
         graphql.searcher.close()
         graphql.engine.dispose()
+        if metrics is not None:
+            metrics.process_ended()
 
     limits: list[Middleware] = [
+        Middleware(Observer, metrics=metrics, max_body=settings.max_body_bytes),
         Middleware(
             RequestLimits,
             max_body=settings.max_body_bytes,
             max_upload=settings.max_upload_bytes,
             timeout=settings.request_timeout,
             stream_timeout=settings.stream_timeout,
-        )
+        ),
     ]
     return Starlette(
         routes=[
@@ -213,6 +229,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             *export_routes(graphql.sessions, graphql.searcher, settings.max_export_rows),
             *page_routes(),
+            *([Route("/metrics", metrics.endpoint)] if metrics is not None else []),
         ],
         middleware=limits,
         lifespan=lifespan,
@@ -220,5 +237,8 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def app_from_env() -> Starlette:
-    """The factory ``plan-archive serve`` hands to uvicorn: settings from the environment."""
-    return create_app(Settings.from_env(os.environ))
+    """The factory ``plan-archive serve`` hands to uvicorn: settings from the environment,
+    and the process's log lines in the configured format."""
+    settings = Settings.from_env(os.environ)
+    configure_logging(settings.log_format)
+    return create_app(settings)

@@ -15,12 +15,13 @@ Entries are evicted least recently used first, within a budget of bytes.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 
 class ResponseCache:
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, observe: Callable[[bool], None] | None = None) -> None:
         self.max_bytes = max_bytes
+        self.observe = observe  # told of each lookup, hit or not (the server's metrics)
         self.max_entry = max_bytes // 8  # one answer may take an eighth of the budget
         self._entries: OrderedDict[Hashable, tuple[bytes, str]] = OrderedDict()
         self._size = 0
@@ -34,6 +35,8 @@ class ResponseCache:
     def get(self, key: Hashable) -> tuple[bytes, str] | None:
         """The body and content type kept under ``key``, if any."""
         found = self._entries.get(key)
+        if self.observe is not None:
+            self.observe(found is not None)
         if found is None:
             self.misses += 1
             return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import shutil
 import sys
 import threading
 import time
@@ -105,6 +106,7 @@ def ingest(
     sessions = writer(engine)
     progress = _Progress(enabled=sys.stderr.isatty())
     refused = 0
+    tally: list[tuple[str, int]] = []  # (outcome, measures) of each file, for the metrics
     seen: dict[tuple[str, int], tuple[Path, str]] = {}  # report -> (file of this run, sha256)
     # Files in input order since the last batch: prepared, or the reason they are refused.
     waiting: list[tuple[Path, PreparedDocument | str]] = []
@@ -123,6 +125,7 @@ def ingest(
         for path, item in waiting:
             outcome = item if isinstance(item, str) else next(stored)
             if isinstance(outcome, IngestResult):
+                tally.append((outcome.outcome.name.lower(), outcome.measure_count))
                 progress.echo(f"{path}: {outcome.describe()}")
                 progress.stored(outcome.measure_count)
                 continue
@@ -131,6 +134,7 @@ def ingest(
                 if seen.get(identity, (None, ""))[1] == item.sha256:
                     del seen[identity]  # not stored after all: another file may be this report
             refused += 1
+            tally.append(("refused", 0))
             reason = outcome if isinstance(outcome, str) else _store_reason(outcome)
             progress.echo(f"{path}: refused: {reason}")
             if obj.debug and isinstance(outcome, Exception):
@@ -185,8 +189,29 @@ def ingest(
     report(indexer.finish())
     progress.done()
     engine.dispose()
+    _count_ingests(obj.settings, tally)
     if refused:
         raise SystemExit(1)
+
+
+def _count_ingests(settings: Settings, tally: list[tuple[str, int]]) -> None:
+    """Add this run's files to the figures of ``plan-archive serve`` on the same data folder
+    (when one has run: its folder of figures exists), which its /metrics then sums with its
+    workers' own. This process is gone before any scrape, so that folder is the only way."""
+    folder = settings.metrics_dir or settings.default_metrics_dir
+    if not (settings.metrics and tally and folder.is_dir()):
+        return
+    if "prometheus_client" in sys.modules and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return  # run inside a process that keeps its figures in memory (tests): not ours
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # before prometheus_client loads
+    from server.observability import Metrics
+
+    try:
+        metrics = Metrics(folder)
+        for outcome, measures in tally:
+            metrics.ingest("cli", outcome, measures)
+    except OSError:  # the folder went away: the figures are a courtesy, the output the record
+        logging.getLogger("plan_archive.ingest").debug("no metrics written", exc_info=True)
 
 
 def _store_batch(
@@ -742,8 +767,28 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     _open(obj).dispose()  # migrate once here, and fail early with one line
+    settings = obj.settings
+    if settings.metrics:
+        # Every worker's figures go to files in one folder, summed by each scrape; the
+        # variable must be set before prometheus_client is imported (docs/decisions/0006).
+        folder = settings.metrics_dir or settings.default_metrics_dir
+        shutil.rmtree(folder, ignore_errors=True)  # the last run's workers are gone
+        folder.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    from server.observability import configure_logging
+
+    configure_logging(settings.log_format)
     click.echo(f"plan-archive: GraphQL at http://{host}:{port}/graphql", err=True)
-    uvicorn.run("server.app:app_from_env", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,  # uvicorn's lines go through our handler, with the request id
+        log_level="info",
+        access_log=False,  # our access line (server/observability.py) replaces uvicorn's
+    )
 
 
 @cli.command()

@@ -36,10 +36,19 @@ class Settings:
     statement_timeout: float = 30.0  # seconds, PostgreSQL
     lock_timeout: float = 30.0  # seconds a writer waits for another (both stores)
     pdf_limits: PdfLimits = field(default_factory=PdfLimits)  # reading a PDF, per file
+    metrics: bool = True  # serve /metrics (docs/operations.md)
+    log_format: str = "json"  # "json" or "text" lines on stderr, under plan-archive serve
+    # prometheus_client's multiprocess folder, set by `plan-archive serve` for its workers
+    metrics_dir: Path | None = None
 
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def default_metrics_dir(self) -> Path:
+        """Where ``plan-archive serve`` keeps its workers' figures (and the CLI adds its own)."""
+        return self.data_dir / "metrics"
 
     @property
     def synonyms_file(self) -> Path:
@@ -84,6 +93,13 @@ class Settings:
         graphiql = value("PLAN_ARCHIVE_GRAPHIQL", "true").strip().lower()
         if graphiql not in ("true", "false", "1", "0", "yes", "no"):
             raise SettingsError("PLAN_ARCHIVE_GRAPHIQL must be true or false")
+        metrics = value("PLAN_ARCHIVE_METRICS", "on").strip().lower()
+        if metrics not in ("on", "off"):
+            raise SettingsError("PLAN_ARCHIVE_METRICS must be on or off")
+        log_format = value("PLAN_ARCHIVE_LOG_FORMAT", "json").strip().lower()
+        if log_format not in ("json", "text"):
+            raise SettingsError("PLAN_ARCHIVE_LOG_FORMAT must be json or text")
+        metrics_dir = environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -109,6 +125,9 @@ class Settings:
                 memory_bytes=int(number("PLAN_ARCHIVE_PDF_MEMORY_MB", 1024)) << 20,
             ),
             response_cache_bytes=int(number("PLAN_ARCHIVE_RESPONSE_CACHE_MB", 64, zero=True)) << 20,
+            metrics=metrics == "on",
+            log_format=log_format,
+            metrics_dir=Path(metrics_dir) if metrics_dir else None,
         )
 
     def prepare_data_dir(self) -> None:

@@ -1,0 +1,134 @@
+"""Log lines through the real ASGI app: one JSON access line per request, and every record
+emitted while a request is handled carries that request's id, which the response returns."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.observability import log_handler
+from tests.conftest import SAMPLE, graphql, settings_for
+from tests.schema.test_mutations import TOKEN, _upload
+
+
+@pytest.fixture
+def lines() -> Iterator[io.StringIO]:
+    """Everything logged meanwhile, as the server's JSON handler writes it."""
+    stream = io.StringIO()
+    handler = log_handler("json", stream)
+    root, ours = logging.getLogger(), logging.getLogger("plan_archive")
+    level = ours.level
+    root.addHandler(handler)
+    ours.setLevel(logging.INFO)
+    yield stream
+    root.removeHandler(handler)
+    ours.setLevel(level)
+
+
+def _records(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def _access(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [r for r in _records(stream) if r["logger"] == "plan_archive.access"]
+
+
+def test_one_json_line_per_request_with_the_id_returned(
+    client: TestClient, lines: io.StringIO
+) -> None:
+    ids = []
+    for query in (
+        "query Years { fiscalYears { year } }",
+        '{ search(query: "防災") { totalCount } }',
+    ):
+        response = client.post("/graphql", json={"query": query})
+        ids.append(response.headers["x-request-id"])
+    ids.append(client.get("/healthz").headers["x-request-id"])
+    access = _access(lines)
+    assert [r["request_id"] for r in access] == ids
+    assert len(set(ids)) == 3
+    first = access[0]
+    assert (first["method"], first["path"], first["status"]) == ("POST", "/graphql", 200)
+    assert first["operation"] == "Years"
+    assert first["response_bytes"] > 0
+    assert first["duration_ms"] >= 0
+    assert access[1]["operation"] == "search"
+    assert access[2]["operation"] is None
+
+
+def test_a_sane_incoming_id_is_echoed(client: TestClient, lines: io.StringIO) -> None:
+    response = client.get("/healthz", headers={"X-Request-ID": "lb-7f3a.9:2/b+c="})
+    assert response.headers["x-request-id"] == "lb-7f3a.9:2/b+c="
+    assert _access(lines)[0]["request_id"] == "lb-7f3a.9:2/b+c="
+
+
+@pytest.mark.parametrize(
+    "hostile", ["x" * 129, "a\r\nSet-Cookie: y=1", "id with spaces", "<script>", "", "é"]
+)
+def test_a_hostile_incoming_id_is_replaced(
+    client: TestClient, lines: io.StringIO, hostile: str
+) -> None:
+    # Raw ASGI headers, as a proxy might pass them: a client library would refuse some.
+    response = client.get("/healthz", headers=[(b"x-request-id", hostile.encode())])
+    returned = response.headers["x-request-id"]
+    assert returned != hostile
+    assert len(returned) == 32
+    assert returned.isalnum()
+    assert _access(lines)[0]["request_id"] == returned
+    if hostile:
+        assert hostile not in lines.getvalue()
+
+
+def test_errors_logged_while_handling_carry_the_id(client: TestClient, lines: io.StringIO) -> None:
+    response = client.post(
+        "/graphql", content=b'{"query": "\xff"}', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    records = _records(lines)
+    problems = [r for r in records if r["level"] in ("WARNING", "ERROR")]
+    assert problems, records
+    assert {r["request_id"] for r in problems} == {response.headers["x-request-id"]}
+    assert all(r["request_id"] == response.headers["x-request-id"] for r in records)
+
+
+def test_tokens_and_variables_never_reach_the_logs(tmp_path: Path, lines: io.StringIO) -> None:
+    settings = settings_for(tmp_path, PLAN_ARCHIVE_API_TOKENS=TOKEN)
+    with TestClient(create_app(settings)) as client:
+        assert "errors" not in _upload(client, SAMPLE.read_bytes()).json()
+        _upload(client, b"\x00 not a report")
+        graphql(client, "query($q: String!) { search(query: $q) { totalCount } }", q="秘密の語")
+        client.get(
+            "/graphql?query={fiscalYears{year}}&variables={}",
+            headers={"accept": "application/json"},
+        )
+    text = lines.getvalue()
+    assert TOKEN not in text
+    assert "authorization" not in text.lower()
+    assert "Bearer" not in text
+    assert "秘密の語" not in text
+    assert "ingestDocument" in text  # the upload's operation is named, by its root field
+    assert len(_access(lines)) == 4
+
+
+def test_the_text_format_carries_the_id(client: TestClient) -> None:
+    stream = io.StringIO()
+    handler = log_handler("text", stream)
+    access = logging.getLogger("plan_archive.access")
+    level = access.level
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        response = client.get("/healthz")
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(level)
+    line = stream.getvalue().strip()
+    assert f"[{response.headers['x-request-id']}] GET /healthz 200" in line
