@@ -375,7 +375,7 @@ async function renderCharts(measure, token) {
     const chunk = wanted.slice(start, start + ALIASES_PER_REQUEST);
     const parameters = chunk.map((_, i) => `$l${i}: String, $u${i}: String`).join(", ");
     const fields = chunk
-      .map((_, i) => `s${i}: indicatorSeries(label: $l${i}, unit: $u${i}) { fiscalYear value unit approximate text }`)
+      .map((_, i) => `s${i}: indicatorSeries(label: $l${i}, unit: $u${i}) { label fiscalYear value unit approximate text }`)
       .join("\n");
     const variables = { id: measure.id };
     chunk.forEach((wish, i) => {
@@ -384,7 +384,11 @@ async function renderCharts(measure, token) {
     });
     const data = await graphql(`query Series($id: ID!, ${parameters}) { node(id: $id) { ... on Measure { ${fields} } } }`, variables);
     if (token !== currentRender) return;
-    chunk.forEach((wish, i) => series.push({ ...wish, points: data.node[`s${i}`] }));
+    // Without a label the API matches every figure of the unit; a chart of an unlabelled
+    // figure keeps only the unlabelled ones, so it never mixes different counts.
+    chunk.forEach((wish, i) =>
+      series.push({ ...wish, points: data.node[`s${i}`].filter((p) => p.label === wish.label) }),
+    );
   }
   const years = measure.history.map((m) => m.fiscalYear);
   $("charts").replaceChildren(...series.map((one, i) => chart(one, years, i)));
@@ -427,7 +431,10 @@ function chart(series, historyYears, index) {
   for (const year of years) {
     svg.append(svgElement("text", { x: x(year), y: height - 8, "text-anchor": "middle" }, String(year)));
   }
-  if (points.length > 1) {
+  // A line only when each year has one value: several unlabelled figures of one year are
+  // shown as points, not joined into a line that would suggest a trend.
+  const oneEach = new Set(points.map((p) => p.fiscalYear)).size === points.length;
+  if (points.length > 1 && oneEach) {
     svg.append(svgElement("polyline", { class: "series", points: points.map((p) => `${x(p.fiscalYear)},${y(p.value)}`).join(" ") }));
   }
   for (const p of points) svg.append(svgElement("circle", { class: "point", cx: x(p.fiscalYear), cy: y(p.value), r: 3.5 }));
