@@ -83,6 +83,8 @@ def prepare_document(
     A PDF is read to text in a limited child process (``archive.pdf``); its encoding is
     recorded as ``pdf`` and its text keeps the page breaks, so provenance can name pages.
     """
+    if source_name.lower().endswith(".pdf") and not is_pdf(data):
+        raise DocumentRefused(source_name, "named .pdf but is not a PDF (no %PDF- header)")
     try:
         if is_pdf(data):
             decoded = DecodedText(extract_text(data, pdf_limits or PdfLimits()), "pdf")

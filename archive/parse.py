@@ -157,7 +157,8 @@ def rejoin(text: str) -> list[Line]:
 
 def _segments(text: str) -> Iterator[_Segment]:
     """Raw lines with content, split where a tag or a measure start is glued to more text."""
-    for number, raw in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
+        raw = line.lstrip("\f")  # a page break (PDFs) is not part of the line's indent
         if not raw.strip() or is_page_furniture(raw):
             continue
         pieces = _split_glued(raw)

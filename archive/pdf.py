@@ -22,16 +22,29 @@ start, so a line number in the text tells its page (``page_of``).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 from bisect import bisect_right
 from dataclasses import dataclass
+from pathlib import Path
 
 from archive.decode import DecodeError
 
 PAGE_BREAK = "\f"
+# The folder holding the ``archive`` package: the child imports this code, never a module of
+# the same name in its working folder (``-P`` keeps the working folder off ``sys.path``).
+_CODE_ROOT = str(Path(__file__).resolve().parent.parent)
+# What the child inherits: enough to run Python, nothing else (no store URL, no tokens).
+_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "PYTHONHOME", "SYSTEMROOT", "TMPDIR")
+# At most this many PDFs are read at once in one process (each may use its memory limit).
+_READERS = threading.BoundedSemaphore(2)
+
+logger = logging.getLogger("plan_archive.pdf")
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,7 @@ class PdfLimits:
     cpu_seconds: int = 60
     memory_bytes: int = 1 << 30  # address space of the reading process
     max_pages: int = 2000
+    max_characters: int = 5_000_000  # far above any plan report; a bomb of text stops here
 
 
 def is_pdf(data: bytes) -> bool:
@@ -53,22 +67,28 @@ def extract_text(data: bytes, limits: PdfLimits = PdfLimits()) -> str:
     Raises ``DecodeError`` with a one-line reason when the file cannot be read: truncated,
     encrypted, not really a PDF, no text layer, or over a limit.
     """
-    if b"%%EOF" not in data[-2048:]:
-        raise DecodeError("the PDF is truncated (it has no end-of-file marker)")
-    command = [sys.executable, "-m", "archive.pdf", json.dumps(limits.__dict__)]
+    # Writers may pad the file after its last %%EOF (NULs, newlines); a cut file has none.
+    if b"%%EOF" not in data.rstrip(b"\0\r\n\t ")[-2048:]:
+        raise DecodeError("the PDF is truncated or damaged (it has no end-of-file marker)")
+    command = [sys.executable, "-P", "-m", "archive.pdf", json.dumps(limits.__dict__)]
+    environment = {name: os.environ[name] for name in _ENVIRONMENT if name in os.environ}
+    environment |= {"PYTHONPATH": _CODE_ROOT, "PYTHONWARNINGS": "ignore"}
     try:
-        done = subprocess.run(
-            command,
-            input=data,
-            capture_output=True,
-            timeout=limits.seconds,
-            env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        )
+        with _READERS:
+            done = subprocess.run(
+                command,
+                input=data,
+                capture_output=True,
+                timeout=limits.seconds,
+                env=environment,
+            )
     except subprocess.TimeoutExpired:
         raise DecodeError(
             f"reading the PDF took longer than {limits.seconds:g} s; refused"
         ) from None
     if done.returncode != 0 or not done.stdout:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        logger.warning("PDF reader exited with %s: %s", done.returncode, lines[-1:] or "")
         raise DecodeError(_failure(done.returncode, done.stderr, limits))
     answer = json.loads(done.stdout)
     if "refused" in answer:
@@ -76,6 +96,11 @@ def extract_text(data: bytes, limits: PdfLimits = PdfLimits()) -> str:
     pages: list[str] = answer["pages"]
     if not any(page.strip() for page in pages):
         raise DecodeError("the PDF has no text layer (scanned pages?); it needs OCR first")
+    return join_pages(pages)
+
+
+def join_pages(pages: list[str]) -> str:
+    """Pages as one text: each tidied, every page after the first starting with a form feed."""
     return f"\n{PAGE_BREAK}".join(tidy(page) for page in pages)
 
 
@@ -95,14 +120,12 @@ _SPACES = re.compile(" {2,}")
 
 def page_starts(text: str) -> list[int]:
     """The first line number (1-based) of each page; one page for a text file."""
-    starts = [1]
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.startswith(PAGE_BREAK) and number > 1:
-            starts.append(number)
-    return starts
+    lines = text.split("\n")
+    return [1] + [n for n, line in enumerate(lines[1:], start=2) if line.startswith(PAGE_BREAK)]
 
 
 def page_of(starts: list[int], line: int) -> int:
+    """The page (1-based) of a line, given ``page_starts``."""
     return bisect_right(starts, line)
 
 
@@ -110,8 +133,10 @@ def _failure(code: int, stderr: bytes, limits: PdfLimits) -> str:
     message = stderr.decode("utf-8", "replace")
     if "MemoryError" in message:
         return f"reading the PDF needs more than {limits.memory_bytes >> 20} MB; refused"
-    if code in (-9, -24, 137, 152):  # SIGKILL, SIGXCPU
+    if code == -signal.SIGXCPU:
         return f"reading the PDF used more than {limits.cpu_seconds} s of CPU; refused"
+    if code == -signal.SIGKILL:  # the CPU hard limit, or the system out of memory
+        return "the PDF reader was killed (out of CPU time or memory); refused"
     if "RecursionError" in message:
         return "the PDF nests its objects too deeply to read; refused"
     return "the PDF could not be read (its reader failed)"
@@ -121,8 +146,16 @@ def _child(limits: PdfLimits) -> dict[str, object]:
     """Runs in the child process: limit ourselves, then read stdin."""
     import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    # CPU: SIGXCPU at the soft limit, SIGKILL a second later. Never above a hard limit the
+    # process already has: an unprivileged process cannot raise it.
+    for which, soft, hard in (
+        (resource.RLIMIT_AS, limits.memory_bytes, limits.memory_bytes),
+        (resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 1),
+    ):
+        _, ceiling = resource.getrlimit(which)
+        if ceiling != resource.RLIM_INFINITY:
+            soft, hard = min(soft, ceiling), min(hard, ceiling)
+        resource.setrlimit(which, (soft, hard))
     data = sys.stdin.buffer.read()
     import io
     import logging
@@ -139,7 +172,13 @@ def _child(limits: PdfLimits) -> dict[str, object]:
             return {"refused": "the PDF is encrypted and needs a password"}
         if len(reader.pages) > limits.max_pages:
             return {"refused": f"the PDF has more than {limits.max_pages} pages"}
-        pages = [page.extract_text(extraction_mode="layout") for page in reader.pages]
+        pages = []
+        size = 0
+        for page in reader.pages:
+            pages.append(page.extract_text(extraction_mode="layout"))
+            size += len(pages[-1])
+            if size > limits.max_characters:
+                return {"refused": f"the PDF holds over {limits.max_characters:,} characters"}
     except (FileNotDecryptedError, DependencyError):
         return {"refused": "the PDF is encrypted in a way we cannot open"}
     except LimitReachedError:
@@ -156,4 +195,4 @@ def _child(limits: PdfLimits) -> dict[str, object]:
 
 if __name__ == "__main__":
     settings = PdfLimits(**json.loads(sys.argv[1]))
-    sys.stdout.write(json.dumps(_child(settings), ensure_ascii=False))
+    sys.stdout.buffer.write(json.dumps(_child(settings)).encode("ascii"))

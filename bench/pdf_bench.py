@@ -2,9 +2,10 @@
 
 Each of the three reports we have as text (the sample, FY2019 and FY2021 fixtures) is made
 into a PDF in each layout of ``tests/pdfs.py`` (embedded CJK TrueType font), read back by
-each library and mode, tidied the same way (``archive.pdf.tidy``), and parsed. Printed per
-library: measures read, measures identical in every field to the text file's (whitespace
-aside), character accuracy of those fields, and milliseconds per page.
+each library and mode, joined and tidied as the archive does it
+(``archive.pdf.join_pages``), and parsed. Printed per library: measures read, measures
+identical in every field to the text file's (whitespace aside), character accuracy of those
+fields, and milliseconds per page (in process; the archive's child process adds its start).
 
     .venv/bin/python bench/pdf_bench.py            # needs pdfminer.six, pypdf and fpdf2
 """
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from archive.parse import ParsedMeasure, parse_report  # noqa: E402
-from archive.pdf import PAGE_BREAK, tidy  # noqa: E402
+from archive.pdf import join_pages  # noqa: E402
 from tests import pdfs  # noqa: E402
 
 REPORTS = {
@@ -84,7 +85,7 @@ def main() -> None:
             extracted = read(data)
             seconds += time.perf_counter() - started
             pages += len(extracted)
-            text = f"\n{PAGE_BREAK}".join(tidy(page) for page in extracted)
+            text = join_pages(extracted)
             got = {m.number: _fields(m) for m in parse_report(text).measures}
             wanted += len(want)
             read_count += len(got)

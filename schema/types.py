@@ -236,7 +236,7 @@ class SourceSpan:
     first_line: int
     last_line: int
     first_page: int | None = strawberry.field(description="Null when the document was text.")
-    last_page: int | None
+    last_page: int | None = strawberry.field(description="Null when the document was text.")
 
     @classmethod
     def from_provenance(cls, provenance: dict[str, list[int]]) -> list[SourceSpan]:

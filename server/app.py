@@ -67,7 +67,10 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         # An upload's PDF must be read within the request's own time limit.
         pdf = settings.pdf_limits
-        self.pdf_limits = replace(pdf, seconds=min(pdf.seconds, settings.request_timeout))
+        seconds = min(pdf.seconds, settings.request_timeout)
+        self.pdf_limits = replace(
+            pdf, seconds=seconds, cpu_seconds=min(pdf.cpu_seconds, max(1, int(seconds)))
+        )
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON as Strawberry reads it, refusing text no database can hold: a ``\\ud800``

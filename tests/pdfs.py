@@ -5,10 +5,14 @@ TrueType CID font with a ``ToUnicode`` map, which is what word processors on Jap
 machines write. Three layouts:
 
 - ``lines``: every line of the text file where it was, a page number at each page's foot;
-- ``table``: each measure as a bordered form, label cells beside their values, the PDF itself
-  wrapping 事業内容 and 達成状況 to the column, the tag at the right of the last line;
-- ``columns``: the same form with the label column at the left of every field, so a reader that
-  follows the page's columns, not its lines, takes every label apart from its text.
+- ``table``: each measure as a bordered form (``No 01 | 推進事項 | title`` and
+  ``担当部課所 | …`` rows; 事業内容 and 達成状況 as headings over their text), the PDF itself
+  wrapping the text to the column, the tag at the right of the last line;
+- ``columns``: the same form with 事業内容 and 達成状況 in a label column at the left of their
+  text, drawn after it, so a reader that follows the file's order takes them out of place.
+
+The forms are drawn from the fields our parser reads from the text, so for them the
+comparison is a round trip through our own parser; ``lines`` depends on nothing of ours.
 
 And the refusals: a scanned page (an image, no text), an encrypted file, a truncated file.
 """
@@ -55,14 +59,14 @@ def lines(text: str) -> bytes:
 
 
 def table(text: str) -> bytes:
-    return _form(text, labels_beside=False)
+    return _form(text, label_column=False)
 
 
 def columns(text: str) -> bytes:
-    return _form(text, labels_beside=True)
+    return _form(text, label_column=True)
 
 
-def _form(text: str, labels_beside: bool) -> bytes:
+def _form(text: str, label_column: bool) -> bytes:
     report = parse_report(text)
     pdf = _numbered()
     pdf.add_page()
@@ -92,7 +96,7 @@ def _form(text: str, labels_beside: bool) -> bytes:
         pdf.cell(width - label_width, 6, departments, border=1, new_x="LMARGIN", new_y="NEXT")
         tag = measure.carry_over.tag if measure.carry_over else ""
         for label, body in (("事業内容", measure.description), ("達成状況", measure.achievement)):
-            if labels_beside:
+            if label_column:
                 top = pdf.get_y()
                 pdf.set_x(pdf.l_margin + label_width)
                 pdf.multi_cell(width - label_width, 5.5, body, border=1, new_x="LMARGIN")
