@@ -1,7 +1,8 @@
 """Configuration: one frozen ``Settings`` built once from the environment.
 
 Each value comes from the process environment, then from a ``.env`` file, then from the
-default. Nothing else in plan-archive reads ``os.environ``; tests pass a dict.
+default. Nothing else in plan-archive reads its configuration from ``os.environ`` (the PDF
+reader only passes PATH and the locale on to its child); tests pass a dict.
 """
 
 from __future__ import annotations
