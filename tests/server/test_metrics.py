@@ -136,6 +136,10 @@ def test_two_workers_sum_to_the_requests_sent(tmp_path: Path) -> None:
         port = probe.getsockname()[1]
     env = {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    folder = tmp_path / "data" / "metrics"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not the server's")  # a folder may hold other files
+    (folder / "counter_999999.db").write_bytes(b"")  # a figures file of an earlier run
     server = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", "2"],
         cwd=tmp_path,
@@ -162,10 +166,29 @@ def test_two_workers_sum_to_the_requests_sent(tmp_path: Path) -> None:
                 assert all("errors" not in answer for answer in answers)
                 sent += len(answers)
         assert len(_answered_by(tmp_path / "data" / "metrics")) >= 2
+        assert (folder / "notes.txt").read_text() == "not the server's"
+        assert not (folder / "counter_999999.db").exists()
         for _ in range(6):
             text = _scrape(port)
             assert figure(text, "plan_archive_requests_total", operation="Count") == sent
             assert figure(text, "plan_archive_measures") == 12
+        # A second server on the same data folder refuses to start, and erases nothing.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            other_port = probe.getsockname()[1]
+        second = subprocess.run(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(other_port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode != 0
+        assert f"another plan-archive serve is using {folder}" in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1
+        text = _scrape(port)
+        assert figure(text, "plan_archive_requests_total", operation="Count") == sent
         report = FIXTURES / "hitachi-action-plan-fy2021.txt"
         assert _run(tmp_path, "ingest", str(report), str(tmp_path / "missing.txt"))[0] == 1
         text = _scrape(port)
