@@ -31,7 +31,13 @@ from schema.context import Context
 from server.cache import ResponseCache
 from server.export import export_routes
 from server.limits import RequestLimits
-from server.observability import ArchiveCollector, Metrics, Observer, configure_logging
+from server.observability import (
+    ArchiveCollector,
+    Metrics,
+    Observer,
+    configure_logging,
+    root_fields,
+)
 from server.page import routes as page_routes
 from server.resources import open_searcher, open_store
 from server.settings import Settings
@@ -54,7 +60,9 @@ def authenticated(connection: HTTPConnection, tokens: tuple[str, ...]) -> bool:
 
 class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, settings: Settings, metrics: Metrics | None = None, **kwargs: Any) -> None:
-        super().__init__(build_schema(settings.limits), multipart_uploads_enabled=True, **kwargs)
+        schema = build_schema(settings.limits)
+        super().__init__(schema, multipart_uploads_enabled=True, **kwargs)
+        self.root_fields = root_fields(schema._schema)  # what operation labels are made of
         self.settings = settings
         self.metrics = metrics
         self.engine = open_store(settings)
@@ -213,7 +221,12 @@ def create_app(settings: Settings) -> Starlette:
             metrics.process_ended()
 
     limits: list[Middleware] = [
-        Middleware(Observer, metrics=metrics, max_body=settings.max_body_bytes),
+        Middleware(
+            Observer,
+            metrics=metrics,
+            max_body=settings.max_body_bytes,
+            roots=graphql.root_fields,
+        ),
         Middleware(
             RequestLimits,
             max_body=settings.max_body_bytes,

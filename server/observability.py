@@ -30,7 +30,14 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qs
 
-from graphql import DocumentNode, FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+)
 from graphql import parse as parse_graphql
 from graphql.language import FragmentDefinitionNode, OperationDefinitionNode, SelectionSetNode
 from prometheus_client import CollectorRegistry, Counter, Histogram, values
@@ -51,9 +58,10 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 # Fixed operation labels; GraphQL names cannot contain "<", so none collides with a real one.
-INVALID = "<invalid>"  # not a GraphQL request, or no operation can be chosen
-OTHER = "<other>"  # past the bound on distinct labels
-NONE = ""  # not a GraphQL request at all (/healthz, /metrics)
+INVALID = "<invalid>"  # an unreadable GraphQL request (bad JSON, syntax), or no operation chosen
+UNKNOWN = "<unknown>"  # an operation selecting a root field the schema does not have
+OTHER = "<other>"  # past the bound on distinct labels (a safety net: see OperationLabels)
+NONE = ""  # a request outside /graphql (/healthz, /metrics, an export)
 MAX_OPERATIONS = 100  # distinct operation labels per process
 _MULTIPART_PREFIX = 64 << 10  # the "operations" part comes first in a GraphQL upload
 
@@ -131,32 +139,61 @@ def _parsed(query: str) -> DocumentNode | None:
         return None
 
 
-def operation_label(query: object, operation_name: object) -> str:
-    """The operation's name, or its root fields joined by "," when unnamed; INVALID when no
-    operation can be chosen. The result is at most 64 characters of ``[A-Za-z0-9_,]``."""
+RootFields = dict[str, frozenset[str]]  # operation type ("query"...) -> its root fields
+
+
+def root_fields(schema: GraphQLSchema) -> RootFields:
+    """The fields each root type of ``schema`` has, meta-fields included: the only words an
+    operation label is made of."""
+    roots: RootFields = {}
+    for kind, root in (
+        ("query", schema.query_type),
+        ("mutation", schema.mutation_type),
+        ("subscription", schema.subscription_type),
+    ):
+        if root is not None:
+            meta = {"__typename", "__schema", "__type"} if kind == "query" else {"__typename"}
+            roots[kind] = frozenset(root.fields) | meta
+    return roots
+
+
+def operation_label(
+    query: object, operation_name: object, roots: RootFields
+) -> tuple[str, str | None]:
+    """The operation's label and its name, for the figures and the access line.
+
+    The label is the root fields the operation selects, sorted and joined by "," (aliases
+    and the client's operation name play no part, so the schema bounds the labels); UNKNOWN
+    when one of them is not in the schema, INVALID when no operation can be chosen. The name
+    is the operation's own, when it is a GraphQL name of at most 64 characters.
+    """
     if not isinstance(query, str) or not (
         operation_name is None or isinstance(operation_name, str)
     ):
-        return INVALID
+        return INVALID, None
     document = _parsed(query) if len(query) <= 8192 else None
     if document is None:
-        return INVALID
+        return INVALID, None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name:
         operations = [o for o in operations if o.name and o.name.value == operation_name]
     if len(operations) != 1:
-        return INVALID
+        return INVALID, None
     chosen = operations[0]
-    if chosen.name is not None:
-        return chosen.name.value if _NAME.fullmatch(chosen.name.value) else INVALID
+    name = chosen.name.value if chosen.name is not None else None
+    if name is not None and not _NAME.fullmatch(name):
+        name = None
     fragments = {
         d.name.value: d.selection_set
         for d in document.definitions
         if isinstance(d, FragmentDefinitionNode)
     }
-    fields = sorted(set(_root_fields(chosen.selection_set, fragments, set())))
-    label = ",".join(f for f in fields if _NAME.fullmatch(f))[:64].rstrip(",")
-    return label or INVALID
+    fields = set(_root_fields(chosen.selection_set, fragments, set()))
+    if not fields:
+        return INVALID, name
+    if not fields <= roots.get(chosen.operation.value, frozenset()):
+        return UNKNOWN, name
+    return ",".join(sorted(fields)), name
 
 
 def _root_fields(
@@ -174,16 +211,19 @@ def _root_fields(
 
 
 class OperationLabels:
-    """Bounds the distinct operation labels of a process: past ``limit``, new ones are OTHER."""
+    """Bounds the distinct operation labels of a process: past ``limit``, new ones are OTHER.
+
+    Labels are made of the schema's root fields only, yet any combination of them is one:
+    the bound keeps a client that tries them all from filling Prometheus."""
 
     def __init__(self, limit: int = MAX_OPERATIONS) -> None:
         self.limit = limit
-        self.seen: set[str] = {INVALID, OTHER, NONE}
+        self.seen: set[str] = {INVALID, UNKNOWN, OTHER, NONE}
 
     def bound(self, label: str) -> str:
         if label in self.seen:
             return label
-        if len(self.seen) - 3 >= self.limit:
+        if len(self.seen) - 4 >= self.limit:
             return OTHER
         self.seen.add(label)
         return label
@@ -363,10 +403,13 @@ class ArchiveCollector(Collector):
 class Observer:
     """Request id, access log line and request figures for every HTTP request."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics | None, max_body: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, metrics: Metrics | None, max_body: int, roots: RootFields
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
+        self.roots = roots  # the schema's root fields, which operation labels are made of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -437,9 +480,9 @@ class Observer:
         seconds = time.perf_counter() - started
         route = getattr(scope.get("route"), "path", None)
         path = route if isinstance(route, str) else OTHER
-        operation = NONE
+        operation, name = NONE, None
         if path == "/graphql":
-            operation = operation_label(*graphql_request(scope, body))
+            operation, name = operation_label(*graphql_request(scope, body), self.roots)
         if self.metrics is not None:
             operation = self.metrics.operations.bound(operation)
             status_class = f"{status // 100}xx" if status else "none"
@@ -459,6 +502,7 @@ class Observer:
                     "status": status,
                     "duration_ms": duration_ms,
                     "operation": operation or None,
+                    "operation_name": name,
                     "response_bytes": sent,
                 }
             },

@@ -57,10 +57,12 @@ def test_one_json_line_per_request_with_the_id_returned(
     assert len(set(ids)) == 3
     first = access[0]
     assert (first["method"], first["path"], first["status"]) == ("POST", "/graphql", 200)
-    assert first["operation"] == "Years"
+    assert first["operation"] == "fiscalYears"  # the label: the root fields
+    assert first["operation_name"] == "Years"  # the client's name, in the line alone
     assert first["response_bytes"] > 0
     assert first["duration_ms"] >= 0
     assert access[1]["operation"] == "search"
+    assert access[1]["operation_name"] is None
     assert access[2]["operation"] is None
 
 
@@ -132,3 +134,14 @@ def test_the_text_format_carries_the_id(client: TestClient) -> None:
         access.setLevel(level)
     line = stream.getvalue().strip()
     assert f"[{response.headers['x-request-id']}] GET /healthz 200" in line
+
+
+def test_only_a_sane_operation_name_reaches_the_line(
+    client: TestClient, lines: io.StringIO
+) -> None:
+    client.post("/graphql", json={"query": "query " + "x" * 200 + " { fiscalYears { year } }"})
+    client.post("/graphql", json={"query": "query Fine { fiscalYears { year } }"})
+    access = _access(lines)
+    assert [r["operation_name"] for r in access] == [None, "Fine"]
+    assert [r["operation"] for r in access] == ["fiscalYears", "fiscalYears"]
+    assert "x" * 65 not in lines.getvalue()
