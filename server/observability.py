@@ -45,6 +45,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
@@ -347,7 +348,9 @@ class Metrics:
             registry.register(collector)
         return generate_latest(registry)
 
-    async def endpoint(self, _: Request) -> Response:
+    def endpoint(self, _: Request) -> Response:
+        """Sync on purpose: Starlette runs it in its thread pool, so the store's counts and the
+        merge of every process's files never hold up the event loop."""
         return Response(self.scrape(), media_type=CONTENT_TYPE_LATEST)
 
     def process_ended(self) -> None:
@@ -374,17 +377,29 @@ class ArchiveCollector(Collector):
         self.searcher = searcher
 
     def collect(self) -> Iterable[Metric]:
-        with self.sessions() as db:
-            documents = queries.root_list_size(db, "Query.documents") or 0
-            measures = queries.count_measures(db, queries.MeasureFilter())
-            pending = queries.pending_index_task_count(db)
-        yield GaugeMetricFamily("plan_archive_documents", "Reports in the store.", documents)
-        yield GaugeMetricFamily("plan_archive_measures", "Measures in the store.", measures)
-        yield GaugeMetricFamily(
-            "plan_archive_index_pending_tasks",
-            "Store changes the search index has not applied yet (0 when in step).",
-            pending,
-        )
+        try:
+            with self.sessions() as db:
+                documents = queries.root_list_size(db, "Query.documents") or 0
+                measures = queries.measure_total(db)
+                pending = queries.pending_index_task_count(db)
+        except SQLAlchemyError:
+            # The request figures are still worth a scrape: the store's are left out, and
+            # plan_archive_store_up says why.
+            logger.warning("metrics: cannot read the store's figures", exc_info=True)
+            yield GaugeMetricFamily(
+                "plan_archive_store_up", "1 when the last scrape read the store, else 0.", 0
+            )
+        else:
+            yield GaugeMetricFamily(
+                "plan_archive_store_up", "1 when the last scrape read the store, else 0.", 1
+            )
+            yield GaugeMetricFamily("plan_archive_documents", "Reports in the store.", documents)
+            yield GaugeMetricFamily("plan_archive_measures", "Measures in the store.", measures)
+            yield GaugeMetricFamily(
+                "plan_archive_index_pending_tasks",
+                "Store changes the search index has not applied yet (0 when in step).",
+                pending,
+            )
         info = GaugeMetricFamily(
             "plan_archive_index_generation",
             "The index state searches use: 1 for the current generation (folder.commit).",

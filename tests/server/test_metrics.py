@@ -14,10 +14,13 @@ from pathlib import Path
 
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from archive import db
 from schema import build_schema
 from server.app import create_app
+from server.settings import Settings
 from tests.conftest import SAMPLE, graphql, settings_for, store_env
 from tests.schema.test_mutations import TOKEN, _upload
 from tests.server.test_bulk import _run
@@ -113,6 +116,32 @@ def test_an_upload_is_counted_and_the_store_figures_follow(tmp_path: Path) -> No
     assert figure(after, "plan_archive_measures") == 12
     assert figure(after, "plan_archive_index_pending_tasks") == 0
     assert figure(after, "plan_archive_index_generation") == 1
+
+
+def _lose_a_table(settings: Settings, table: str) -> None:
+    """A real store failure from then on: a table the queries need is gone."""
+    engine = db.create_store_engine(settings.database_url)
+    with engine.begin() as connection:
+        connection.execute(text(f"ALTER TABLE {table} RENAME TO {table}_gone"))
+    engine.dispose()
+
+
+def _names(text: str) -> set[str]:
+    return {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+
+
+def test_a_store_error_leaves_only_the_store_figures_out(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    with TestClient(create_app(settings)) as client:
+        assert figure(client.get("/metrics").text, "plan_archive_store_up") == 1
+        _lose_a_table(settings, "index_tasks")
+        response = client.get("/metrics")
+    assert response.status_code == 200
+    assert figure(response.text, "plan_archive_store_up") == 0
+    store_figures = {"plan_archive_documents", "plan_archive_measures"}
+    assert not store_figures & _names(response.text)
+    assert "plan_archive_index_pending_tasks" not in _names(response.text)
+    assert figure(response.text, "plan_archive_requests_total", path="/metrics") == 1
 
 
 def test_metrics_can_be_switched_off(tmp_path: Path) -> None:
