@@ -220,12 +220,21 @@ def create_app(settings: Settings) -> Starlette:
         if metrics is not None:
             metrics.process_ended()
 
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        *export_routes(graphql.sessions, graphql.searcher, settings.max_export_rows),
+        *page_routes(),
+        *([Route("/metrics", metrics.endpoint)] if metrics is not None else []),
+    ]
     limits: list[Middleware] = [
         Middleware(
             Observer,
             metrics=metrics,
             max_body=settings.max_body_bytes,
             roots=graphql.root_fields,
+            paths=frozenset(str(getattr(route, "path", "")) for route in routes),
         ),
         Middleware(
             RequestLimits,
@@ -235,18 +244,7 @@ def create_app(settings: Settings) -> Starlette:
             stream_timeout=settings.stream_timeout,
         ),
     ]
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            *export_routes(graphql.sessions, graphql.searcher, settings.max_export_rows),
-            *page_routes(),
-            *([Route("/metrics", metrics.endpoint)] if metrics is not None else []),
-        ],
-        middleware=limits,
-        lifespan=lifespan,
-    )
+    return Starlette(routes=routes, middleware=limits, lifespan=lifespan)
 
 
 def app_from_env() -> Starlette:

@@ -53,6 +53,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from archive import queries
 from index.search import IndexNotBuilt, Searcher
+from server.limits import send_error
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SANE_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
@@ -419,12 +420,19 @@ class Observer:
     """Request id, access log line and request figures for every HTTP request."""
 
     def __init__(
-        self, app: ASGIApp, *, metrics: Metrics | None, max_body: int, roots: RootFields
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics | None,
+        max_body: int,
+        roots: RootFields,
+        paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
         self.roots = roots  # the schema's root fields, which operation labels are made of
+        self.paths = paths  # the app's route paths, for requests refused before routing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -440,7 +448,10 @@ class Observer:
         chunks: list[bytes] = []
         kept = 0
         multipart = headers.get(b"content-type", b"").startswith(b"multipart/")
-        cap = _MULTIPART_PREFIX if multipart else self.max_body
+        # Only a GraphQL request's body names an operation: no other body is kept.
+        cap = (
+            0 if scope["path"] != "/graphql" else _MULTIPART_PREFIX if multipart else self.max_body
+        )
 
         async def teed_receive() -> Message:
             nonlocal kept
@@ -453,11 +464,15 @@ class Observer:
 
         recorded = False
 
-        def record() -> None:
+        def record(complete: bool) -> None:
             nonlocal recorded
-            if not recorded:
-                recorded = True
-                self._record(scope, b"".join(chunks), status, sent, started)
+            if recorded:
+                return
+            recorded = True
+            try:
+                self._record(scope, b"".join(chunks), status, sent, started, complete)
+            except Exception:  # the figures and the line must never cost the answer
+                logger.exception("cannot record %s %s", scope["method"], scope["path"])
 
         async def observed_send(message: Message) -> None:
             nonlocal status, sent
@@ -475,7 +490,7 @@ class Observer:
                 if not message.get("more_body", False):
                     # Counted before the client can have the whole answer, so a scrape
                     # made after it always includes it.
-                    record()
+                    record(complete=True)
             await send(message)
 
         try:
@@ -483,38 +498,50 @@ class Observer:
         except Exception:
             logger.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if status == 0:
-                status = 500
-                await _internal_error(observed_send)
+                await send_error(observed_send, 500, "INTERNAL", "internal error")
         finally:
             try:
-                record()  # no complete answer was sent (a client gone, an error)
+                # No last body chunk was sent: the answer never started (a client gone
+                # first), or stopped midway (a stream that failed, a client gone, a cut).
+                record(complete=False)
             finally:
                 REQUEST_ID.reset(token)
 
-    def _record(self, scope: Scope, body: bytes, status: int, sent: int, started: float) -> None:
+    def _record(
+        self, scope: Scope, body: bytes, status: int, sent: int, started: float, complete: bool
+    ) -> None:
         seconds = time.perf_counter() - started
         route = getattr(scope.get("route"), "path", None)
-        path = route if isinstance(route, str) else OTHER
+        if not isinstance(route, str):  # refused before routing (a 413), or no such route
+            route = scope["path"] if scope["path"] in self.paths else None
+        path = route if route is not None else OTHER
         operation, name = NONE, None
         if path == "/graphql":
             operation, name = operation_label(*graphql_request(scope, body), self.roots)
         if self.metrics is not None:
             operation = self.metrics.operations.bound(operation)
-            status_class = f"{status // 100}xx" if status else "none"
+            if not status:
+                status_class = "none"  # nothing was answered
+            elif not complete:
+                status_class = "incomplete"  # started, never finished: not a success
+            else:
+                status_class = f"{status // 100}xx"
             self.metrics.requests.labels(path, operation, status_class).inc()
             self.metrics.request_seconds.labels(path, operation).observe(seconds)
         duration_ms = round(seconds * 1000, 2)
         access_log.info(
-            "%s %s %s %.2fms",
+            "%s %s %s %.2fms%s",
             scope["method"],
             scope["path"],
             status,
             duration_ms,
+            "" if complete else " incomplete",
             extra={
                 "access": {
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
+                    "complete": complete,
                     "duration_ms": duration_ms,
                     "operation": operation or None,
                     "operation_name": name,
@@ -522,10 +549,3 @@ class Observer:
                 }
             },
         )
-
-
-async def _internal_error(send: Send) -> None:
-    body = b'{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}'
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": 500, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

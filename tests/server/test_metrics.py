@@ -3,6 +3,8 @@ each figure moves by exactly what was done, whichever process did it."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
 import subprocess
@@ -12,14 +14,17 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from starlette.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
 from archive import db
 from schema import build_schema
 from server.app import create_app
+from server.observability import Metrics, Observer
 from server.settings import Settings
 from tests.conftest import SAMPLE, graphql, settings_for, store_env
 from tests.schema.test_mutations import TOKEN, _upload
@@ -243,3 +248,55 @@ def test_two_workers_sum_to_the_requests_sent(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_body_refused_before_routing_is_counted_under_its_route(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, PLAN_ARCHIVE_MAX_BODY_BYTES="1000")
+    with TestClient(create_app(settings)) as client:
+        refused = client.post(
+            "/graphql", content=b"x" * 2000, headers={"content-type": "application/json"}
+        )
+        assert refused.status_code == 413
+        client.get("/no-such-page")
+        text = client.get("/metrics").text
+    requests = "plan_archive_requests_total"
+    assert figure(text, requests, path="/graphql", status="4xx") == 1
+    assert figure(text, requests, path="<other>", status="4xx") == 1  # the unknown page
+
+
+async def _stream_that_fails(scope: Scope, receive: Receive, send: Send) -> None:
+    """An answer that starts, sends a chunk, then fails: as an export whose reads fail."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"id,title\n", "more_body": True})
+    raise RuntimeError("the store went away mid-stream")
+
+
+def test_an_answer_cut_short_is_not_a_success(caplog: pytest.LogCaptureFixture) -> None:
+    metrics = Metrics()
+    observer = Observer(
+        _stream_that_fails,
+        metrics=metrics,
+        max_body=1000,
+        roots={},
+        paths=frozenset({"/export.csv"}),
+    )
+    messages: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        messages.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/export.csv", "headers": []}
+    with caplog.at_level(logging.INFO, logger="plan_archive"):
+        asyncio.run(observer(scope, receive, send))
+    text = metrics.scrape().decode()
+    requests = "plan_archive_requests_total"
+    assert figure(text, requests, path="/export.csv", status="incomplete") == 1
+    assert figure(text, requests, status="2xx") == 0
+    assert messages[-1].get("more_body") is True  # the client saw no end either
+    access = [r for r in caplog.records if r.name == "plan_archive.access"]
+    assert len(access) == 1
+    line = access[0].access  # type: ignore[attr-defined]
+    assert (line["status"], line["complete"], line["response_bytes"]) == (200, False, 9)
