@@ -277,9 +277,16 @@ class Metrics:
     """
 
     def __init__(self, multiprocess_dir: Path | None = None) -> None:
-        if multiprocess_dir is not None and values.ValueClass is values.MutexValue:
+        multiprocess = values.ValueClass is not values.MutexValue
+        if multiprocess_dir is not None and not multiprocess:
             raise RuntimeError(
                 "PROMETHEUS_MULTIPROC_DIR must be set before prometheus_client is imported"
+            )
+        if multiprocess_dir is None and multiprocess:
+            # Figures would go to that folder's files, yet scrapes would read this registry.
+            raise RuntimeError(
+                "prometheus_client is in multiprocess mode (PROMETHEUS_MULTIPROC_DIR was set "
+                "when it was imported): pass that folder"
             )
         self.multiprocess_dir = multiprocess_dir
         # In multiprocess mode the figures go to files, not to a registry of this process.

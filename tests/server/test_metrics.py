@@ -300,3 +300,21 @@ def test_an_answer_cut_short_is_not_a_success(caplog: pytest.LogCaptureFixture) 
     assert len(access) == 1
     line = access[0].access  # type: ignore[attr-defined]
     assert (line["status"], line["complete"], line["response_bytes"]) == (200, False, 9)
+
+
+def test_an_in_memory_registry_is_refused_in_multiprocess_mode(tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR set at import, figures go to that folder's files: a
+    Metrics() that would scrape its own empty registry refuses instead."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    script = "from server.observability import Metrics\nMetrics()"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).parent.parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "RuntimeError: prometheus_client is in multiprocess mode" in done.stderr
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ  # conftest took the shell's away
