@@ -135,7 +135,11 @@ def ingest(
                 if seen.get(identity, (None, ""))[1] == item.sha256:
                     del seen[identity]  # not stored after all: another file may be this report
             refused += 1
-            tally.append(("refused", 0))
+            # "refused": the file's fault; "failed": the archive's (the store, a bug).
+            failed = isinstance(outcome, _Failed) or (
+                isinstance(outcome, Exception) and not isinstance(outcome, DocumentRefused)
+            )
+            tally.append(("failed" if failed else "refused", 0))
             reason = outcome if isinstance(outcome, str) else _store_reason(outcome)
             progress.echo(f"{path}: refused: {reason}")
             if obj.debug and isinstance(outcome, Exception):
@@ -178,7 +182,9 @@ def ingest(
             waiting.append((path, f"cannot read the file ({error.strerror or error})"))
         except Exception as error:  # a bug must cost one file, not the rest of the run
             logging.getLogger("plan_archive.ingest").debug("ingest failed", exc_info=True)
-            waiting.append((path, f"internal error ({type(error).__name__}); nothing stored"))
+            waiting.append(
+                (path, _Failed(f"internal error ({type(error).__name__}); nothing stored"))
+            )
             if obj.debug:
                 raise
         else:
@@ -193,6 +199,10 @@ def ingest(
     _count_ingests(obj.settings, tally)
     if refused:
         raise SystemExit(1)
+
+
+class _Failed(str):
+    """The reason a file was not stored when the fault is ours, not the file's."""
 
 
 def _count_ingests(settings: Settings, tally: list[tuple[str, int]]) -> None:

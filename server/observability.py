@@ -322,7 +322,7 @@ class Metrics:
         self.ingested_documents = Counter(
             "plan_archive_ingested_documents",
             "Reports offered for ingest, by way in (api, cli) and outcome (stored, replaced, "
-            "unchanged, unstructured, refused).",
+            "unchanged, unstructured, refused, failed).",
             ["via", "outcome"],
             registry=registry,
         )
@@ -340,7 +340,7 @@ class Metrics:
 
     def ingest(self, via: str, outcome: str, measures: int) -> None:
         """Count one report offered for ingest; ``outcome`` as in ``archive.ingest.Outcome``'s
-        names, or "refused"."""
+        names, "refused" (the file's fault) or "failed" (the store's or a bug)."""
         self.ingested_documents.labels(via, outcome).inc()
         if outcome in ("stored", "replaced"):
             self.ingested_measures.labels(via).inc(measures)

@@ -318,3 +318,32 @@ def test_an_in_memory_registry_is_refused_in_multiprocess_mode(tmp_path: Path) -
     assert done.returncode != 0
     assert "RuntimeError: prometheus_client is in multiprocess mode" in done.stderr
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ  # conftest took the shell's away
+
+
+def test_a_store_failure_is_counted_as_failed_not_refused(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, PLAN_ARCHIVE_API_TOKENS=TOKEN)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        _lose_a_table(settings, "index_tasks")  # storing a report queues index work
+        assert "errors" in _upload(client, SAMPLE.read_bytes()).json()
+        assert "errors" in _upload(client, b"\x00\x01 not a report").json()
+        text = client.get("/metrics").text
+    documents = "plan_archive_ingested_documents_total"
+    assert figure(text, documents, via="api", outcome="failed") == 1
+    assert figure(text, documents, via="api", outcome="refused") == 1
+    assert figure(text, documents, via="api", outcome="stored") == 0
+
+
+def test_the_cli_counts_a_store_failure_as_failed(tmp_path: Path) -> None:
+    folder = tmp_path / "data" / "metrics"
+    folder.mkdir(parents=True)  # as a server made it: the CLI adds its counts there
+    assert _run(tmp_path, "ingest", str(SAMPLE))[0] == 0
+    _lose_a_table(settings_for(tmp_path / "data"), "measure_departments")  # store-only
+    report = FIXTURES / "hitachi-action-plan-fy2021.txt"
+    assert _run(tmp_path, "ingest", str(report), str(tmp_path / "missing.txt"))[0] == 1
+    counted: dict[str, float] = {}
+    files = [str(path) for path in folder.glob("counter_*.db")]
+    for metric in MultiProcessCollector.merge(files):  # type: ignore[no-untyped-call]
+        for sample in metric.samples:
+            if sample.name == "plan_archive_ingested_documents_total":
+                counted[sample.labels["outcome"]] = sample.value
+    assert counted == {"stored": 1, "failed": 1, "refused": 1}
