@@ -217,8 +217,6 @@ def create_app(settings: Settings) -> Starlette:
         yield
         graphql.searcher.close()
         graphql.engine.dispose()
-        if metrics is not None:
-            metrics.process_ended()
 
     routes = [
         Route("/healthz", healthz),

@@ -20,7 +20,6 @@ import contextvars
 import functools
 import json
 import logging
-import os
 import re
 import sys
 import time
@@ -43,7 +42,7 @@ from graphql.language import FragmentDefinitionNode, OperationDefinitionNode, Se
 from prometheus_client import CollectorRegistry, Counter, Histogram, values
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -89,9 +88,21 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+_SQL_PARAMETERS = re.compile(r"^\[parameters: .*$", re.MULTILINE)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id, the access line's
-    fields, and the traceback of an exception (code lines only, never variables' values)."""
+    fields, and the traceback of an exception.
+
+    A traceback holds code lines and each exception's message, never local variables. The
+    values SQLAlchemy quotes in a statement error's message (``[parameters: ...]``: what a
+    client searched for, a file's text) are removed; a database's own message may still
+    quote a value it refused (PostgreSQL's ``DETAIL: Key (...)=(...)``).
+    """
+
+    def formatException(self, ei: Any) -> str:
+        return _SQL_PARAMETERS.sub("[parameters: not logged]", super().formatException(ei))
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -360,10 +371,6 @@ class Metrics:
         """Sync on purpose: Starlette runs it in its thread pool, so the store's counts and the
         merge of every process's files never hold up the event loop."""
         return Response(self.scrape(), media_type=CONTENT_TYPE_LATEST)
-
-    def process_ended(self) -> None:
-        if self.multiprocess_dir is not None:
-            mark_process_dead(os.getpid(), str(self.multiprocess_dir))  # type: ignore[no-untyped-call]
 
 
 class _Forward(Collector):
