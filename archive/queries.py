@@ -123,6 +123,11 @@ def data_version(db: Session) -> int:
     return db.scalar(select(ArchiveState.version).where(ArchiveState.id == 1)) or 0
 
 
+def measure_total(db: Session) -> int:
+    """Every measure in the store (no join: a count of one table)."""
+    return db.scalar(select(func.count()).select_from(Measure)) or 0
+
+
 def count_measures(db: Session, where: MeasureFilter) -> int:
     statement = _filtered(select(Measure, Document).join(Measure.document), where)
     return db.scalar(select(func.count()).select_from(statement.subquery())) or 0

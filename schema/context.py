@@ -30,7 +30,8 @@ class Context:
     index_dir: Path | None = None  # for mutations: the index they keep in step
     pdf_limits: PdfLimits = field(default_factory=PdfLimits)  # for uploaded PDFs
     # Told of each report offered to ingestDocument: its outcome ("stored", "replaced",
-    # "unchanged", "unstructured" or "refused") and the measures it holds (server metrics).
+    # "unchanged", "unstructured", "refused" for the file's fault, or "failed" when the store
+    # or the server failed) and the measures it holds (server metrics).
     on_ingest: Callable[[str, int], None] | None = None
     # Set after the operation: a query answered without errors, whose answer depends only
     # on the archive's data, so a response cache may keep it (see server/cache.py).

@@ -80,6 +80,10 @@ class Mutation:
             if info.context.on_ingest is not None:
                 info.context.on_ingest("refused", 0)
             raise PublicError(f"refused: {refusal.reason}", BAD_USER_INPUT) from None
+        except Exception:  # the store failed, or a bug: not the file's fault
+            if info.context.on_ingest is not None:
+                info.context.on_ingest("failed", 0)
+            raise
         if info.context.on_ingest is not None:
             info.context.on_ingest(result.outcome.name.lower(), result.measure_count)
         _update_index(info)

@@ -31,7 +31,13 @@ from schema.context import Context
 from server.cache import ResponseCache
 from server.export import export_routes
 from server.limits import RequestLimits
-from server.observability import ArchiveCollector, Metrics, Observer, configure_logging
+from server.observability import (
+    ArchiveCollector,
+    Metrics,
+    Observer,
+    configure_logging,
+    root_fields,
+)
 from server.page import routes as page_routes
 from server.resources import open_searcher, open_store
 from server.settings import Settings
@@ -54,7 +60,9 @@ def authenticated(connection: HTTPConnection, tokens: tuple[str, ...]) -> bool:
 
 class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, settings: Settings, metrics: Metrics | None = None, **kwargs: Any) -> None:
-        super().__init__(build_schema(settings.limits), multipart_uploads_enabled=True, **kwargs)
+        schema = build_schema(settings.limits)
+        super().__init__(schema, multipart_uploads_enabled=True, **kwargs)
+        self.root_fields = root_fields(schema._schema)  # what operation labels are made of
         self.settings = settings
         self.metrics = metrics
         self.engine = open_store(settings)
@@ -212,11 +220,23 @@ def create_app(settings: Settings) -> Starlette:
         yield
         graphql.searcher.close()
         graphql.engine.dispose()
-        if metrics is not None:
-            metrics.process_ended()
 
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        *export_routes(graphql.sessions, graphql.searcher, settings.max_export_rows),
+        *page_routes(),
+        *([Route("/metrics", metrics.endpoint)] if metrics is not None else []),
+    ]
     limits: list[Middleware] = [
-        Middleware(Observer, metrics=metrics, max_body=settings.max_body_bytes),
+        Middleware(
+            Observer,
+            metrics=metrics,
+            max_body=settings.max_body_bytes,
+            roots=graphql.root_fields,
+            paths=frozenset(str(getattr(route, "path", "")) for route in routes),
+        ),
         Middleware(
             RequestLimits,
             max_body=settings.max_body_bytes,
@@ -225,18 +245,7 @@ def create_app(settings: Settings) -> Starlette:
             stream_timeout=settings.stream_timeout,
         ),
     ]
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            *export_routes(graphql.sessions, graphql.searcher, settings.max_export_rows),
-            *page_routes(),
-            *([Route("/metrics", metrics.endpoint)] if metrics is not None else []),
-        ],
-        middleware=limits,
-        lifespan=lifespan,
-    )
+    return Starlette(routes=routes, middleware=limits, lifespan=lifespan)
 
 
 def app_from_env() -> Starlette:

@@ -25,8 +25,6 @@ class ResponseCache:
         self.max_entry = max_bytes // 8  # one answer may take an eighth of the budget
         self._entries: OrderedDict[Hashable, tuple[bytes, str]] = OrderedDict()
         self._size = 0
-        self.hits = 0
-        self.misses = 0
 
     @property
     def enabled(self) -> bool:
@@ -38,10 +36,8 @@ class ResponseCache:
         if self.observe is not None:
             self.observe(found is not None)
         if found is None:
-            self.misses += 1
             return None
         self._entries.move_to_end(key)
-        self.hits += 1
         return found
 
     def put(self, key: Hashable, body: bytes, content_type: str) -> None:

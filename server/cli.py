@@ -6,10 +6,11 @@ stderr and a non-zero exit; nothing prints a traceback unless ``--debug`` asks f
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import multiprocessing
 import os
-import shutil
 import sys
 import threading
 import time
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 import click
 from sqlalchemy import Engine
@@ -134,7 +135,11 @@ def ingest(
                 if seen.get(identity, (None, ""))[1] == item.sha256:
                     del seen[identity]  # not stored after all: another file may be this report
             refused += 1
-            tally.append(("refused", 0))
+            # "refused": the file's fault; "failed": the archive's (the store, a bug).
+            failed = isinstance(outcome, _Failed) or (
+                isinstance(outcome, Exception) and not isinstance(outcome, DocumentRefused)
+            )
+            tally.append(("failed" if failed else "refused", 0))
             reason = outcome if isinstance(outcome, str) else _store_reason(outcome)
             progress.echo(f"{path}: refused: {reason}")
             if obj.debug and isinstance(outcome, Exception):
@@ -177,7 +182,9 @@ def ingest(
             waiting.append((path, f"cannot read the file ({error.strerror or error})"))
         except Exception as error:  # a bug must cost one file, not the rest of the run
             logging.getLogger("plan_archive.ingest").debug("ingest failed", exc_info=True)
-            waiting.append((path, f"internal error ({type(error).__name__}); nothing stored"))
+            waiting.append(
+                (path, _Failed(f"internal error ({type(error).__name__}); nothing stored"))
+            )
             if obj.debug:
                 raise
         else:
@@ -194,11 +201,15 @@ def ingest(
         raise SystemExit(1)
 
 
+class _Failed(str):
+    """The reason a file was not stored when the fault is ours, not the file's."""
+
+
 def _count_ingests(settings: Settings, tally: list[tuple[str, int]]) -> None:
     """Add this run's files to the figures of ``plan-archive serve`` on the same data folder
     (when one has run: its folder of figures exists), which its /metrics then sums with its
     workers' own. This process is gone before any scrape, so that folder is the only way."""
-    folder = settings.metrics_dir or settings.default_metrics_dir
+    folder = settings.metrics_folder
     if not (settings.metrics and tally and folder.is_dir()):
         return
     if "prometheus_client" in sys.modules and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
@@ -768,27 +779,49 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
 
     _open(obj).dispose()  # migrate once here, and fail early with one line
     settings = obj.settings
-    if settings.metrics:
-        # Every worker's figures go to files in one folder, summed by each scrape; the
-        # variable must be set before prometheus_client is imported (docs/decisions/0006).
-        folder = settings.metrics_dir or settings.default_metrics_dir
-        shutil.rmtree(folder, ignore_errors=True)  # the last run's workers are gone
-        folder.mkdir(parents=True)
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
-    from server.observability import configure_logging
+    with contextlib.ExitStack() as held:
+        if settings.metrics:
+            # Every worker's figures go to files in one folder, summed by each scrape; the
+            # variable must be set before prometheus_client is imported (docs/decisions/0006).
+            folder = settings.metrics_folder
+            held.enter_context(_lock_metrics_folder(folder))  # until this process ends
+            for old in folder.glob("*.db"):  # the last run's figures: its workers are gone
+                old.unlink(missing_ok=True)
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+        from server.observability import configure_logging
 
-    configure_logging(settings.log_format)
-    click.echo(f"plan-archive: GraphQL at http://{host}:{port}/graphql", err=True)
-    uvicorn.run(
-        "server.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,  # uvicorn's lines go through our handler, with the request id
-        log_level="info",
-        access_log=False,  # our access line (server/observability.py) replaces uvicorn's
-    )
+        configure_logging(settings.log_format)
+        click.echo(f"plan-archive: GraphQL at http://{host}:{port}/graphql", err=True)
+        uvicorn.run(
+            "server.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,  # uvicorn's lines go through our handler, with the request id
+            log_level="info",
+            access_log=False,  # our access line (server/observability.py) replaces uvicorn's
+        )
+
+
+def _lock_metrics_folder(folder: Path) -> IO[bytes]:
+    """Take ``<folder>/.lock`` for as long as this process lives (the kernel lets go when it
+    ends, however it ends), or fail with one line when another live server holds it: its
+    figures are in that folder, and emptying it would erase them."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = (folder / ".lock").open("ab")
+    except OSError as error:
+        _fail(f"cannot use the metrics folder {folder}: {error.strerror or error}")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        _fail(
+            f"another plan-archive serve is using {folder}; stop it, or give this one its own "
+            "PROMETHEUS_MULTIPROC_DIR (or PLAN_ARCHIVE_DATA_DIR)"
+        )
+    return handle
 
 
 @cli.command()

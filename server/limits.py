@@ -51,7 +51,9 @@ class RequestLimits:
         cap = self.max_upload if multipart else self.max_body
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > cap:
-            await _error(send, 413, "PAYLOAD_TOO_LARGE", f"the request body is over {cap} bytes")
+            await send_error(
+                send, 413, "PAYLOAD_TOO_LARGE", f"the request body is over {cap} bytes"
+            )
             return
         received = 0
         started = False
@@ -81,19 +83,20 @@ class RequestLimits:
                 await self.app(scope, counted_receive, watched_send)
         except _TooLarge:
             if not started:
-                await _error(
+                await send_error(
                     send, 413, "PAYLOAD_TOO_LARGE", f"the request body is over {cap} bytes"
                 )
         except TimeoutError:
             if not started:
-                await _error(
+                await send_error(
                     send, 503, "TIMEOUT", f"the request took longer than {self.timeout:g} s"
                 )
             else:  # too late for an error: the connection closes before the body's end
                 logger.warning("a streamed answer ran past %g s and was cut", self.stream_timeout)
 
 
-async def _error(send: Send, status: int, code: str, message: str) -> None:
+async def send_error(send: Send, status: int, code: str, message: str) -> None:
+    """Answer with a GraphQL-shaped error: ``{"errors": [{message, extensions: {code}}]}``."""
     body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
     headers: list[Any] = [
         (b"content-type", b"application/json"),

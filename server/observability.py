@@ -20,7 +20,6 @@ import contextvars
 import functools
 import json
 import logging
-import os
 import re
 import sys
 import time
@@ -30,14 +29,22 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qs
 
-from graphql import DocumentNode, FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+)
 from graphql import parse as parse_graphql
 from graphql.language import FragmentDefinitionNode, OperationDefinitionNode, SelectionSetNode
 from prometheus_client import CollectorRegistry, Counter, Histogram, values
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
-from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
@@ -45,15 +52,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from archive import queries
 from index.search import IndexNotBuilt, Searcher
+from server.limits import send_error
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _SANE_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 # Fixed operation labels; GraphQL names cannot contain "<", so none collides with a real one.
-INVALID = "<invalid>"  # not a GraphQL request, or no operation can be chosen
-OTHER = "<other>"  # past the bound on distinct labels
-NONE = ""  # not a GraphQL request at all (/healthz, /metrics)
+INVALID = "<invalid>"  # an unreadable GraphQL request (bad JSON, syntax), or no operation chosen
+UNKNOWN = "<unknown>"  # an operation selecting a root field the schema does not have
+OTHER = "<other>"  # past the bound on distinct labels (a safety net: see OperationLabels)
+NONE = ""  # a request outside /graphql (/healthz, /metrics, an export)
 MAX_OPERATIONS = 100  # distinct operation labels per process
 _MULTIPART_PREFIX = 64 << 10  # the "operations" part comes first in a GraphQL upload
 
@@ -79,9 +88,21 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+_SQL_PARAMETERS = re.compile(r"^\[parameters: .*$", re.MULTILINE)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id, the access line's
-    fields, and the traceback of an exception (code lines only, never variables' values)."""
+    fields, and the traceback of an exception.
+
+    A traceback holds code lines and each exception's message, never local variables. The
+    values SQLAlchemy quotes in a statement error's message (``[parameters: ...]``: what a
+    client searched for, a file's text) are removed; a database's own message may still
+    quote a value it refused (PostgreSQL's ``DETAIL: Key (...)=(...)``).
+    """
+
+    def formatException(self, ei: Any) -> str:
+        return _SQL_PARAMETERS.sub("[parameters: not logged]", super().formatException(ei))
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -131,32 +152,61 @@ def _parsed(query: str) -> DocumentNode | None:
         return None
 
 
-def operation_label(query: object, operation_name: object) -> str:
-    """The operation's name, or its root fields joined by "," when unnamed; INVALID when no
-    operation can be chosen. The result is at most 64 characters of ``[A-Za-z0-9_,]``."""
+RootFields = dict[str, frozenset[str]]  # operation type ("query"...) -> its root fields
+
+
+def root_fields(schema: GraphQLSchema) -> RootFields:
+    """The fields each root type of ``schema`` has, meta-fields included: the only words an
+    operation label is made of."""
+    roots: RootFields = {}
+    for kind, root in (
+        ("query", schema.query_type),
+        ("mutation", schema.mutation_type),
+        ("subscription", schema.subscription_type),
+    ):
+        if root is not None:
+            meta = {"__typename", "__schema", "__type"} if kind == "query" else {"__typename"}
+            roots[kind] = frozenset(root.fields) | meta
+    return roots
+
+
+def operation_label(
+    query: object, operation_name: object, roots: RootFields
+) -> tuple[str, str | None]:
+    """The operation's label and its name, for the figures and the access line.
+
+    The label is the root fields the operation selects, sorted and joined by "," (aliases
+    and the client's operation name play no part, so the schema bounds the labels); UNKNOWN
+    when one of them is not in the schema, INVALID when no operation can be chosen. The name
+    is the operation's own, when it is a GraphQL name of at most 64 characters.
+    """
     if not isinstance(query, str) or not (
         operation_name is None or isinstance(operation_name, str)
     ):
-        return INVALID
+        return INVALID, None
     document = _parsed(query) if len(query) <= 8192 else None
     if document is None:
-        return INVALID
+        return INVALID, None
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name:
         operations = [o for o in operations if o.name and o.name.value == operation_name]
     if len(operations) != 1:
-        return INVALID
+        return INVALID, None
     chosen = operations[0]
-    if chosen.name is not None:
-        return chosen.name.value if _NAME.fullmatch(chosen.name.value) else INVALID
+    name = chosen.name.value if chosen.name is not None else None
+    if name is not None and not _NAME.fullmatch(name):
+        name = None
     fragments = {
         d.name.value: d.selection_set
         for d in document.definitions
         if isinstance(d, FragmentDefinitionNode)
     }
-    fields = sorted(set(_root_fields(chosen.selection_set, fragments, set())))
-    label = ",".join(f for f in fields if _NAME.fullmatch(f))[:64].rstrip(",")
-    return label or INVALID
+    fields = set(_root_fields(chosen.selection_set, fragments, set()))
+    if not fields:
+        return INVALID, name
+    if not fields <= roots.get(chosen.operation.value, frozenset()):
+        return UNKNOWN, name
+    return ",".join(sorted(fields)), name
 
 
 def _root_fields(
@@ -174,16 +224,19 @@ def _root_fields(
 
 
 class OperationLabels:
-    """Bounds the distinct operation labels of a process: past ``limit``, new ones are OTHER."""
+    """Bounds the distinct operation labels of a process: past ``limit``, new ones are OTHER.
+
+    Labels are made of the schema's root fields only, yet any combination of them is one:
+    the bound keeps a client that tries them all from filling Prometheus."""
 
     def __init__(self, limit: int = MAX_OPERATIONS) -> None:
         self.limit = limit
-        self.seen: set[str] = {INVALID, OTHER, NONE}
+        self.seen: set[str] = {INVALID, UNKNOWN, OTHER, NONE}
 
     def bound(self, label: str) -> str:
         if label in self.seen:
             return label
-        if len(self.seen) - 3 >= self.limit:
+        if len(self.seen) - 4 >= self.limit:
             return OTHER
         self.seen.add(label)
         return label
@@ -235,9 +288,16 @@ class Metrics:
     """
 
     def __init__(self, multiprocess_dir: Path | None = None) -> None:
-        if multiprocess_dir is not None and values.ValueClass is values.MutexValue:
+        multiprocess = values.ValueClass is not values.MutexValue
+        if multiprocess_dir is not None and not multiprocess:
             raise RuntimeError(
                 "PROMETHEUS_MULTIPROC_DIR must be set before prometheus_client is imported"
+            )
+        if multiprocess_dir is None and multiprocess:
+            # Figures would go to that folder's files, yet scrapes would read this registry.
+            raise RuntimeError(
+                "prometheus_client is in multiprocess mode (PROMETHEUS_MULTIPROC_DIR was set "
+                "when it was imported): pass that folder"
             )
         self.multiprocess_dir = multiprocess_dir
         # In multiprocess mode the figures go to files, not to a registry of this process.
@@ -273,7 +333,7 @@ class Metrics:
         self.ingested_documents = Counter(
             "plan_archive_ingested_documents",
             "Reports offered for ingest, by way in (api, cli) and outcome (stored, replaced, "
-            "unchanged, unstructured, refused).",
+            "unchanged, unstructured, refused, failed).",
             ["via", "outcome"],
             registry=registry,
         )
@@ -291,7 +351,7 @@ class Metrics:
 
     def ingest(self, via: str, outcome: str, measures: int) -> None:
         """Count one report offered for ingest; ``outcome`` as in ``archive.ingest.Outcome``'s
-        names, or "refused"."""
+        names, "refused" (the file's fault) or "failed" (the store's or a bug)."""
         self.ingested_documents.labels(via, outcome).inc()
         if outcome in ("stored", "replaced"):
             self.ingested_measures.labels(via).inc(measures)
@@ -307,12 +367,10 @@ class Metrics:
             registry.register(collector)
         return generate_latest(registry)
 
-    async def endpoint(self, _: Request) -> Response:
+    def endpoint(self, _: Request) -> Response:
+        """Sync on purpose: Starlette runs it in its thread pool, so the store's counts and the
+        merge of every process's files never hold up the event loop."""
         return Response(self.scrape(), media_type=CONTENT_TYPE_LATEST)
-
-    def process_ended(self) -> None:
-        if self.multiprocess_dir is not None:
-            mark_process_dead(os.getpid(), str(self.multiprocess_dir))  # type: ignore[no-untyped-call]
 
 
 class _Forward(Collector):
@@ -334,17 +392,29 @@ class ArchiveCollector(Collector):
         self.searcher = searcher
 
     def collect(self) -> Iterable[Metric]:
-        with self.sessions() as db:
-            documents = queries.root_list_size(db, "Query.documents") or 0
-            measures = queries.count_measures(db, queries.MeasureFilter())
-            pending = queries.pending_index_task_count(db)
-        yield GaugeMetricFamily("plan_archive_documents", "Reports in the store.", documents)
-        yield GaugeMetricFamily("plan_archive_measures", "Measures in the store.", measures)
-        yield GaugeMetricFamily(
-            "plan_archive_index_pending_tasks",
-            "Store changes the search index has not applied yet (0 when in step).",
-            pending,
-        )
+        try:
+            with self.sessions() as db:
+                documents = queries.root_list_size(db, "Query.documents") or 0
+                measures = queries.measure_total(db)
+                pending = queries.pending_index_task_count(db)
+        except SQLAlchemyError:
+            # The request figures are still worth a scrape: the store's are left out, and
+            # plan_archive_store_up says why.
+            logger.warning("metrics: cannot read the store's figures", exc_info=True)
+            yield GaugeMetricFamily(
+                "plan_archive_store_up", "1 when the last scrape read the store, else 0.", 0
+            )
+        else:
+            yield GaugeMetricFamily(
+                "plan_archive_store_up", "1 when the last scrape read the store, else 0.", 1
+            )
+            yield GaugeMetricFamily("plan_archive_documents", "Reports in the store.", documents)
+            yield GaugeMetricFamily("plan_archive_measures", "Measures in the store.", measures)
+            yield GaugeMetricFamily(
+                "plan_archive_index_pending_tasks",
+                "Store changes the search index has not applied yet (0 when in step).",
+                pending,
+            )
         info = GaugeMetricFamily(
             "plan_archive_index_generation",
             "The index state searches use: 1 for the current generation (folder.commit).",
@@ -363,10 +433,20 @@ class ArchiveCollector(Collector):
 class Observer:
     """Request id, access log line and request figures for every HTTP request."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics | None, max_body: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics | None,
+        max_body: int,
+        roots: RootFields,
+        paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
+        self.roots = roots  # the schema's root fields, which operation labels are made of
+        self.paths = paths  # the app's route paths, for requests refused before routing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -382,7 +462,10 @@ class Observer:
         chunks: list[bytes] = []
         kept = 0
         multipart = headers.get(b"content-type", b"").startswith(b"multipart/")
-        cap = _MULTIPART_PREFIX if multipart else self.max_body
+        # Only a GraphQL request's body names an operation: no other body is kept.
+        cap = (
+            0 if scope["path"] != "/graphql" else _MULTIPART_PREFIX if multipart else self.max_body
+        )
 
         async def teed_receive() -> Message:
             nonlocal kept
@@ -395,11 +478,15 @@ class Observer:
 
         recorded = False
 
-        def record() -> None:
+        def record(complete: bool) -> None:
             nonlocal recorded
-            if not recorded:
-                recorded = True
-                self._record(scope, b"".join(chunks), status, sent, started)
+            if recorded:
+                return
+            recorded = True
+            try:
+                self._record(scope, b"".join(chunks), status, sent, started, complete)
+            except Exception:  # the figures and the line must never cost the answer
+                logger.exception("cannot record %s %s", scope["method"], scope["path"])
 
         async def observed_send(message: Message) -> None:
             nonlocal status, sent
@@ -417,7 +504,7 @@ class Observer:
                 if not message.get("more_body", False):
                     # Counted before the client can have the whole answer, so a scrape
                     # made after it always includes it.
-                    record()
+                    record(complete=True)
             await send(message)
 
         try:
@@ -425,48 +512,54 @@ class Observer:
         except Exception:
             logger.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if status == 0:
-                status = 500
-                await _internal_error(observed_send)
+                await send_error(observed_send, 500, "INTERNAL", "internal error")
         finally:
             try:
-                record()  # no complete answer was sent (a client gone, an error)
+                # No last body chunk was sent: the answer never started (a client gone
+                # first), or stopped midway (a stream that failed, a client gone, a cut).
+                record(complete=False)
             finally:
                 REQUEST_ID.reset(token)
 
-    def _record(self, scope: Scope, body: bytes, status: int, sent: int, started: float) -> None:
+    def _record(
+        self, scope: Scope, body: bytes, status: int, sent: int, started: float, complete: bool
+    ) -> None:
         seconds = time.perf_counter() - started
         route = getattr(scope.get("route"), "path", None)
-        path = route if isinstance(route, str) else OTHER
-        operation = NONE
+        if not isinstance(route, str):  # refused before routing (a 413), or no such route
+            route = scope["path"] if scope["path"] in self.paths else None
+        path = route if route is not None else OTHER
+        operation, name = NONE, None
         if path == "/graphql":
-            operation = operation_label(*graphql_request(scope, body))
+            operation, name = operation_label(*graphql_request(scope, body), self.roots)
         if self.metrics is not None:
             operation = self.metrics.operations.bound(operation)
-            status_class = f"{status // 100}xx" if status else "none"
+            if not status:
+                status_class = "none"  # nothing was answered
+            elif not complete:
+                status_class = "incomplete"  # started, never finished: not a success
+            else:
+                status_class = f"{status // 100}xx"
             self.metrics.requests.labels(path, operation, status_class).inc()
             self.metrics.request_seconds.labels(path, operation).observe(seconds)
         duration_ms = round(seconds * 1000, 2)
         access_log.info(
-            "%s %s %s %.2fms",
+            "%s %s %s %.2fms%s",
             scope["method"],
             scope["path"],
             status,
             duration_ms,
+            "" if complete else " incomplete",
             extra={
                 "access": {
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
+                    "complete": complete,
                     "duration_ms": duration_ms,
                     "operation": operation or None,
+                    "operation_name": name,
                     "response_bytes": sent,
                 }
             },
         )
-
-
-async def _internal_error(send: Send) -> None:
-    body = b'{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}'
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": 500, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

@@ -47,9 +47,10 @@ class Settings:
         return self.data_dir / "index"
 
     @property
-    def default_metrics_dir(self) -> Path:
-        """Where ``plan-archive serve`` keeps its workers' figures (and the CLI adds its own)."""
-        return self.data_dir / "metrics"
+    def metrics_folder(self) -> Path:
+        """Where ``plan-archive serve`` keeps its workers' figures (and the CLI adds its own):
+        ``PROMETHEUS_MULTIPROC_DIR`` when set, else ``<data dir>/metrics``."""
+        return self.metrics_dir or self.data_dir / "metrics"
 
     @property
     def synonyms_file(self) -> Path:

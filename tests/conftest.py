@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
+
+# A PROMETHEUS_MULTIPROC_DIR from the developer's shell would put every figure of the suite
+# in that folder (prometheus_client reads it once, at import): gone before anything imports it.
+os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+import hashlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path

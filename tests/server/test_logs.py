@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.testclient import TestClient
 
+from archive import db
 from server.app import create_app
 from server.observability import log_handler
 from tests.conftest import SAMPLE, graphql, settings_for
@@ -57,10 +60,12 @@ def test_one_json_line_per_request_with_the_id_returned(
     assert len(set(ids)) == 3
     first = access[0]
     assert (first["method"], first["path"], first["status"]) == ("POST", "/graphql", 200)
-    assert first["operation"] == "Years"
+    assert first["operation"] == "fiscalYears"  # the label: the root fields
+    assert first["operation_name"] == "Years"  # the client's name, in the line alone
     assert first["response_bytes"] > 0
     assert first["duration_ms"] >= 0
     assert access[1]["operation"] == "search"
+    assert access[1]["operation_name"] is None
     assert access[2]["operation"] is None
 
 
@@ -132,3 +137,31 @@ def test_the_text_format_carries_the_id(client: TestClient) -> None:
         access.setLevel(level)
     line = stream.getvalue().strip()
     assert f"[{response.headers['x-request-id']}] GET /healthz 200" in line
+
+
+def test_only_a_sane_operation_name_reaches_the_line(
+    client: TestClient, lines: io.StringIO
+) -> None:
+    client.post("/graphql", json={"query": "query " + "x" * 200 + " { fiscalYears { year } }"})
+    client.post("/graphql", json={"query": "query Fine { fiscalYears { year } }"})
+    access = _access(lines)
+    assert [r["operation_name"] for r in access] == [None, "Fine"]
+    assert [r["operation"] for r in access] == ["fiscalYears", "fiscalYears"]
+    assert "x" * 65 not in lines.getvalue()
+
+
+def test_sql_parameters_never_reach_a_traceback(tmp_path: Path, lines: io.StringIO) -> None:
+    """A statement error's message quotes its parameters: the JSON line leaves them out."""
+    secret = "".join(["秘密", "の語"])  # not in this file's source, which tracebacks quote
+    engine = db.create_store_engine(settings_for(tmp_path).database_url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT * FROM no_such_table WHERE x = :v"), {"v": secret})
+    except SQLAlchemyError:
+        logging.getLogger("plan_archive.server").exception("the store failed")
+    finally:
+        engine.dispose()
+    (record,) = [r for r in _records(lines) if r["message"] == "the store failed"]
+    assert "no_such_table" in record["exception"]  # the statement and the error stay
+    assert "[parameters: not logged]" in record["exception"]
+    assert secret not in lines.getvalue()

@@ -3,6 +3,8 @@ each figure moves by exactly what was done, whichever process did it."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
 import subprocess
@@ -12,11 +14,18 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
 from starlette.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
+from archive import db
+from schema import build_schema
 from server.app import create_app
+from server.observability import Metrics, Observer
+from server.settings import Settings
 from tests.conftest import SAMPLE, graphql, settings_for, store_env
 from tests.schema.test_mutations import TOKEN, _upload
 from tests.server.test_bulk import _run
@@ -47,31 +56,44 @@ def test_request_counts_move_by_the_requests_sent(client: TestClient) -> None:
         return figure(after, name, **labels) - figure(before, name, **labels)
 
     requests = "plan_archive_requests_total"
-    assert moved(requests, path="/graphql", operation="Years", status="2xx") == 3
+    assert moved(requests, path="/graphql", operation="fiscalYears", status="2xx") == 3
     assert moved(requests, path="/graphql", operation="departments,fiscalYears") == 1
     assert moved(requests, path="/graphql", operation="<invalid>", status="4xx") == 1
     assert moved(requests, path="/metrics", status="2xx") == 1  # the first scrape
-    assert moved("plan_archive_request_duration_seconds_count", operation="Years") == 3
+    assert moved("plan_archive_request_duration_seconds_count", operation="fiscalYears") == 3
     # The repeats were answered from the response cache.
     assert moved("plan_archive_response_cache_lookups_total", result="hit") >= 2
     # One lookup per GraphQL POST with a JSON body, the unreadable one included.
     assert moved("plan_archive_response_cache_lookups_total") == 5
 
 
-def test_operation_labels_are_bounded(client: TestClient) -> None:
-    for index in range(120):
-        graphql(client, f"query Op{index} {{ fiscalYears {{ year }} }}")
-    graphql(client, "query " + "x" * 200 + " { fiscalYears { year } }")
-    text = client.get("/metrics").text
-    operations = {
+def _operations(text: str) -> set[str]:
+    return {
         sample.labels["operation"]
         for family in text_string_to_metric_families(text)
         for sample in family.samples
         if sample.name == "plan_archive_requests_total"
     }
-    assert len(operations) <= 100 + 3  # the bound, and <invalid>, <other> and "" (no GraphQL)
-    assert figure(text, "plan_archive_requests_total", operation="<other>") >= 20
-    assert all(len(operation) <= 64 for operation in operations)
+
+
+def test_operation_labels_are_made_of_the_schemas_root_fields(client: TestClient) -> None:
+    """Operation names, aliases and made-up fields cannot add labels: only the schema's root
+    fields make them, and an operation selecting any other field is <unknown>."""
+    for index in range(120):
+        graphql(client, f"query Op{index} {{ y{index}: fiscalYears {{ year }} }}")
+        client.post("/graphql", json={"query": f"{{ junk{index} }}"})
+    client.post("/graphql", json={"query": "{ fiscalYears { year } junk }"})
+    graphql(client, "query " + "x" * 200 + " { departments { name } }")
+    text = client.get("/metrics").text
+    known = set(build_schema()._schema.query_type.fields)  # type: ignore[union-attr]
+    made_of_fields = {o for o in _operations(text) if not o.startswith("<") and o}
+    assert made_of_fields
+    assert all(set(o.split(",")) <= known for o in made_of_fields)
+    requests = "plan_archive_requests_total"
+    assert figure(text, requests, path="/graphql", operation="fiscalYears") == 120
+    assert figure(text, requests, path="/graphql", operation="<unknown>") == 121
+    assert figure(text, requests, path="/graphql", operation="departments") == 1
+    assert figure(text, requests, operation="<other>") == 0
 
 
 def test_each_search_is_timed(client: TestClient) -> None:
@@ -101,6 +123,32 @@ def test_an_upload_is_counted_and_the_store_figures_follow(tmp_path: Path) -> No
     assert figure(after, "plan_archive_index_generation") == 1
 
 
+def _lose_a_table(settings: Settings, table: str) -> None:
+    """A real store failure from then on: a table the queries need is gone."""
+    engine = db.create_store_engine(settings.database_url)
+    with engine.begin() as connection:
+        connection.execute(text(f"ALTER TABLE {table} RENAME TO {table}_gone"))
+    engine.dispose()
+
+
+def _names(text: str) -> set[str]:
+    return {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+
+
+def test_a_store_error_leaves_only_the_store_figures_out(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    with TestClient(create_app(settings)) as client:
+        assert figure(client.get("/metrics").text, "plan_archive_store_up") == 1
+        _lose_a_table(settings, "index_tasks")
+        response = client.get("/metrics")
+    assert response.status_code == 200
+    assert figure(response.text, "plan_archive_store_up") == 0
+    store_figures = {"plan_archive_documents", "plan_archive_measures"}
+    assert not store_figures & _names(response.text)
+    assert "plan_archive_index_pending_tasks" not in _names(response.text)
+    assert figure(response.text, "plan_archive_requests_total", path="/metrics") == 1
+
+
 def test_metrics_can_be_switched_off(tmp_path: Path) -> None:
     with TestClient(create_app(settings_for(tmp_path, PLAN_ARCHIVE_METRICS="off"))) as client:
         assert client.get("/metrics").status_code == 404
@@ -122,7 +170,7 @@ def _answered_by(folder: Path) -> set[str]:
     for path in folder.glob("counter_*.db"):
         for metric in MultiProcessCollector.merge([str(path)]):  # type: ignore[no-untyped-call]
             for sample in metric.samples:
-                if sample.labels.get("operation") == "Count" and sample.value > 0:
+                if sample.labels.get("operation") == "measures" and sample.value > 0:
                     found.add(path.stem)
     return found
 
@@ -136,6 +184,10 @@ def test_two_workers_sum_to_the_requests_sent(tmp_path: Path) -> None:
         port = probe.getsockname()[1]
     env = {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    folder = tmp_path / "data" / "metrics"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not the server's")  # a folder may hold other files
+    (folder / "counter_999999.db").write_bytes(b"")  # a figures file of an earlier run
     server = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", "2"],
         cwd=tmp_path,
@@ -162,10 +214,29 @@ def test_two_workers_sum_to_the_requests_sent(tmp_path: Path) -> None:
                 assert all("errors" not in answer for answer in answers)
                 sent += len(answers)
         assert len(_answered_by(tmp_path / "data" / "metrics")) >= 2
+        assert (folder / "notes.txt").read_text() == "not the server's"
+        assert not (folder / "counter_999999.db").exists()
         for _ in range(6):
             text = _scrape(port)
-            assert figure(text, "plan_archive_requests_total", operation="Count") == sent
+            assert figure(text, "plan_archive_requests_total", operation="measures") == sent
             assert figure(text, "plan_archive_measures") == 12
+        # A second server on the same data folder refuses to start, and erases nothing.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            other_port = probe.getsockname()[1]
+        second = subprocess.run(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(other_port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode != 0
+        assert f"another plan-archive serve is using {folder}" in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1
+        text = _scrape(port)
+        assert figure(text, "plan_archive_requests_total", operation="measures") == sent
         report = FIXTURES / "hitachi-action-plan-fy2021.txt"
         assert _run(tmp_path, "ingest", str(report), str(tmp_path / "missing.txt"))[0] == 1
         text = _scrape(port)
@@ -177,3 +248,102 @@ def test_two_workers_sum_to_the_requests_sent(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_body_refused_before_routing_is_counted_under_its_route(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, PLAN_ARCHIVE_MAX_BODY_BYTES="1000")
+    with TestClient(create_app(settings)) as client:
+        refused = client.post(
+            "/graphql", content=b"x" * 2000, headers={"content-type": "application/json"}
+        )
+        assert refused.status_code == 413
+        client.get("/no-such-page")
+        text = client.get("/metrics").text
+    requests = "plan_archive_requests_total"
+    assert figure(text, requests, path="/graphql", status="4xx") == 1
+    assert figure(text, requests, path="<other>", status="4xx") == 1  # the unknown page
+
+
+async def _stream_that_fails(scope: Scope, receive: Receive, send: Send) -> None:
+    """An answer that starts, sends a chunk, then fails: as an export whose reads fail."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"id,title\n", "more_body": True})
+    raise RuntimeError("the store went away mid-stream")
+
+
+def test_an_answer_cut_short_is_not_a_success(caplog: pytest.LogCaptureFixture) -> None:
+    metrics = Metrics()
+    observer = Observer(
+        _stream_that_fails,
+        metrics=metrics,
+        max_body=1000,
+        roots={},
+        paths=frozenset({"/export.csv"}),
+    )
+    messages: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        messages.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/export.csv", "headers": []}
+    with caplog.at_level(logging.INFO, logger="plan_archive"):
+        asyncio.run(observer(scope, receive, send))
+    text = metrics.scrape().decode()
+    requests = "plan_archive_requests_total"
+    assert figure(text, requests, path="/export.csv", status="incomplete") == 1
+    assert figure(text, requests, status="2xx") == 0
+    assert messages[-1].get("more_body") is True  # the client saw no end either
+    access = [r for r in caplog.records if r.name == "plan_archive.access"]
+    assert len(access) == 1
+    line = access[0].access  # type: ignore[attr-defined]
+    assert (line["status"], line["complete"], line["response_bytes"]) == (200, False, 9)
+
+
+def test_an_in_memory_registry_is_refused_in_multiprocess_mode(tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR set at import, figures go to that folder's files: a
+    Metrics() that would scrape its own empty registry refuses instead."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    script = "from server.observability import Metrics\nMetrics()"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).parent.parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "RuntimeError: prometheus_client is in multiprocess mode" in done.stderr
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ  # conftest took the shell's away
+
+
+def test_a_store_failure_is_counted_as_failed_not_refused(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, PLAN_ARCHIVE_API_TOKENS=TOKEN)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        _lose_a_table(settings, "index_tasks")  # storing a report queues index work
+        assert "errors" in _upload(client, SAMPLE.read_bytes()).json()
+        assert "errors" in _upload(client, b"\x00\x01 not a report").json()
+        text = client.get("/metrics").text
+    documents = "plan_archive_ingested_documents_total"
+    assert figure(text, documents, via="api", outcome="failed") == 1
+    assert figure(text, documents, via="api", outcome="refused") == 1
+    assert figure(text, documents, via="api", outcome="stored") == 0
+
+
+def test_the_cli_counts_a_store_failure_as_failed(tmp_path: Path) -> None:
+    folder = tmp_path / "data" / "metrics"
+    folder.mkdir(parents=True)  # as a server made it: the CLI adds its counts there
+    assert _run(tmp_path, "ingest", str(SAMPLE))[0] == 0
+    _lose_a_table(settings_for(tmp_path / "data"), "measure_departments")  # store-only
+    report = FIXTURES / "hitachi-action-plan-fy2021.txt"
+    assert _run(tmp_path, "ingest", str(report), str(tmp_path / "missing.txt"))[0] == 1
+    counted: dict[str, float] = {}
+    files = [str(path) for path in folder.glob("counter_*.db")]
+    for metric in MultiProcessCollector.merge(files):  # type: ignore[no-untyped-call]
+        for sample in metric.samples:
+            if sample.name == "plan_archive_ingested_documents_total":
+                counted[sample.labels["outcome"]] = sample.value
+    assert counted == {"stored": 1, "failed": 1, "refused": 1}
