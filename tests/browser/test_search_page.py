@@ -9,12 +9,13 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+
+pytest.importorskip("playwright", reason="Playwright is in the dev extra: pip install -e '.[dev]'")
 from playwright.sync_api import Page, Route, expect
 
 from server.settings import Settings
 from tests.browser.conftest import Visit, serving
-from tests.conftest import settings_for
-from tests.server.test_processes import _post
+from tests.conftest import post_graphql, settings_for
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +37,7 @@ def _url(port: int, fragment: str = "") -> str:
 
 
 def _api(port: int, query: str, **variables: Any) -> dict[str, Any]:
-    body = _post(port, query, **variables)
+    body = post_graphql(port, query, **variables)
     assert "errors" not in body, body
     data: dict[str, Any] = body["data"]
     return data
@@ -199,7 +200,7 @@ def test_api_errors_are_shown(three_years: int, visit: Visit) -> None:
     page = visit.page
     error = page.locator("#error")
     too_long = "市" * 300
-    refused = _post(three_years, SEARCH, text=too_long)["errors"][0]["message"]
+    refused = post_graphql(three_years, SEARCH, text=too_long)["errors"][0]["message"]
     page.goto(_url(three_years, f"#/search?q={too_long}"))
     expect(error).to_be_visible()
     expect(error).to_contain_text(refused)
@@ -208,7 +209,7 @@ def test_api_errors_are_shown(three_years: int, visit: Visit) -> None:
     box = page.get_by_label("検索語")
     box.fill('"市民')
     box.press("Enter")
-    unclosed = _post(three_years, SEARCH, text='"市民')["errors"][0]["message"]
+    unclosed = post_graphql(three_years, SEARCH, text='"市民')["errors"][0]["message"]
     expect(error).to_contain_text(unclosed)
 
     page.goto(_url(three_years, "#/measure/nonsense"))
@@ -232,7 +233,7 @@ def test_no_index_built(tmp_path_factory: pytest.TempPathFactory, visit: Visit) 
     """An archive whose index was never built: the form still loads, a search says why."""
     settings: Settings = settings_for(tmp_path_factory.mktemp("no-index"))
     with serving(settings) as port:
-        body = _post(port, SEARCH, text=QUERY)
+        body = post_graphql(port, SEARCH, text=QUERY)
         assert body["errors"][0]["extensions"]["code"] == "INDEX_UNAVAILABLE"
         page = visit.page
         page.goto(_url(port, f"#/search?q={QUERY}"))
