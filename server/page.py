@@ -3,7 +3,9 @@
 The page is plain files (no build step) that talk only to ``/graphql``. Every answer carries a
 Content-Security-Policy allowing only this origin, so nothing but our own script runs on it and
 nothing is fetched from elsewhere; a fragment of API text that slipped into the DOM as markup
-could still not load or run anything.
+could still not load or run anything. ``require-trusted-types-for 'script'`` goes further: the
+browser refuses every string-to-markup sink (``innerHTML``, ``insertAdjacentHTML``,
+``document.write``…), so the page's script can only build text nodes and elements.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'self'; base-uri 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; object-src 'none'"
+        "frame-ancestors 'none'; object-src 'none'; require-trusted-types-for 'script'"
     ),
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",

@@ -9,6 +9,8 @@ import os
 os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 import hashlib
+import json
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,12 @@ from server.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample" / "hitachi-action-plan-fy2020.txt"
+# Three years of the Hitachi report (FY2019-2021): measures with a history across years.
+REPORTS = [
+    ROOT / "tests" / "fixtures" / "hitachi-action-plan-fy2019.txt",
+    SAMPLE,
+    ROOT / "tests" / "fixtures" / "hitachi-action-plan-fy2021.txt",
+]
 PG_URL = os.environ.get("PLAN_ARCHIVE_TEST_DATABASE_URL", "")
 PG_SKIP_REASON = (
     "PLAN_ARCHIVE_TEST_DATABASE_URL is not set; set it to a PostgreSQL URL "
@@ -140,6 +148,12 @@ def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return archive_of(tmp_path_factory.mktemp("sample-archive"), [SAMPLE])
 
 
+@pytest.fixture(scope="session")
+def three_years_archive(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A data folder holding REPORTS, ingested once per run and shared read-only."""
+    return archive_of(tmp_path_factory.mktemp("three-years"), REPORTS)
+
+
 @pytest.fixture
 def client(sample_settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(sample_settings)) as test_client:
@@ -153,4 +167,16 @@ def graphql(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
+    return body
+
+
+def post_graphql(port: int, query: str, **variables: Any) -> dict[str, Any]:
+    """POST a GraphQL document to a server listening on 127.0.0.1:``port``; the decoded body."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        body: dict[str, Any] = json.loads(answer.read())
     return body

@@ -39,8 +39,7 @@ def test_there_are_examples() -> None:
 def three_years(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The sample and both fixtures, ingested oldest first (so ids are as the examples say)."""
     from server.app import create_app
-    from tests.conftest import archive_of
-    from tests.schema.test_portal import REPORTS
+    from tests.conftest import REPORTS, archive_of
 
     settings = archive_of(tmp_path_factory.mktemp("docs-archive"), REPORTS)
     with TestClient(create_app(settings)) as client:

@@ -91,3 +91,23 @@ def other_cities(folder: Path, text: str, numbers: range) -> Path:
     for number in numbers:
         (folder / f"r{number:04d}.txt").write_bytes(other_city(text, number))
     return folder
+
+
+MARKUP_TITLE = "<img src=x onerror=window.__xss=1>市長の<script>window.__xss=2</script>発信"
+MARKUP_DESCRIPTION = '市長が<b onmouseover="window.__xss=3">市政情報</b>を&lt;発信&gt;する。'
+
+
+def markup_in_text(text: str) -> bytes:
+    """No 01's title and description hold HTML, as a pasted report might: text, never markup."""
+    start = text.index("No 01 推進事項")
+    end = text.index("No 02 推進事項")
+    block = text[start:end]
+    block = block.replace("SNSを活用した市長による情報発信の充実", MARKUP_TITLE, 1)
+    block = re.sub(
+        r"事業内容 \n.*?\n\n達成状況",
+        f"事業内容 \n{MARKUP_DESCRIPTION}\n\n達成状況",
+        block,
+        count=1,
+        flags=re.S,
+    )
+    return (text[:start] + block + text[end:]).encode("utf-8")

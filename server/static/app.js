@@ -14,6 +14,7 @@ const FIELD_NAMES = {
   departments: "担当部課所",
   pillar: "体系",
 };
+const CHARTS_FAILED = "数値の推移を読み込めませんでした";
 const numbers = new Intl.NumberFormat("ja-JP", { maximumFractionDigits: 2 });
 
 const SEARCH = `query Search($query: String!, $filter: MeasureFilter, $first: Int, $after: String) {
@@ -45,15 +46,24 @@ const MEASURE = `query Measure($id: ID!) {
 
 const CHOICES = "{ fiscalYears { year label } departments { name } }";
 
-class ApiError extends Error {}
+// A request that failed in a way the reader should see: `message` is the readable line, `code`
+// the API's error code (extensions.code), if any.
+class ApiError extends Error {
+  constructor(message, code = null) {
+    super(message);
+    this.code = code;
+  }
+}
 
 const $ = (id) => document.getElementById(id);
 const yearLabels = new Map(); // 2020 → 令和2年度
 let currentRender = 0; // answers to an older render are dropped
 let lastSearch = "#/";
+let shownMeasure = null; // the measure on screen, so Back can focus the result that opened it
 let firstRender = true;
 
-async function graphql(query, variables = {}) {
+// `refused` opens the line shown when the API refuses the request ("検索できませんでした: …").
+async function graphql(query, variables = {}, refused = "検索できませんでした") {
   let response;
   try {
     response = await fetch("/graphql", {
@@ -74,9 +84,9 @@ async function graphql(query, variables = {}) {
     const error = body.errors[0];
     const code = error.extensions && error.extensions.code;
     if (code === "INDEX_UNAVAILABLE") {
-      throw new ApiError(`検索索引がまだありません（管理者は plan-archive reindex を実行してください）: ${error.message}`);
+      throw new ApiError(`検索索引がまだありません（管理者は plan-archive reindex を実行してください）: ${error.message}`, code);
     }
-    throw new ApiError(`検索できませんでした: ${error.message}`);
+    throw new ApiError(`${refused}: ${error.message}`, code || null);
   }
   if (!response.ok || !body || !body.data) {
     throw new ApiError(`サーバーがエラーを返しました（HTTP ${response.status}）。時間をおいてもう一度お試しください。`);
@@ -123,16 +133,26 @@ function yearLabel(year) {
 
 // ---- the URL ----------------------------------------------------------------------------
 
+// A link whose measure id is not valid percent-encoding (#/measure/%E0%A4%A) is "broken".
 function parseRoute() {
   const hash = location.hash.replace(/^#/, "");
   const measure = hash.match(/^\/measure\/(.+)$/);
-  if (measure) return { kind: "measure", id: decodeURIComponent(measure[1]) };
+  if (measure) {
+    try {
+      return { kind: "measure", id: decodeURIComponent(measure[1]) };
+    } catch {
+      return { kind: "broken" };
+    }
+  }
   if (hash.startsWith("/search?")) {
     const params = new URLSearchParams(hash.slice("/search?".length));
     return {
       kind: "search",
-      query: params.get("q") || "",
-      years: params.getAll("year").map(Number).filter(Number.isInteger),
+      query: (params.get("q") || "").trim(), // only blanks: no search
+      years: params
+        .getAll("year")
+        .filter((year) => /^\d+$/.test(year)) // "year=" is no year, not year 0
+        .map(Number),
       department: params.get("dept") || "",
       trail: params.getAll("after"), // the cursors of the pages before this one
     };
@@ -174,7 +194,7 @@ function fillForm(state) {
 }
 
 async function loadChoices() {
-  const data = await graphql(CHOICES);
+  const data = await graphql(CHOICES, {}, "年度と担当部課所を読み込めませんでした");
   const years = $("years");
   $("years-empty").remove();
   for (const { year, label } of data.fiscalYears) {
@@ -196,9 +216,11 @@ function show(view) {
   $("measure").hidden = view !== "measure";
 }
 
-function showError(message) {
+// One readable line; `link` ({ text, href }) adds a way out after it.
+function showError(message, link = null) {
   const box = $("error");
   box.textContent = message;
+  if (link) box.append(" ", element("a", link.text, { href: link.href }));
   box.hidden = false;
   $("status").textContent = "";
 }
@@ -213,7 +235,7 @@ function focusHeading(id) {
   $(id).focus();
 }
 
-async function renderSearch(route, token) {
+async function renderSearch(route, token, cameFrom) {
   fillForm(route);
   document.title = `「${route.query}」の検索結果 - 施策アーカイブ`;
   $("status").textContent = "検索しています…";
@@ -226,7 +248,20 @@ async function renderSearch(route, token) {
     first: PAGE_SIZE,
     after: route.trail.length ? route.trail[route.trail.length - 1] : null,
   };
-  const data = await graphql(SEARCH, variables);
+  let data;
+  try {
+    data = await graphql(SEARCH, variables);
+  } catch (error) {
+    // A refused cursor: the index changed since the link was made (or the link was edited).
+    if (!(error instanceof ApiError && error.code === "BAD_USER_INPUT" && variables.after !== null)) throw error;
+    if (token !== currentRender) return;
+    show("none");
+    showError("このページは開けません。検索索引が更新されたため、検索し直す必要があります。", {
+      text: "1ページ目から検索し直す",
+      href: searchHash({ ...route, trail: [] }),
+    });
+    return;
+  }
   if (token !== currentRender) return;
   const result = data.search;
   lastSearch = location.hash;
@@ -251,7 +286,10 @@ async function renderSearch(route, token) {
   const pages = Math.max(1, Math.ceil(result.totalCount / PAGE_SIZE));
   $("page-number").textContent = `${route.trail.length + 1} / ${pages} ページ`;
   show("results");
-  focusHeading("results-heading");
+  // Back from a measure: the focus returns to the result that opened it.
+  const opened = cameFrom && hits.querySelector(`a[href="#/measure/${CSS.escape(encodeURIComponent(cameFrom))}"]`);
+  if (opened && !firstRender) opened.focus();
+  else focusHeading("results-heading");
 }
 
 function hitItem(edge) {
@@ -300,7 +338,7 @@ function facetItem(text, chosen, onClick) {
 
 async function renderMeasure(route, token) {
   $("status").textContent = "読み込んでいます…";
-  const data = await graphql(MEASURE, { id: route.id });
+  const data = await graphql(MEASURE, { id: route.id }, "施策を表示できませんでした");
   if (token !== currentRender) return;
   const measure = data.node;
   if (!measure || !("history" in measure)) {
@@ -356,8 +394,18 @@ async function renderMeasure(route, token) {
   $("charts-section").hidden = true;
   $("status").textContent = "";
   show("measure");
+  shownMeasure = measure.id;
   focusHeading("measure-heading");
-  await renderCharts(measure, token);
+  // The charts are extra: if their request fails the measure stays, with a note where they go.
+  try {
+    await renderCharts(measure, token);
+  } catch (error) {
+    if (token !== currentRender) return;
+    const reason = error instanceof ApiError ? error.message : String(error);
+    const note = reason.startsWith(CHARTS_FAILED) ? reason : `${CHARTS_FAILED}: ${reason}`;
+    $("charts").replaceChildren(element("p", note, { class: "note" }));
+    $("charts-section").hidden = false;
+  }
 }
 
 // One chart per figure of this measure, matched across years by the API's indicatorSeries
@@ -382,7 +430,11 @@ async function renderCharts(measure, token) {
       variables[`l${i}`] = wish.label;
       variables[`u${i}`] = wish.unit;
     });
-    const data = await graphql(`query Series($id: ID!, ${parameters}) { node(id: $id) { ... on Measure { ${fields} } } }`, variables);
+    const data = await graphql(
+      `query Series($id: ID!, ${parameters}) { node(id: $id) { ... on Measure { ${fields} } } }`,
+      variables,
+      CHARTS_FAILED,
+    );
     if (token !== currentRender) return;
     // Without a label the API matches every figure of the unit; a chart of an unlabelled
     // figure keeps only the unlabelled ones, so it never mixes different counts.
@@ -391,7 +443,7 @@ async function renderCharts(measure, token) {
     );
   }
   const years = measure.history.map((m) => m.fiscalYear);
-  $("charts").replaceChildren(...series.map((one, i) => chart(one, years, i)));
+  $("charts").replaceChildren(...series.map((one) => chart(one, years)));
   $("charts-section").hidden = false;
 }
 
@@ -399,7 +451,7 @@ function seriesName({ label, unit }) {
   return `${label || "（項目名なし）"}（${unit || "比率"}）`;
 }
 
-function chart(series, historyYears, index) {
+function chart(series, historyYears) {
   const width = 320;
   const height = 170;
   const pad = { left: 56, right: 12, top: 14, bottom: 28 };
@@ -414,16 +466,17 @@ function chart(series, historyYears, index) {
   const described = points.map((p) => `${yearLabel(p.fiscalYear)} ${p.text}`).join("、");
 
   const figure = element("figure", null, { class: "chart-figure" });
-  const titleId = `chart-${index}-title`;
+  // The drawing is hidden from assistive technology: the visually hidden table below is its
+  // one text alternative. Its <title> is the tooltip for a mouse.
   const svg = svgElement("svg", {
     class: "chart",
     viewBox: `0 0 ${width} ${height}`,
     width,
     height,
-    role: "img",
-    "aria-labelledby": titleId,
+    "aria-hidden": "true",
+    focusable: "false",
   });
-  svg.append(svgElement("title", { id: titleId }, `${name}の推移: ${described || "数値なし"}`));
+  svg.append(svgElement("title", {}, `${name}の推移: ${described || "数値なし"}`));
   svg.append(svgElement("line", { class: "axis", x1: pad.left, y1: height - pad.bottom, x2: width - pad.right, y2: height - pad.bottom }));
   svg.append(svgElement("line", { class: "axis", x1: pad.left, y1: pad.top, x2: pad.left, y2: height - pad.bottom }));
   svg.append(svgElement("text", { x: pad.left - 4, y: pad.top + 4, "text-anchor": "end" }, numbers.format(top)));
@@ -455,12 +508,19 @@ function chart(series, historyYears, index) {
 
 async function render() {
   const token = ++currentRender;
-  const route = parseRoute();
+  const cameFrom = shownMeasure;
+  shownMeasure = null;
   clearError();
   try {
-    if (route.kind === "search" && route.query) await renderSearch(route, token);
+    const route = parseRoute();
+    if (route.kind === "search" && route.query) await renderSearch(route, token, cameFrom);
     else if (route.kind === "measure") await renderMeasure(route, token);
-    else {
+    else if (route.kind === "broken") {
+      show("none");
+      $("status").textContent = "";
+      document.title = "施策アーカイブ検索";
+      showError("このリンクは壊れているため開けません（施策の ID を読み取れません）。検索からたどり直してください。");
+    } else {
       show("none");
       $("status").textContent = "";
       document.title = "施策アーカイブ検索";
@@ -484,8 +544,9 @@ async function start() {
   try {
     await loadChoices();
   } catch (error) {
-    showError(error instanceof ApiError ? error.message : String(error));
-    $("years-empty").textContent = "年度を読み込めませんでした。";
+    showError(error instanceof ApiError ? error.message : `年度と担当部課所を読み込めませんでした: ${error}`);
+    const empty = $("years-empty"); // gone if the failure came after the answer
+    if (empty) empty.textContent = "年度を読み込めませんでした。";
   }
   if (!$("error").hidden) return;
   await render();

@@ -1,6 +1,6 @@
 """Fixtures for the browser tests: the real server in a thread, and headless Chromium.
 
-Without a chromium executable these tests skip, saying why; with PLAN_ARCHIVE_TEST_BROWSER
+Without Playwright (the dev extra) or a chromium executable these tests skip, saying why; with PLAN_ARCHIVE_TEST_BROWSER
 set (CI sets it) a missing browser is a failure instead, so CI cannot pass by skipping.
 """
 
@@ -14,24 +14,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import uvicorn
-from playwright.sync_api import (
-    Browser,
-    ConsoleMessage,
-    Error,
-    Page,
-    Playwright,
-    Request,
-    Response,
-    sync_playwright,
-)
 
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import archive_of
-from tests.schema.test_portal import REPORTS
+
+if TYPE_CHECKING:  # at run time Playwright is imported by the fixtures, which skip without it
+    from playwright.sync_api import (
+        Browser,
+        ConsoleMessage,
+        Error,
+        Page,
+        Playwright,
+        Request,
+        Response,
+    )
 
 BROWSER_ENV = "PLAN_ARCHIVE_TEST_BROWSER"
 CHROMIUM_ARGS = [
@@ -69,17 +69,19 @@ def serving(settings: Settings) -> Iterator[int]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the server did not start")
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
         yield int(port)
     finally:
+        # Also on a start that timed out: a server still starting stops once it sees this.
         server.should_exit = True
         thread.join(timeout=30)
+        assert not thread.is_alive(), "the server thread did not stop within 30 s"
 
 
 @pytest.fixture(scope="session")
@@ -88,16 +90,19 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="session")
-def three_years(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[int]:
+def three_years(three_years_archive: Settings, chromium: str) -> Iterator[int]:
     """A server over three years of the Hitachi report (FY2019-2021), so measures have a
     history and their figures a series of several points. Yields the port."""
-    with serving(archive_of(tmp_path_factory.mktemp("browser-archive"), REPORTS)) as port:
+    with serving(three_years_archive) as port:
         yield port
 
 
 @pytest.fixture(scope="session")
 def playwright_session(chromium: str) -> Iterator[Playwright]:
-    with sync_playwright() as playwright:
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is in the dev extra: pip install -e '.[dev]'"
+    )
+    with sync_api.sync_playwright() as playwright:
         yield playwright
 
 

@@ -4,17 +4,20 @@ question, asked by the test itself."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
+
+pytest.importorskip("playwright", reason="Playwright is in the dev extra: pip install -e '.[dev]'")
 from playwright.sync_api import Page, Route, expect
 
 from server.settings import Settings
+from tests import variants
 from tests.browser.conftest import Visit, serving
-from tests.conftest import settings_for
-from tests.server.test_processes import _post
+from tests.conftest import REPORTS, SAMPLE, archive_of, post_graphql, settings_for
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +39,7 @@ def _url(port: int, fragment: str = "") -> str:
 
 
 def _api(port: int, query: str, **variables: Any) -> dict[str, Any]:
-    body = _post(port, query, **variables)
+    body = post_graphql(port, query, **variables)
     assert "errors" not in body, body
     data: dict[str, Any] = body["data"]
     return data
@@ -83,12 +86,16 @@ def test_search_facet_pages_and_a_measure(three_years: int, visit: Visit) -> Non
     expect(page.locator("#hits mark").first).to_have_text(QUERY)
 
     # The next page holds the API's next page; the previous page the first again.
+    status = page.locator("#status")
     page.get_by_role("link", name="次のページ").click()
     second = _search(three_years, after=first["pageInfo"]["endCursor"])
-    expect(page.locator(".hit")).to_have_count(len(second["edges"]))
+    expect(page).to_have_url(re.compile("after="))
+    expect(status).to_contain_text(f"（11〜{10 + len(second['edges'])}件目）")
     assert _hit_ids(page) == [e["node"]["id"] for e in second["edges"]]
     page.get_by_role("link", name="前のページ").click()
-    expect(page.locator(".hit")).to_have_count(len(first["edges"]))
+    expect(page).not_to_have_url(re.compile("after="))
+    expect(status).to_contain_text(f"（1〜{len(first['edges'])}件目）")
+    assert _hit_ids(page) == from_api
 
     # A year's facet filters to that year, and the URL keeps it across a reload.
     labels = {str(y["year"]): y["label"] for y in _api(three_years, LABELS)["fiscalYears"]}
@@ -96,10 +103,11 @@ def test_search_facet_pages_and_a_measure(three_years: int, visit: Visit) -> Non
     page.locator("#facet-years").get_by_role(
         "button", name=f"{labels[facet['value']]}（{facet['count']}件）"
     ).click()
-    expect(page.locator(".hit")).to_have_count(min(facet["count"], 10))
+    expect(page).to_have_url(re.compile(f"year={facet['value']}"))
+    expect(status).to_contain_text(f"{facet['count']}件（")
     filtered = _search(three_years, filter={"fiscalYears": [int(facet["value"])]})
     assert _shown_count(page) == filtered["totalCount"] == facet["count"]
-    assert f"year={facet['value']}" in page.url
+    assert len(_hit_ids(page)) == min(facet["count"], 10)
     page.reload()
     _search_done(page)
     assert _shown_count(page) == filtered["totalCount"]
@@ -126,13 +134,16 @@ def test_search_facet_pages_and_a_measure(three_years: int, visit: Visit) -> Non
     others = [m for m in measure["history"] if m["id"] != measure["id"]]
     expect(page.locator("#history a")).to_have_count(len(others))
     series = {(f["label"], f["unit"]) for f in measure["indicators"]}
-    charts = page.locator("#charts svg[role=img]")
+    # Each drawing is hidden from assistive technology; its one text alternative is a table.
+    charts = page.locator("#charts svg")
     expect(charts).to_have_count(len(series))
     for index in range(len(series)):
         chart = charts.nth(index)
+        expect(chart).to_have_attribute("aria-hidden", "true")
         expect(chart.locator("title")).not_to_be_empty()
         expect(chart.locator("circle")).not_to_have_count(0)
     expect(page.locator("#charts table.visually-hidden")).to_have_count(len(series))
+    expect(page.locator("#charts table caption")).to_have_count(len(series))
     expect(page.locator("#indicators tbody tr")).to_have_count(len(measure["indicators"]))
 
     # History links lead to the other year's measure; the back button returns.
@@ -173,10 +184,14 @@ def test_keyboard_only(three_years: int, visit: Visit) -> None:
         if page.evaluate("document.activeElement.matches('.hit h3 a')"):
             break
     title = page.evaluate("document.activeElement.textContent")
+    opened = page.evaluate("document.activeElement.getAttribute('href')")
     page.keyboard.press("Enter")
     heading = page.locator("#measure-heading")
     expect(heading).to_contain_text(title)
     expect(heading).to_be_focused()
+    # Back: the focus returns to the result that was opened, not to the top of the list.
+    page.go_back()
+    expect(page.locator(f'#hits a[href="{opened}"]')).to_be_focused()
     visit.assert_clean()
 
 
@@ -199,7 +214,7 @@ def test_api_errors_are_shown(three_years: int, visit: Visit) -> None:
     page = visit.page
     error = page.locator("#error")
     too_long = "市" * 300
-    refused = _post(three_years, SEARCH, text=too_long)["errors"][0]["message"]
+    refused = post_graphql(three_years, SEARCH, text=too_long)["errors"][0]["message"]
     page.goto(_url(three_years, f"#/search?q={too_long}"))
     expect(error).to_be_visible()
     expect(error).to_contain_text(refused)
@@ -208,7 +223,7 @@ def test_api_errors_are_shown(three_years: int, visit: Visit) -> None:
     box = page.get_by_label("検索語")
     box.fill('"市民')
     box.press("Enter")
-    unclosed = _post(three_years, SEARCH, text='"市民')["errors"][0]["message"]
+    unclosed = post_graphql(three_years, SEARCH, text='"市民')["errors"][0]["message"]
     expect(error).to_contain_text(unclosed)
 
     page.goto(_url(three_years, "#/measure/nonsense"))
@@ -232,10 +247,163 @@ def test_no_index_built(tmp_path_factory: pytest.TempPathFactory, visit: Visit) 
     """An archive whose index was never built: the form still loads, a search says why."""
     settings: Settings = settings_for(tmp_path_factory.mktemp("no-index"))
     with serving(settings) as port:
-        body = _post(port, SEARCH, text=QUERY)
+        body = post_graphql(port, SEARCH, text=QUERY)
         assert body["errors"][0]["extensions"]["code"] == "INDEX_UNAVAILABLE"
         page = visit.page
         page.goto(_url(port, f"#/search?q={QUERY}"))
         expect(page.locator("#error")).to_contain_text(body["errors"][0]["message"])
         expect(page.locator("#error")).to_contain_text("plan-archive reindex")
         visit.assert_clean()
+
+
+def _fail_requests(page: Page, marker: str, message: str) -> None:
+    """Answer every GraphQL request whose document contains ``marker`` with a GraphQL error,
+    as the server does when it refuses one; every other request goes to the real server."""
+
+    def handle(route: Route) -> None:
+        if marker in (route.request.post_data or ""):
+            body = {"data": None, "errors": [{"message": message}]}
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+        else:
+            route.continue_()
+
+    page.route("**/graphql", handle)
+
+
+def test_a_failed_chart_request_keeps_the_measure(three_years: int, visit: Visit) -> None:
+    page = visit.page
+    first = _search(three_years)
+    measure = _measure_with_history(three_years, [e["node"]["id"] for e in first["edges"]])
+    _fail_requests(page, "indicatorSeries", "series refused")
+    page.goto(_url(three_years, f"#/measure/{measure['id']}"))
+    expect(page.locator("#measure")).to_be_visible()
+    expect(page.locator("#measure-heading")).to_contain_text(measure["title"])
+    section = page.locator("#charts-section")
+    expect(section).to_be_visible()
+    expect(section).to_contain_text("数値の推移を読み込めませんでした: series refused")
+    expect(page.locator("#charts svg")).to_have_count(0)
+    expect(page.locator("#indicators tbody tr")).to_have_count(len(measure["indicators"]))
+    expect(page.locator("#error")).to_be_hidden()
+    visit.assert_clean()
+
+
+def test_a_refused_measure_says_so_in_measure_words(three_years: int, visit: Visit) -> None:
+    page = visit.page
+    _fail_requests(page, "query Measure(", "measure refused")
+    page.goto(_url(three_years, "#/measure/whatever"))
+    expect(page.locator("#error")).to_have_text("施策を表示できませんでした: measure refused")
+    expect(page.locator("#measure")).to_be_hidden()
+    visit.assert_clean()
+
+
+def test_a_malformed_measure_link_is_an_error_not_the_old_view(
+    three_years: int, visit: Visit
+) -> None:
+    page = visit.page
+    page.goto(_url(three_years, f"#/search?q={QUERY}"))
+    _search_done(page)
+    page.evaluate("location.hash = '#/measure/%E0%A4%A'")
+    expect(page.locator("#error")).to_contain_text("このリンクは壊れているため開けません")
+    expect(page.locator("#results")).to_be_hidden()
+    expect(page.locator("#measure")).to_be_hidden()
+    visit.assert_clean()  # no uncaught "URI malformed"
+
+
+def test_a_refused_cursor_leads_back_to_the_first_page(
+    tmp_path_factory: pytest.TempPathFactory, visit: Visit
+) -> None:
+    """A next-page link made before the index changed: the API refuses its cursor, and the page
+    says so with a link to the first page of the same search."""
+    data_dir = tmp_path_factory.mktemp("stale-cursor")
+    with serving(archive_of(data_dir, REPORTS[:2])) as port:
+        page = visit.page
+        page.goto(_url(port, "#/search?q=情報"))
+        _search_done(page)
+        assert _api(port, SEARCH, text="情報")["search"]["pageInfo"]["hasNextPage"], (
+            "the query must need two pages"
+        )
+        archive_of(data_dir, REPORTS[2:])  # another year: the index changes under the page
+        page.get_by_role("link", name="次のページ").click()
+        error = page.locator("#error")
+        expect(error).to_contain_text("検索し直す必要があります")
+        expect(page.locator("#results")).to_be_hidden()
+        error.get_by_role("link", name="1ページ目から検索し直す").click()
+        expect(page).not_to_have_url(re.compile("after="))
+        expect(page.locator("#status")).to_contain_text(
+            f"{_api(port, SEARCH, text='情報')['search']['totalCount']}件（1〜"
+        )
+        expect(error).to_be_hidden()
+        visit.assert_clean()
+
+
+def test_markup_in_a_report_is_shown_as_text(
+    tmp_path_factory: pytest.TempPathFactory, visit: Visit
+) -> None:
+    """A report whose text holds HTML: the results and the measure page show it as text, and
+    nothing of it runs (and the CSP's Trusted Types refuse any string-to-markup sink)."""
+    data_dir = tmp_path_factory.mktemp("markup")
+    report = data_dir / "markup.txt"
+    report.write_bytes(variants.markup_in_text(SAMPLE.read_text(encoding="utf-8")))
+    with serving(archive_of(data_dir / "archive", [report])) as port:
+        page = visit.page
+        page.goto(_url(port, "#/search?q=市長"))
+        _search_done(page)
+        link = page.get_by_role("link", name=variants.MARKUP_TITLE)
+        expect(link).to_have_text(variants.MARKUP_TITLE)
+        fragments = page.locator(".hit").filter(has=link).locator(".fragment")
+        expect(fragments.filter(has_text="市長の<script>window.__xss=2</script>")).to_have_count(1)
+        expect(fragments.filter(has_text='<b onmouseover="window.__xss=3">市政情報')).to_have_count(
+            1
+        )
+        expect(page.locator("main img, main script, main b")).to_have_count(0)
+        link.click()
+        expect(page.locator("#measure-heading")).to_contain_text(variants.MARKUP_TITLE)
+        expect(page.locator("#measure-fields")).to_contain_text(variants.MARKUP_DESCRIPTION)
+        expect(page.locator("main img, main script, main b")).to_have_count(0)
+        assert page.evaluate("typeof window.__xss") == "undefined"
+        refused = page.evaluate(
+            "() => { try { document.body.innerHTML = '<i>x</i>'; return 'allowed'; }"
+            " catch (error) { return error.name; } }"
+        )
+        assert refused == "TypeError"
+        visit.problems = [p for p in visit.problems if "TrustedHTML" not in p]
+        visit.assert_clean()
+
+
+def test_blank_and_empty_parameters(three_years: int, visit: Visit) -> None:
+    """A query of blanks is no search; "year=" is no year (not year 0)."""
+    page = visit.page
+    page.goto(_url(three_years, "#/search?q=%20%20"))
+    expect(page.locator("#years input").first).to_be_attached()
+    expect(page.locator("#results")).to_be_hidden()
+    expect(page.locator("#error")).to_be_hidden()
+    expect(page.locator("#status")).to_be_empty()
+    page.goto(_url(three_years, f"#/search?q={QUERY}&year="))
+    _search_done(page)
+    assert _shown_count(page) == _search(three_years)["totalCount"]
+    visit.assert_clean()
+
+
+def test_choices_that_fail_to_load_are_reported(three_years: int, visit: Visit) -> None:
+    page = visit.page
+    _fail_requests(page, "fiscalYears { year label }", "choices refused")
+    page.goto(_url(three_years))
+    expect(page.locator("#error")).to_have_text(
+        "年度と担当部課所を読み込めませんでした: choices refused"
+    )
+    expect(page.locator("#years")).to_contain_text("年度を読み込めませんでした。")
+    visit.assert_clean()
+
+
+def test_focus_and_matches_are_visible(three_years: int, visit: Visit) -> None:
+    """The focus ring on the blue header is white; a match is bold as well as yellow."""
+    page = visit.page
+    page.goto(_url(three_years, f"#/search?q={QUERY}"))
+    _search_done(page)
+    home = page.locator("header.site a")
+    page.keyboard.press("Tab")
+    expect(home).to_be_focused()
+    assert home.evaluate("a => getComputedStyle(a).outlineColor") == "rgb(255, 255, 255)"
+    mark = page.locator("#hits mark").first
+    assert int(mark.evaluate("m => getComputedStyle(m).fontWeight")) >= 600
+    visit.assert_clean()

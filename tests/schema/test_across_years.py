@@ -11,8 +11,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import archive_of, graphql
-from tests.schema.test_portal import REPORTS
+from tests.conftest import REPORTS, archive_of, graphql
 
 MEASURE = """query($year: Int!) { measures(first: 20, filter: {fiscalYears: [$year]}) {
   edges { node { id number title achievement carryOverFlags

@@ -13,23 +13,12 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import ROOT, SAMPLE, archive_of, graphql
-
-REPORTS = [
-    ROOT / "tests" / "fixtures" / "hitachi-action-plan-fy2019.txt",
-    SAMPLE,
-    ROOT / "tests" / "fixtures" / "hitachi-action-plan-fy2021.txt",
-]
-
-
-@pytest.fixture(scope="module")
-def three_years(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return archive_of(tmp_path_factory.mktemp("three-years"), REPORTS)
+from tests.conftest import SAMPLE, graphql
 
 
 @pytest.fixture
-def portal(three_years: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(three_years)) as client:
+def portal(three_years_archive: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(three_years_archive)) as client:
         yield client
 
 

@@ -24,8 +24,7 @@ from server.cli import cli
 from server.limits import RequestLimits
 from server.resources import open_searcher, open_store
 from server.settings import Settings
-from tests.conftest import SAMPLE, archive_of, graphql, settings_for, store_env
-from tests.schema.test_portal import REPORTS
+from tests.conftest import REPORTS, SAMPLE, archive_of, graphql, settings_for, store_env
 
 BOM = "\ufeff".encode()
 MEASURE_FIELDS = """id fiscalYear number title description achievement municipality

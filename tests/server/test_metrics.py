@@ -26,10 +26,9 @@ from schema import build_schema
 from server.app import create_app
 from server.observability import Metrics, Observer
 from server.settings import Settings
-from tests.conftest import SAMPLE, graphql, settings_for, store_env
+from tests.conftest import SAMPLE, graphql, post_graphql, settings_for, store_env
 from tests.schema.test_mutations import TOKEN, _upload
 from tests.server.test_bulk import _run
-from tests.server.test_processes import _post
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -210,7 +209,7 @@ def test_two_workers_sum_to_the_requests_sent(tmp_path: Path) -> None:
         sent = 0
         with ThreadPoolExecutor(8) as pool:
             while len(_answered_by(tmp_path / "data" / "metrics")) < 2 and sent < 2000:
-                answers = list(pool.map(lambda _: _post(port, COUNT), range(40)))
+                answers = list(pool.map(lambda _: post_graphql(port, COUNT), range(40)))
                 assert all("errors" not in answer for answer in answers)
                 sent += len(answers)
         assert len(_answered_by(tmp_path / "data" / "metrics")) >= 2

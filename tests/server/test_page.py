@@ -28,6 +28,8 @@ def test_the_page_and_its_files_are_served_with_security_headers(client: TestCli
             assert response.content == (STATIC / path.removeprefix("/static/")).read_bytes()
     csp = page.headers["content-security-policy"]
     assert "default-src 'self'" in csp
+    # Trusted Types: a string can never become markup through innerHTML and its kin.
+    assert "require-trusted-types-for 'script'" in csp
     assert "unsafe" not in csp
     assert "http" not in csp
 

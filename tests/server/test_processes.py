@@ -3,18 +3,15 @@ while another process ingests."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 from tests import variants
-from tests.conftest import SAMPLE, store_env
+from tests.conftest import SAMPLE, post_graphql, store_env
 from tests.server.test_bulk import _run
 
 
@@ -47,17 +44,6 @@ def test_two_ingests_at_once_lose_and_double_nothing(tmp_path: Path) -> None:
     assert int(out.split()[0]) == 12 * 30
 
 
-def _post(port: int, query: str, **variables: Any) -> dict[str, Any]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query, "variables": variables}).encode(),
-        headers={"content-type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        body: dict[str, Any] = json.loads(answer.read())
-    return body
-
-
 def _children(pid: int) -> list[int]:
     found = []
     for entry in os.listdir("/proc"):
@@ -88,7 +74,7 @@ def test_two_workers_share_the_store_and_the_index(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while True:
             try:
-                if "errors" not in _post(port, "{ fiscalYears { year } }"):
+                if "errors" not in post_graphql(port, "{ fiscalYears { year } }"):
                     break
             except OSError:
                 if time.monotonic() > deadline:
@@ -97,12 +83,12 @@ def test_two_workers_share_the_store_and_the_index(tmp_path: Path) -> None:
         workers = [p for p in _children(server.pid) if Path(f"/proc/{p}/cmdline").exists()]
         assert len(workers) >= 2, workers  # uvicorn's workers (and its process watcher)
         query = '{ measures { totalCount } search(query: "人事評価") { totalCount } }'
-        before = _post(port, query)["data"]
+        before = post_graphql(port, query)["data"]
         fixtures = SAMPLE.parent.parent / "tests" / "fixtures"
         assert _run(tmp_path, "ingest", str(fixtures / "hitachi-action-plan-fy2021.txt"))[0] == 0
         # Every answer after the ingest, from whichever worker, sees it: store and index.
         for _ in range(30):
-            after = _post(port, query)["data"]
+            after = post_graphql(port, query)["data"]
             assert after["measures"]["totalCount"] == before["measures"]["totalCount"] + 12
             assert after["search"]["totalCount"] > before["search"]["totalCount"]
     finally:
