@@ -10,9 +10,14 @@ os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 import hashlib
 import json
+import socket
+import subprocess
+import sys
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +185,43 @@ def post_graphql(port: int, query: str, **variables: Any) -> dict[str, Any]:
     with urllib.request.urlopen(request, timeout=30) as answer:
         body: dict[str, Any] = json.loads(answer.read())
     return body
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@contextmanager
+def served(
+    data_dir: Path, workers: int = 1, **extra: str
+) -> Iterator[tuple[subprocess.Popen[bytes], int, dict[str, str]]]:
+    """``plan-archive serve --workers N`` over the archive in ``data_dir`` (``extra`` on top of
+    its environment), once it answers ``/healthz``: yields the process, its port and its
+    environment."""
+    port = free_port()
+    env = {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(data_dir), **extra}
+    command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--workers", str(workers)],
+        cwd=data_dir.parent,  # no developer's .env
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield server, port, env
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

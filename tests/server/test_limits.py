@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +14,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings, SettingsError
-from tests.conftest import settings_for, store_env
+from tests.conftest import served, settings_for
 
 
 def _client(data_dir: Path, **env: str) -> TestClient:
@@ -79,31 +75,8 @@ def test_request_time_limit(sample_settings: Settings) -> None:
     """A request still unanswered after the limit gets 503, on a real server: here a client
     that sends half its body and stalls. (The limit covers waiting; a single blocking query
     or search is bounded by its own caps instead: see the README.)"""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {
-        **os.environ,
-        **store_env(sample_settings.data_dir),
-        "PLAN_ARCHIVE_REQUEST_TIMEOUT": "0.3",
-    }
-    env.pop("PLAN_ARCHIVE_DATABASE_URL", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                connection = socket.create_connection(("127.0.0.1", port), timeout=5)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+    with served(sample_settings.data_dir, PLAN_ARCHIVE_REQUEST_TIMEOUT="0.3") as (_, port, _):
+        connection = socket.create_connection(("127.0.0.1", port), timeout=5)
         with connection:
             body = b'{"query": "{ fiscalYears { year } }"}'
             connection.sendall(
@@ -122,9 +95,6 @@ def test_request_time_limit(sample_settings: Settings) -> None:
             reply = received.decode()
         assert reply.startswith("HTTP/1.1 503")
         assert '"code": "TIMEOUT"' in reply or '"code":"TIMEOUT"' in reply
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_batching_is_off(client: TestClient) -> None:

@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,7 +24,7 @@ from schema import build_schema
 from server.app import create_app
 from server.observability import Metrics, Observer
 from server.settings import Settings
-from tests.conftest import SAMPLE, graphql, post_graphql, settings_for, store_env
+from tests.conftest import SAMPLE, free_port, graphql, post_graphql, served, settings_for
 from tests.schema.test_mutations import TOKEN, _upload
 from tests.server.test_bulk import _run
 
@@ -178,32 +176,11 @@ def test_two_workers_sum_to_the_requests_sent(tmp_path: Path) -> None:
     """A scrape reaches one worker; every scrape still shows every worker's requests, and
     the ingests a separate `plan-archive ingest` process made."""
     assert _run(tmp_path, "ingest", str(SAMPLE))[0] == 0
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     folder = tmp_path / "data" / "metrics"
     folder.mkdir()
     (folder / "notes.txt").write_text("not the server's")  # a folder may hold other files
     (folder / "counter_999999.db").write_bytes(b"")  # a figures file of an earlier run
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", "2"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _scrape(port)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+    with served(tmp_path / "data", workers=2) as (_, port, env):
         # Concurrent requests until both workers answered some (the kernel picks who
         # accepts), then every scrape, whichever worker answers it, counts them all.
         sent = 0
@@ -220,9 +197,7 @@ def test_two_workers_sum_to_the_requests_sent(tmp_path: Path) -> None:
             assert figure(text, "plan_archive_requests_total", operation="measures") == sent
             assert figure(text, "plan_archive_measures") == 12
         # A second server on the same data folder refuses to start, and erases nothing.
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            other_port = probe.getsockname()[1]
+        other_port = free_port()
         second = subprocess.run(
             [sys.executable, "-m", "server.cli", "serve", "--port", str(other_port)],
             cwd=tmp_path,
@@ -244,9 +219,6 @@ def test_two_workers_sum_to_the_requests_sent(tmp_path: Path) -> None:
         assert figure(text, documents, via="cli", outcome="refused") == 1
         assert figure(text, "plan_archive_ingested_measures_total", via="cli") == 12
         assert figure(text, "plan_archive_measures") == 24
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_a_body_refused_before_routing_is_counted_under_its_route(tmp_path: Path) -> None:

@@ -4,14 +4,12 @@ while another process ingests."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests import variants
-from tests.conftest import SAMPLE, post_graphql, store_env
+from tests.conftest import SAMPLE, post_graphql, served, store_env
 from tests.server.test_bulk import _run
 
 
@@ -59,27 +57,7 @@ def _children(pid: int) -> list[int]:
 
 def test_two_workers_share_the_store_and_the_index(tmp_path: Path) -> None:
     assert _run(tmp_path, "ingest", str(SAMPLE))[0] == 0
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", "2"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if "errors" not in post_graphql(port, "{ fiscalYears { year } }"):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+    with served(tmp_path / "data", workers=2) as (server, port, _):
         workers = [p for p in _children(server.pid) if Path(f"/proc/{p}/cmdline").exists()]
         assert len(workers) >= 2, workers  # uvicorn's workers (and its process watcher)
         query = '{ measures { totalCount } search(query: "人事評価") { totalCount } }'
@@ -91,6 +69,3 @@ def test_two_workers_share_the_store_and_the_index(tmp_path: Path) -> None:
             after = post_graphql(port, query)["data"]
             assert after["measures"]["totalCount"] == before["measures"]["totalCount"] + 12
             assert after["search"]["totalCount"] > before["search"]["totalCount"]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
