@@ -36,6 +36,7 @@ from schema.types import Measure, MeasureFilter, MeasureOrder, SearchOrder
 
 BATCH = 200  # measures per store query and per written chunk
 FORMATS = ("csv", "jsonl")
+YEARS = (1000, 9999)  # a fiscal year in a filter: four digits, as the HTTP export and the CLI check
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
 # The orders an export may ask for: the search's, and for a measure list the two directions.
 SEARCH_ORDERS = {order.value: order for order in SearchOrder}

@@ -32,7 +32,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from index.search import Searcher
 from schema.errors import BAD_USER_INPUT, PublicError
-from schema.export import MEDIA_TYPES, prepare_export
+from schema.export import MEDIA_TYPES, YEARS, prepare_export
 from schema.types import MeasureFilter
 from server.limits import allow_streaming
 
@@ -192,6 +192,6 @@ def _parameters(
 
 
 def _year(value: str, name: str) -> int:
-    if not (value.isascii() and value.isdigit() and len(value) == 4):
+    if not (value.isascii() and value.isdigit() and YEARS[0] <= int(value) <= YEARS[1]):
         raise HTTPException(400, f"{name} must be a Western year such as 2020, not {value!r}")
     return int(value)

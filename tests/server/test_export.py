@@ -203,6 +203,7 @@ def test_the_limit_is_honoured(portal: TestClient) -> None:
         ("fiscalYear=20x", "fiscalYear must be a Western year such as 2020, not '20x'"),
         ("fiscalYear=令和2", "fiscalYear must be a Western year"),
         ("fiscalYearFrom=99999", "fiscalYearFrom must be a Western year"),
+        ("fiscalYearTo=0999", "fiscalYearTo must be a Western year"),
         ("limit=0", "limit must be a whole number from 1 to 50000"),
         ("limit=-3", "limit must be a whole number"),
         ("limit=ten", "limit must be a whole number"),
@@ -345,6 +346,31 @@ def test_cli_refuses_bad_input_in_one_line_and_writes_nothing(
     assert list(tmp_path.iterdir()) == []
     assert _run(sample_settings, "--limit", "0").exit_code == 2
     assert _run(sample_settings, "--format", "xlsx").exit_code == 2
+    for option in ("--fiscal-year", "--fiscal-year-from", "--fiscal-year-to"):
+        for year in ("20", "0999", "10000"):  # as over HTTP: four digits
+            result = _run(sample_settings, option, year, "-o", str(out))
+            assert result.exit_code == 2
+            assert f"{int(year)} is not in the range 1000<=x<=9999" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_search_is_the_api_search(sample_settings: Settings, client: TestClient) -> None:
+    env = {"PLAN_ARCHIVE_DATABASE_URL": "", **store_env(sample_settings.data_dir)}
+    api = _api(client, SEARCH, "search", q="市民", filter={"fiscalYears": [2020]})
+    result = CliRunner().invoke(
+        cli, ["search", "市民", "--fiscal-year", "2020", "--limit", "100"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{api['totalCount']} hits for 市民\n")
+    titles = [line.split("  ", 1)[1] for line in result.output.splitlines() if "日立市 No" in line]
+    assert titles == [e["node"]["title"] for e in api["edges"]]
+    for args, message in [
+        (["search", '"open'], 'error: a quotation mark (") is not closed'),
+        (["search", "市", "--fiscal-year", "20"], "20 is not in the range 1000<=x<=9999"),
+    ]:
+        result = CliRunner().invoke(cli, args, env=env)
+        assert result.exit_code == 2
+        assert message in result.output
 
 
 def _scope(path: str, method: str = "GET") -> dict[str, Any]:
