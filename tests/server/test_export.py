@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 import schema.export
 from archive.db import reader, writer
 from archive.ingest import delete_document, find_document
+from archive.models import Measure as MeasureRow
 from schema.export import prepare_export
 from server.app import create_app
 from server.cli import cli
@@ -39,6 +41,8 @@ MEASURES = f"""query($filter: MeasureFilter, $order: MeasureOrder) {{
 SEARCH = f"""query($q: String!, $filter: MeasureFilter, $order: SearchOrder) {{
   search(query: $q, filter: $filter, orderBy: $order, first: 100) {{
     totalCount edges {{ score node {{ {MEASURE_FIELDS} }} }} }} }}"""
+
+ERA_LABELS = {"2019": "令和元年度", "2020": "令和2年度", "2021": "令和3年度"}
 
 # GraphQL filters and the same filters as export parameters.
 FILTERS: list[tuple[dict[str, Any] | None, dict[str, Any]]] = [
@@ -134,10 +138,12 @@ def test_csv_holds_the_measures_the_api_lists(
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["x-total-count"] == str(api["totalCount"])
     rows = _csv(response.content)
-    years = {row.pop("fiscal_year_label") for row in rows}
-    assert years <= {"令和元年度", "令和2年度", "令和3年度"}
+    for row in rows:
+        assert row.pop("fiscal_year_label") == ERA_LABELS[row["fiscal_year"]]
     assert rows == [_as_csv(edge["node"]) for edge in api["edges"]]
     assert rows  # every filter above admits some measures
+    if where is None:  # 達成状況 spanning lines comes back whole from the quoted cells
+        assert any("\n" in row["achievement"] for row in rows)
 
 
 @pytest.mark.parametrize(("where", "params"), FILTERS[:4])
@@ -149,7 +155,7 @@ def test_jsonl_holds_the_same_measures_with_indicators(
     assert response.status_code == 200, response.text
     rows = _jsonl(response.content)
     for row in rows:
-        del row["fiscal_year_label"]
+        assert row.pop("fiscal_year_label") == ERA_LABELS[str(row["fiscal_year"])]
     assert rows == [_as_jsonl(edge["node"]) for edge in api["edges"]]
     assert any(row["indicators"] for row in rows)
 
@@ -286,6 +292,8 @@ def test_an_export_reads_one_snapshot(tmp_path: Path, monkeypatch: pytest.Monkey
         with reader(engine)() as db:
             after = prepare_export(db, searcher, query=None, where=None, order=None, limit=None)
             assert "".join(after.chunks("jsonl")) == ""
+            with pytest.raises(ValueError, match="format must be one of csv, jsonl, not 'xlsx'"):
+                next(after.chunks("xlsx"))
     finally:
         searcher.close()
         engine.dispose()
@@ -302,6 +310,39 @@ def test_csv_cells_that_start_a_formula_are_quoted(tmp_path: Path) -> None:
         assert [r["title"] for r in rows] == [f"'=HYPERLINK(1) {title}"]
         lines = _jsonl(client.get("/export.jsonl", params={"q": "HYPERLINK"}).content)
         assert [r["title"] for r in lines] == [f"=HYPERLINK(1) {title}"]  # JSON keeps the text
+
+
+def test_text_a_reader_could_misread_comes_out_safe(tmp_path: Path) -> None:
+    """Formula starts (full-width too, after spaces) are quoted in CSV; line breaks that
+    splitlines() splits on stay inside a JSON line; line breaks in a cell survive CSV."""
+    settings = archive_of(tmp_path, [SAMPLE])
+    titles = {
+        "01": "＝SUM(A1)",
+        "02": "\u3000=1+1",
+        "03": " @cmd",
+        "04": "－5",
+        "05": "＋1",
+        "06": "a\u2028b\u2029c\x85d",
+        "07": "一行目\r\n二行目\n三行目",
+        "08": "題に＝を含む",
+    }
+    engine = open_store(settings)
+    with writer(engine)() as db, db.begin():
+        for measure in db.scalars(select(MeasureRow)):
+            measure.title = titles.get(measure.number, measure.title)
+    engine.dispose()
+    with TestClient(create_app(settings)) as client:
+        rows = _csv(client.get("/export.csv").content)
+        text = client.get("/export.jsonl").content.decode()
+    csv_titles = {row["number"]: row["title"] for row in rows}
+    guarded = {"01", "02", "03", "04", "05"}
+    assert {n: csv_titles[n] for n in titles} == {
+        n: "'" + t if n in guarded else t for n, t in titles.items()
+    }
+    assert len(text.splitlines()) == len(rows) == 12
+    assert "\\u2028" in text
+    lines = {row["number"]: row["title"] for row in map(json.loads, text.splitlines())}
+    assert {n: lines[n] for n in titles} == titles  # JSON keeps the text
 
 
 def _run(settings: Settings, *args: str) -> Any:
