@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.exc
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -94,6 +95,8 @@ def store_problem(error: BaseException) -> StoreBusy | StoreTimeout | StoreFull 
     text_ = str(original).lower()
     if name == "LockNotAvailable" or "database is locked" in text_:
         return StoreBusy("another writer holds the archive; try again when it is done")
+    if isinstance(error, sqlalchemy.exc.TimeoutError):  # every pooled connection in use
+        return StoreBusy("every store connection is in use; try again shortly")
     if name == "QueryCanceled" or "statement timeout" in text_:
         return StoreTimeout("the store took too long to answer (statement timeout)")
     if name == "DiskFull" or any(

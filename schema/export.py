@@ -8,9 +8,12 @@ at a time, so a large export never sits in memory whole. Both run on one databas
 the caller opens a reader session, whose transaction sees one snapshot of the archive.
 
 CSV is for spreadsheets: UTF-8 with a BOM (Excel reads it as UTF-8 only then), RFC 4180
-quoting, and a text cell starting with ``= + - @`` (or a tab or carriage return) gets a
-leading ``'`` so a spreadsheet shows it as text instead of running it as a formula. JSON Lines
-is for programs: text exactly as stored, departments and indicators as lists.
+quoting, and a text cell starting with ``= + - @`` or their full-width forms ``＝ ＋ － ＠``
+(after any spaces or ideographic spaces), or with a tab or carriage return, gets a leading
+``'`` so a spreadsheet shows it as text instead of running it as a formula. JSON Lines is for
+programs: text exactly as stored, departments and indicators as lists; U+2028, U+2029 and
+U+0085 are written as JSON escapes (``\\u2028``…), so a reader splitting on every Unicode
+line break (Python's ``str.splitlines``) still sees one object a line.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from schema.types import Measure, MeasureFilter, MeasureOrder, SearchOrder
 
 BATCH = 200  # measures per store query and per written chunk
 FORMATS = ("csv", "jsonl")
+YEARS = (1000, 9999)  # a fiscal year in a filter: four digits, as the HTTP export and the CLI check
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
 # The orders an export may ask for: the search's, and for a measure list the two directions.
 SEARCH_ORDERS = {order.value: order for order in SearchOrder}
@@ -58,7 +62,10 @@ CSV_COLUMNS = (
     "next_year_status",
     "next_year_fiscal_year",
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+_LEADING_SPACES = " \u3000"
+# Line breaks to str.splitlines() that json.dumps leaves raw (it escapes the others).
+_JSON_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
 
 
 @dataclass
@@ -78,7 +85,8 @@ class Export:
 
     @property
     def count(self) -> int:
-        """How many rows the export holds (fewer if measures are deleted as it is written)."""
+        """How many rows the export holds: exactly, for a measure list (one snapshot); at
+        most, for a search (a hit whose measure the store no longer holds is left out)."""
         return self.total if self.limit is None else min(self.total, self.limit)
 
     def rows(self) -> Iterator[list[dict[str, Any]]]:
@@ -109,9 +117,11 @@ class Export:
 
     def chunks(self, format: str) -> Iterator[str]:
         """The export as text, one chunk per batch: CSV (BOM and header first) or JSON Lines."""
+        if format not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
         if format == "jsonl":
             for batch in self.rows():
-                yield "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in batch)
+                yield "".join(_json_line(row) for row in batch)
             return
         columns = CSV_COLUMNS + (("score",) if self.search else ())
         yield "\ufeff" + _csv_lines([columns])
@@ -193,10 +203,14 @@ def _row(measure: Measure, departments: list[str], score: float | None) -> dict[
     return row
 
 
+def _json_line(row: dict[str, Any]) -> str:
+    return json.dumps(row, ensure_ascii=False).translate(_JSON_BREAKS) + "\n"
+
+
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, list):
         value = "、".join(value)
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    if isinstance(value, str) and value.lstrip(_LEADING_SPACES).startswith(_FORMULA_STARTS):
         return "'" + value
     return "" if value is None else value
 

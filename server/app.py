@@ -13,8 +13,10 @@ from typing import Any
 
 from cross_web import HTTPException  # what Strawberry raises to refuse a request
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
@@ -129,6 +131,9 @@ class GraphQLApp(GraphQL[Context, None]):
                 response = await self._answer(Request(scope=scope, receive=receive))
             except HTTPException as refused:  # Strawberry's own refusals, in plain text
                 response = _error(refused.status_code, "BAD_REQUEST", refused.reason)
+            except PoolTimeout:  # every pooled store connection stayed in use
+                logger.warning("no store connection was free", exc_info=True)
+                response = _error(503, "STORE_BUSY", "the store is busy; try again shortly")
             except Exception:  # a body that is not a GraphQL request (bad UTF-8, JSON, map)
                 logger.warning("unreadable GraphQL request", exc_info=True)
                 response = _error(400, "BAD_REQUEST", "the request is not a GraphQL request")
@@ -178,7 +183,7 @@ class GraphQLApp(GraphQL[Context, None]):
             request.url.query,
             body,
             request.headers.get("accept", ""),
-            queries.data_version(db),
+            await run_in_threadpool(queries.data_version, db),  # may wait for a connection
             generation,
         )
 
@@ -225,7 +230,12 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
-        *export_routes(graphql.sessions, graphql.searcher, settings.max_export_rows),
+        *export_routes(
+            graphql.sessions,
+            graphql.searcher,
+            settings.max_export_rows,
+            max_concurrent=settings.max_concurrent_exports,
+        ),
         *page_routes(),
         *([Route("/metrics", metrics.endpoint)] if metrics is not None else []),
     ]

@@ -35,11 +35,13 @@ from archive.ingest import (
     prepare_document,
     store_document,
 )
-from index.query import QuerySyntaxError
-from index.search import IndexNotBuilt, SearchOptions, SearchTimeout, highlight
+from index.search import highlight
 from index.writing import IndexBusy, IndexDamaged, apply_pending, check, rebuild, repair
+from schema.export import FORMATS, SEARCH_ORDERS, YEARS
 from server.resources import StoreUnavailable, open_searcher, open_store
 from server.settings import Settings, SettingsError
+
+_YEAR = click.IntRange(*YEARS)  # a Western fiscal year, four digits as the HTTP export checks
 
 
 class _Obj:
@@ -425,11 +427,11 @@ def delete(obj: _Obj, municipality: str, fiscal_year: int) -> None:
 
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("words", nargs=-1, required=True)
-@click.option("--fiscal-year", "fiscal_years", type=int, multiple=True, help="Only this year.")
+@click.option("--fiscal-year", "fiscal_years", type=_YEAR, multiple=True, help="Only this year.")
 @click.option("--department", "departments", multiple=True, help="Only this department.")
 @click.option(
     "--sort",
-    type=click.Choice(["relevance", "fiscalYear", "-fiscalYear"]),
+    type=click.Choice(list(SEARCH_ORDERS)),
     default="relevance",
     show_default=True,
     help="Order of the hits.",
@@ -444,28 +446,31 @@ def search(
     sort: str,
     limit: int,
 ) -> None:
-    """The same search as the API, printed for a terminal: hits, highlights and facets.
+    """The same search as the API (measures), printed for a terminal: hits, highlights and
+    facets.
 
     The words form one query, so quotes are only needed for phrases; an excluded first term
     (-SNS) works as it is.
     """
+    from archive.queries import index_rows_by_key
+    from schema.connections import search_results
+    from schema.errors import PublicError
+    from schema.types import MeasureFilter
+
     query = " ".join(words)
     engine = _open(obj)
     searcher = open_searcher(obj.settings)
     click.get_current_context().call_on_close(searcher.close)
-    options = SearchOptions(
-        fiscal_years=fiscal_years or None,
-        departments=departments or None,
-        sort=sort,
-        limit=limit,
+    where = MeasureFilter(
+        fiscal_years=list(fiscal_years) or None, departments=list(departments) or None
     )
-    try:
-        results = searcher.search(query, options)
-    except (QuerySyntaxError, SearchTimeout, IndexNotBuilt) as error:
-        _fail(str(error))
-    from archive.queries import index_rows_by_key
-
     with reader(engine)() as db:
+        try:
+            results = search_results(
+                db, searcher, query, where, SEARCH_ORDERS[sort], offset=0, limit=limit
+            )
+        except PublicError as error:
+            _fail(str(error))
         rows = index_rows_by_key(db, [hit.key for hit in results.hits])
     click.echo(f"{results.total} hits for {query}")
     for rank, hit in enumerate(results.hits, start=1):
@@ -491,7 +496,7 @@ def search(
 @click.option(
     "--format",
     "format_",
-    type=click.Choice(["csv", "jsonl"]),
+    type=click.Choice(FORMATS),
     default="csv",
     show_default=True,
     help="CSV (UTF-8 with BOM, for spreadsheets) or JSON Lines.",
@@ -499,9 +504,9 @@ def search(
 @click.option(
     "--query", help="A full-text search (the API's syntax); without it, the measure list."
 )
-@click.option("--fiscal-year", "fiscal_years", type=int, multiple=True, help="Only this year.")
-@click.option("--fiscal-year-from", type=int, help="Only this year and later.")
-@click.option("--fiscal-year-to", type=int, help="Only this year and earlier.")
+@click.option("--fiscal-year", "fiscal_years", type=_YEAR, multiple=True, help="Only this year.")
+@click.option("--fiscal-year-from", type=_YEAR, help="Only this year and later.")
+@click.option("--fiscal-year-to", type=_YEAR, help="Only this year and earlier.")
 @click.option("--department", "departments", multiple=True, help="Only this department.")
 @click.option("--municipality", "municipalities", multiple=True, help="Only this municipality.")
 @click.option("--pillar", "pillars", multiple=True, help="Only this pillar (exact title).")

@@ -1,29 +1,44 @@
 """``GET /export.csv`` and ``GET /export.jsonl``: a measure list or a search as a file, streamed.
 
-Query parameters mirror ``MeasureFilter`` (``fiscalYear`` and ``department`` may repeat), with
-``q`` for a search, ``order`` and ``limit``. A bad parameter is a 400 with a one-line plain-text
-message. The request runs on one reader session, so the whole file comes from one snapshot of
-the store; the rows are read and sent a batch at a time (``schema/export.py``), and at most
-``max_rows`` of them (``PLAN_ARCHIVE_MAX_EXPORT_ROWS``).
+Query parameters mirror ``MeasureFilter`` (``fiscalYear``, ``department``, ``municipality``,
+``pillar`` and ``nextYearStatus`` may repeat), with ``q`` for a search, ``order`` and ``limit``.
+A bad parameter is a 400 with a one-line plain-text message. The request runs on one reader
+session, so the whole file comes from one snapshot of the store; the rows are read and sent a
+batch at a time (``schema/export.py``), and at most ``max_rows`` of them
+(``PLAN_ARCHIVE_MAX_EXPORT_ROWS``).
+
+An export holds a pooled store connection until its last byte is sent, so at most
+``max_concurrent`` run at once in a process (``PLAN_ARCHIVE_MAX_CONCURRENT_EXPORTS``; one more
+is a 503), a client that reads nothing for ``send_timeout`` seconds is cut, and the session is
+closed however the answer ends (finished, client gone, or cut). A HEAD request gets the
+headers (after the search or the count) and no rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
 
+from anyio import CancelScope
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.background import BackgroundTask
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 
 from index.search import Searcher
 from schema.errors import BAD_USER_INPUT, PublicError
-from schema.export import MEDIA_TYPES, prepare_export
+from schema.export import MEDIA_TYPES, YEARS, prepare_export
 from schema.types import MeasureFilter
+from server.limits import allow_streaming
+
+logger = logging.getLogger("plan_archive.server")
+
+SEND_TIMEOUT = 30.0  # seconds one chunk may wait for a client that reads nothing
 
 _LISTS = {  # parameter -> MeasureFilter field; each may be given more than once
     "fiscalYear": "fiscal_years",
@@ -36,11 +51,28 @@ _SINGLE = ("q", "fiscalYearFrom", "fiscalYearTo", "order", "limit")
 
 
 def export_routes(
-    sessions: sessionmaker[Session], searcher: Searcher, max_rows: int
+    sessions: sessionmaker[Session],
+    searcher: Searcher,
+    max_rows: int,
+    *,
+    max_concurrent: int = 2,
+    send_timeout: float = SEND_TIMEOUT,
 ) -> list[Route]:
+    running = 0  # exports of this process being prepared or sent (one event loop: no lock)
+
+    def release() -> None:
+        nonlocal running
+        running -= 1
+
     async def export(request: Request) -> Response:
+        nonlocal running
         format = request.url.path.rsplit(".", 1)[1]
         query, where, order, limit = _parameters(request.query_params, max_rows)
+        if running >= max_concurrent:
+            raise HTTPException(
+                503, f"this server is writing {max_concurrent} exports already; try again later"
+            )
+        running += 1
         db = sessions()
         try:
             # The search and the count may refuse the request: they run before the answer starts.
@@ -53,41 +85,77 @@ def export_routes(
                 order=order,
                 limit=limit or max_rows,
             )
-        except PublicError as error:
+            if limit is None and found.total > max_rows:
+                raise HTTPException(
+                    400,
+                    f"the export holds {found.total} measures, more than this server's "
+                    f"{max_rows}; narrow the filter or pass limit={max_rows}",
+                )
+        except BaseException as error:
+            release()
             db.close()
-            raise HTTPException(400 if error.code == BAD_USER_INPUT else 503, str(error)) from None
-        except BaseException:
-            db.close()
+            if isinstance(error, PublicError):
+                status = 400 if error.code == BAD_USER_INPUT else 503
+                raise HTTPException(status, str(error)) from None
             raise
-        if limit is None and found.total > max_rows:
-            db.close()
-            raise HTTPException(
-                400,
-                f"the export holds {found.total} measures, more than this server's {max_rows}; "
-                f"narrow the filter or pass limit={max_rows}",
-            )
         name = "search" if found.search else "measures"
-        return StreamingResponse(
-            _streamed(found.chunks(format), db),
+        return _Export(
+            iter(()) if request.method == "HEAD" else found.chunks(format),
+            db=db,
+            release=release,
+            send_timeout=send_timeout,
             media_type=MEDIA_TYPES[format],
             headers={
                 "content-disposition": f'attachment; filename="plan-archive-{name}.{format}"',
                 "x-total-count": str(found.total),
             },
-            background=BackgroundTask(db.close),
         )
 
     return [Route("/export.csv", export), Route("/export.jsonl", export)]
 
 
-async def _streamed(chunks: Iterator[str], db: Session) -> AsyncIterator[str]:
-    """The chunks, each read in a worker thread; the session ends however the stream does
-    (finished, the client gone, or cut by the stream timeout)."""
-    try:
-        async for chunk in iterate_in_threadpool(chunks):
-            yield chunk
-    finally:
-        db.close()
+class _ClientStalled(Exception):
+    pass
+
+
+class _Export(StreamingResponse):
+    """The export's chunks, each read in a worker thread. However the answer ends (finished,
+    the client gone, an error, or the task cancelled by the stream timeout) the session is
+    closed and the export's place freed before the request ends; a generator's ``finally``
+    or a background task would not run on a cancellation."""
+
+    def __init__(
+        self,
+        chunks: Iterator[str],
+        *,
+        db: Session,
+        release: Callable[[], None],
+        send_timeout: float,
+        media_type: str,
+        headers: dict[str, str],
+    ) -> None:
+        super().__init__(chunks, media_type=media_type, headers=headers)
+        self.db = db
+        self.release = release
+        self.send_timeout = send_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def timed_send(message: Message) -> None:
+            try:
+                async with asyncio.timeout(self.send_timeout):
+                    await send(message)
+            except TimeoutError:
+                raise _ClientStalled from None
+
+        try:
+            allow_streaming(scope)
+            await super().__call__(scope, receive, timed_send)
+        except _ClientStalled:  # the connection closes before the body's end
+            logger.warning("an export's client read nothing for %g s; cut", self.send_timeout)
+        finally:
+            self.release()
+            with CancelScope(shield=True):  # run even if this task is being cancelled
+                await run_in_threadpool(self.db.close)
 
 
 def _parameters(
@@ -124,6 +192,6 @@ def _parameters(
 
 
 def _year(value: str, name: str) -> int:
-    if not (value.isascii() and value.isdigit() and len(value) == 4):
+    if not (value.isascii() and value.isdigit() and YEARS[0] <= int(value) <= YEARS[1]):
         raise HTTPException(400, f"{name} must be a Western year such as 2020, not {value!r}")
     return int(value)

@@ -15,6 +15,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("plan_archive.server")
 
+_STREAMING = "plan_archive.streaming"  # a key in scope["state"]
+
+
+def allow_streaming(scope: Scope) -> None:
+    """Let this request's answer, once started, run until the stream timeout: an export calls
+    this before it sends its first message. Any other answer keeps the request timeout."""
+    scope.setdefault("state", {})[_STREAMING] = True
+
 
 class _TooLarge(Exception):
     pass
@@ -22,10 +30,11 @@ class _TooLarge(Exception):
 
 class RequestLimits:
     """Refuse bodies over ``max_body`` bytes (``max_upload`` for multipart uploads) with 413,
-    and requests not answered within ``timeout`` seconds with 503. Once the answer has
-    started, a request may run until ``stream_timeout`` seconds after it began: past that,
-    the connection is closed before the body's end, so the client sees an incomplete body
-    (never a complete-looking, truncated file)."""
+    and requests not answered within ``timeout`` seconds with 503. An answer that asked for it
+    (``allow_streaming``, i.e. an export) may, once started, run until ``stream_timeout``
+    seconds after the request began; every other answer must be sent within ``timeout``.
+    Past its time the connection is closed before the body's end, so the client sees an
+    incomplete body (never a complete-looking, truncated file)."""
 
     def __init__(
         self,
@@ -75,9 +84,10 @@ class RequestLimits:
                     nonlocal started
                     if message["type"] == "http.response.start" and not started:
                         started = True
-                        # The answer has begun: a streamed one (an export) takes longer to
-                        # send than to start, and gets the stream timeout for the whole.
-                        deadline.reschedule(begun + self.stream_timeout)
+                        if scope.get("state", {}).get(_STREAMING):
+                            # An export takes longer to send than to start: it gets the
+                            # stream timeout for the whole.
+                            deadline.reschedule(begun + self.stream_timeout)
                     await send(message)
 
                 await self.app(scope, counted_receive, watched_send)
@@ -92,7 +102,9 @@ class RequestLimits:
                     send, 503, "TIMEOUT", f"the request took longer than {self.timeout:g} s"
                 )
             else:  # too late for an error: the connection closes before the body's end
-                logger.warning("a streamed answer ran past %g s and was cut", self.stream_timeout)
+                streaming = scope.get("state", {}).get(_STREAMING)
+                limit = self.stream_timeout if streaming else self.timeout
+                logger.warning("an answer ran past %g s and was cut", limit)
 
 
 async def send_error(send: Send, status: int, code: str, message: str) -> None:

@@ -33,6 +33,7 @@ class Settings:
     request_timeout: float = 10.0  # until the answer starts
     stream_timeout: float = 300.0  # for the whole of a streamed answer (an export)
     max_export_rows: int = 50_000  # rows in one export over HTTP
+    max_concurrent_exports: int = 2  # exports sent at once by one server process
     response_cache_bytes: int = 64 << 20  # 0 turns the response cache off
     statement_timeout: float = 30.0  # seconds, PostgreSQL
     lock_timeout: float = 30.0  # seconds a writer waits for another (both stores)
@@ -119,6 +120,7 @@ class Settings:
             request_timeout=number("PLAN_ARCHIVE_REQUEST_TIMEOUT", 10.0),
             stream_timeout=number("PLAN_ARCHIVE_STREAM_TIMEOUT", 300.0),
             max_export_rows=int(number("PLAN_ARCHIVE_MAX_EXPORT_ROWS", 50_000)),
+            max_concurrent_exports=int(number("PLAN_ARCHIVE_MAX_CONCURRENT_EXPORTS", 2)),
             statement_timeout=number("PLAN_ARCHIVE_STATEMENT_TIMEOUT", 30.0),
             lock_timeout=number("PLAN_ARCHIVE_LOCK_TIMEOUT", 30.0),
             pdf_limits=PdfLimits(

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy.exc
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -140,3 +141,13 @@ def test_readers_see_before_or_after_a_write_never_between(engine: Engine) -> No
     assert torn == []
     assert seen <= {12, 24, 36}
     assert 36 in seen
+
+
+def test_every_pooled_connection_in_use_is_a_busy_store(tmp_path: Path) -> None:
+    engine = db.create_store_engine(
+        f"sqlite:///{tmp_path / 'pool.sqlite3'}", pool_size=1, max_overflow=0, pool_timeout=0.1
+    )
+    with engine.connect(), pytest.raises(sqlalchemy.exc.TimeoutError) as waited:
+        engine.connect()
+    assert isinstance(store_problem(waited.value), StoreBusy)
+    engine.dispose()

@@ -13,15 +13,19 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 import schema.export
 from archive.db import reader, writer
 from archive.ingest import delete_document, find_document
+from archive.models import Measure as MeasureRow
 from schema.export import prepare_export
 from server.app import create_app
 from server.cli import cli
-from server.limits import RequestLimits
+from server.export import export_routes
+from server.limits import RequestLimits, allow_streaming
 from server.resources import open_searcher, open_store
 from server.settings import Settings
 from tests.conftest import REPORTS, SAMPLE, archive_of, graphql, settings_for, store_env
@@ -36,6 +40,8 @@ MEASURES = f"""query($filter: MeasureFilter, $order: MeasureOrder) {{
 SEARCH = f"""query($q: String!, $filter: MeasureFilter, $order: SearchOrder) {{
   search(query: $q, filter: $filter, orderBy: $order, first: 100) {{
     totalCount edges {{ score node {{ {MEASURE_FIELDS} }} }} }} }}"""
+
+ERA_LABELS = {"2019": "令和元年度", "2020": "令和2年度", "2021": "令和3年度"}
 
 # GraphQL filters and the same filters as export parameters.
 FILTERS: list[tuple[dict[str, Any] | None, dict[str, Any]]] = [
@@ -131,10 +137,12 @@ def test_csv_holds_the_measures_the_api_lists(
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["x-total-count"] == str(api["totalCount"])
     rows = _csv(response.content)
-    years = {row.pop("fiscal_year_label") for row in rows}
-    assert years <= {"令和元年度", "令和2年度", "令和3年度"}
+    for row in rows:
+        assert row.pop("fiscal_year_label") == ERA_LABELS[row["fiscal_year"]]
     assert rows == [_as_csv(edge["node"]) for edge in api["edges"]]
     assert rows  # every filter above admits some measures
+    if where is None:  # 達成状況 spanning lines comes back whole from the quoted cells
+        assert any("\n" in row["achievement"] for row in rows)
 
 
 @pytest.mark.parametrize(("where", "params"), FILTERS[:4])
@@ -146,7 +154,7 @@ def test_jsonl_holds_the_same_measures_with_indicators(
     assert response.status_code == 200, response.text
     rows = _jsonl(response.content)
     for row in rows:
-        del row["fiscal_year_label"]
+        assert row.pop("fiscal_year_label") == ERA_LABELS[str(row["fiscal_year"])]
     assert rows == [_as_jsonl(edge["node"]) for edge in api["edges"]]
     assert any(row["indicators"] for row in rows)
 
@@ -200,6 +208,7 @@ def test_the_limit_is_honoured(portal: TestClient) -> None:
         ("fiscalYear=20x", "fiscalYear must be a Western year such as 2020, not '20x'"),
         ("fiscalYear=令和2", "fiscalYear must be a Western year"),
         ("fiscalYearFrom=99999", "fiscalYearFrom must be a Western year"),
+        ("fiscalYearTo=0999", "fiscalYearTo must be a Western year"),
         ("limit=0", "limit must be a whole number from 1 to 50000"),
         ("limit=-3", "limit must be a whole number"),
         ("limit=ten", "limit must be a whole number"),
@@ -282,6 +291,8 @@ def test_an_export_reads_one_snapshot(tmp_path: Path, monkeypatch: pytest.Monkey
         with reader(engine)() as db:
             after = prepare_export(db, searcher, query=None, where=None, order=None, limit=None)
             assert "".join(after.chunks("jsonl")) == ""
+            with pytest.raises(ValueError, match="format must be one of csv, jsonl, not 'xlsx'"):
+                next(after.chunks("xlsx"))
     finally:
         searcher.close()
         engine.dispose()
@@ -298,6 +309,39 @@ def test_csv_cells_that_start_a_formula_are_quoted(tmp_path: Path) -> None:
         assert [r["title"] for r in rows] == [f"'=HYPERLINK(1) {title}"]
         lines = _jsonl(client.get("/export.jsonl", params={"q": "HYPERLINK"}).content)
         assert [r["title"] for r in lines] == [f"=HYPERLINK(1) {title}"]  # JSON keeps the text
+
+
+def test_text_a_reader_could_misread_comes_out_safe(tmp_path: Path) -> None:
+    """Formula starts (full-width too, after spaces) are quoted in CSV; line breaks that
+    splitlines() splits on stay inside a JSON line; line breaks in a cell survive CSV."""
+    settings = archive_of(tmp_path, [SAMPLE])
+    titles = {
+        "01": "＝SUM(A1)",
+        "02": "\u3000=1+1",
+        "03": " @cmd",
+        "04": "－5",
+        "05": "＋1",
+        "06": "a\u2028b\u2029c\x85d",
+        "07": "一行目\r\n二行目\n三行目",
+        "08": "題に＝を含む",
+    }
+    engine = open_store(settings)
+    with writer(engine)() as db, db.begin():
+        for measure in db.scalars(select(MeasureRow)):
+            measure.title = titles.get(measure.number, measure.title)
+    engine.dispose()
+    with TestClient(create_app(settings)) as client:
+        rows = _csv(client.get("/export.csv").content)
+        text = client.get("/export.jsonl").content.decode()
+    csv_titles = {row["number"]: row["title"] for row in rows}
+    guarded = {"01", "02", "03", "04", "05"}
+    assert {n: csv_titles[n] for n in titles} == {
+        n: "'" + t if n in guarded else t for n, t in titles.items()
+    }
+    assert len(text.splitlines()) == len(rows) == 12
+    assert "\\u2028" in text
+    lines = {row["number"]: row["title"] for row in map(json.loads, text.splitlines())}
+    assert {n: lines[n] for n in titles} == titles  # JSON keeps the text
 
 
 def _run(settings: Settings, *args: str) -> Any:
@@ -342,21 +386,211 @@ def test_cli_refuses_bad_input_in_one_line_and_writes_nothing(
     assert list(tmp_path.iterdir()) == []
     assert _run(sample_settings, "--limit", "0").exit_code == 2
     assert _run(sample_settings, "--format", "xlsx").exit_code == 2
+    for option in ("--fiscal-year", "--fiscal-year-from", "--fiscal-year-to"):
+        for year in ("20", "0999", "10000"):  # as over HTTP: four digits
+            result = _run(sample_settings, option, year, "-o", str(out))
+            assert result.exit_code == 2
+            assert f"{int(year)} is not in the range 1000<=x<=9999" in result.output
+    assert list(tmp_path.iterdir()) == []
 
 
-async def _slow_stream(scope: Any, receive: Any, send: Any) -> None:
-    """Answers at once, then sends three chunks 0.2 s apart (a long export, shortened)."""
+def test_cli_search_is_the_api_search(sample_settings: Settings, client: TestClient) -> None:
+    env = {"PLAN_ARCHIVE_DATABASE_URL": "", **store_env(sample_settings.data_dir)}
+    api = _api(client, SEARCH, "search", q="市民", filter={"fiscalYears": [2020]})
+    result = CliRunner().invoke(
+        cli, ["search", "市民", "--fiscal-year", "2020", "--limit", "100"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{api['totalCount']} hits for 市民\n")
+    titles = [line.split("  ", 1)[1] for line in result.output.splitlines() if "日立市 No" in line]
+    assert titles == [e["node"]["title"] for e in api["edges"]]
+    for args, message in [
+        (["search", '"open'], 'error: a quotation mark (") is not closed'),
+        (["search", "市", "--fiscal-year", "20"], "20 is not in the range 1000<=x<=9999"),
+    ]:
+        result = CliRunner().invoke(cli, args, env=env)
+        assert result.exit_code == 2
+        assert message in result.output
+
+
+def _scope(path: str, method: str = "GET") -> dict[str, Any]:
+    target, _, query = path.partition("?")
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},  # as uvicorn says
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": target,
+        "raw_path": target.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+
+
+class _Client:
+    """An HTTP client as the ASGI app sees it, driven by events: after ``reads`` body
+    messages it stops reading (its send never returns); it leaves when ``gone`` is set."""
+
+    def __init__(self, reads: int = 1 << 30) -> None:
+        self.reads = reads
+        self.messages: list[Any] = []
+        self.stalled = asyncio.Event()
+        self.gone = asyncio.Event()
+        self.requested = False
+
+    async def receive(self) -> Any:
+        if not self.requested:  # the request, once; then nothing until the client leaves
+            self.requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await self.gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Any) -> None:
+        self.messages.append(message)
+        if message["type"] == "http.response.body":
+            self.reads -= 1
+            if self.reads <= 0 and message.get("more_body"):
+                self.stalled.set()
+                await asyncio.Event().wait()  # never read: the send never returns
+
+    @property
+    def status(self) -> int:
+        return int(self.messages[0]["status"])
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(m.get("body", b"") for m in self.messages[1:])
+
+    @property
+    def complete(self) -> bool:
+        return self.messages[-1]["type"] == "http.response.body" and not self.messages[-1].get(
+            "more_body", False
+        )
+
+
+@pytest.fixture
+def store(sample_settings: Settings) -> Iterator[tuple[Any, Any]]:
+    engine = open_store(sample_settings)
+    searcher = open_searcher(sample_settings)
+    yield engine, searcher
+    searcher.close()
+    engine.dispose()
+
+
+def test_an_export_past_the_cap_is_a_503_and_a_gone_client_frees_its_connection(
+    store: tuple[Any, Any],
+) -> None:
+    engine, searcher = store
+    app = Starlette(routes=export_routes(reader(engine), searcher, 100, max_concurrent=1))
+
+    async def main() -> None:
+        reading = _Client(reads=1)  # takes the header, then reads no more
+        task = asyncio.create_task(app(_scope("/export.csv"), reading.receive, reading.send))
+        await reading.stalled.wait()
+        assert engine.pool.checkedout() == 1
+        refused = _Client()
+        await app(_scope("/export.jsonl"), refused.receive, refused.send)
+        assert refused.status == 503
+        assert refused.body == b"this server is writing 1 exports already; try again later"
+        assert engine.pool.checkedout() == 1
+        reading.gone.set()  # the client disconnects
+        await task
+        assert not reading.complete
+        assert engine.pool.checkedout() == 0
+        again = _Client()  # the place is free again
+        await app(_scope("/export.jsonl?limit=2"), again.receive, again.send)
+        assert again.status == 200
+        assert again.complete
+        assert len(_jsonl(again.body)) == 2
+        assert engine.pool.checkedout() == 0
+
+    asyncio.run(main())
+
+
+def test_a_stream_cut_by_the_stream_timeout_closes_its_session(store: tuple[Any, Any]) -> None:
+    engine, searcher = store
+    routes = export_routes(reader(engine), searcher, 100, send_timeout=3600)
+    app = RequestLimits(
+        Starlette(routes=routes), max_body=10, max_upload=10, timeout=1, stream_timeout=1
+    )
+
+    async def main() -> None:
+        client = _Client(reads=1)
+        await app(_scope("/export.csv"), client.receive, client.send)  # returns when cut
+        assert client.stalled.is_set()
+        assert client.status == 200
+        assert not client.complete
+        assert engine.pool.checkedout() == 0
+
+    asyncio.run(main())
+
+
+def test_a_client_that_reads_nothing_is_cut_after_the_send_timeout(
+    store: tuple[Any, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    engine, searcher = store
+    app = Starlette(routes=export_routes(reader(engine), searcher, 100, send_timeout=0.05))
+
+    async def main() -> None:
+        client = _Client(reads=1)
+        await app(_scope("/export.csv"), client.receive, client.send)  # no stream timeout here
+        assert client.status == 200
+        assert not client.complete
+        assert engine.pool.checkedout() == 0
+
+    asyncio.run(main())
+    assert "an export's client read nothing for 0.05 s; cut" in caplog.text
+
+
+def test_head_answers_the_headers_without_the_rows(client: TestClient) -> None:
+    got = client.get("/export.csv", params={"q": "市"})
+    head = client.head("/export.csv", params={"q": "市"})
+    assert head.status_code == 200
+    assert head.content == b""
+    for name in ("content-type", "content-disposition", "x-total-count"):
+        assert head.headers[name] == got.headers[name]
+    assert client.head("/export.csv", params={"limit": "0"}).status_code == 400
+
+
+async def _stream(scope: Any, receive: Any, send: Any) -> None:
+    """Starts the answer, sends ``a``, then after ``scope["wait"]`` seconds (never if None)
+    ``b`` and the end; an export asks for the stream timeout first."""
+    if scope["export"]:
+        allow_streaming(scope)
     await send({"type": "http.response.start", "status": 200, "headers": []})
-    for part in (b"a", b"b", b"c"):
-        await asyncio.sleep(0.2)
-        await send({"type": "http.response.body", "body": part, "more_body": True})
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    await send({"type": "http.response.body", "body": b"a", "more_body": True})
+    if scope["wait"] is None:
+        await asyncio.Event().wait()
+    await asyncio.sleep(scope["wait"])
+    await send({"type": "http.response.body", "body": b"b", "more_body": False})
 
 
-def test_a_started_stream_runs_past_the_request_timeout_up_to_the_stream_timeout() -> None:
-    app = RequestLimits(_slow_stream, max_body=10, max_upload=10, timeout=0.1, stream_timeout=5)
-    assert TestClient(app).get("/").content == b"abc"  # not cut at 0.1 s
-    cut = RequestLimits(_slow_stream, max_body=10, max_upload=10, timeout=0.1, stream_timeout=0.3)
-    with TestClient(cut).stream("GET", "/") as response:  # cut after 0.3 s: an incomplete body
-        assert response.status_code == 200
-        assert b"".join(response.iter_raw()) == b"a"
+def _streamed(app: Any, export: bool, wait: float | None) -> list[Any]:
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    asyncio.run(app({**_scope("/"), "export": export, "wait": wait}, receive, send))
+    return sent
+
+
+def test_only_an_export_runs_past_the_request_timeout_up_to_the_stream_timeout() -> None:
+    app = RequestLimits(_stream, max_body=10, max_upload=10, timeout=0.05, stream_timeout=3600)
+    # The wait starts after the request did and lasts longer than the request timeout, so
+    # asyncio runs the timeout's callback first: without the stream timeout it cuts.
+    sent = _streamed(app, export=True, wait=0.1)
+    assert [m.get("body") for m in sent[1:]] == [b"a", b"b"]  # whole
+    sent = _streamed(app, export=False, wait=0.1)  # not an export: cut
+    assert [m.get("body") for m in sent[1:]] == [b"a"]
+    cut = RequestLimits(_stream, max_body=10, max_upload=10, timeout=0.05, stream_timeout=0.1)
+    sent = _streamed(cut, export=True, wait=None)  # never ends: cut at the stream timeout
+    assert sent[0]["status"] == 200
+    assert [m.get("body") for m in sent[1:]] == [b"a"]
