@@ -97,7 +97,9 @@ def three_years(three_years_archive: Settings, chromium: str) -> Iterator[int]:
         yield port
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an event loop in the main thread
+# while it is open, and tests after it that call asyncio.run() would find it running.
+@pytest.fixture(scope="module")
 def playwright_session(chromium: str) -> Iterator[Playwright]:
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="Playwright is in the dev extra: pip install -e '.[dev]'"
@@ -106,7 +108,7 @@ def playwright_session(chromium: str) -> Iterator[Playwright]:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_session: Playwright, chromium: str) -> Iterator[Browser]:
     launched = playwright_session.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
     yield launched
