@@ -123,9 +123,10 @@ class GraphQLApp(GraphQL[Context, None]):
         # preflight: only an authenticated request may use it.
         multipart = connection.headers.get("content-type", "").startswith("multipart/")
         if multipart and not authenticated(connection, self.settings.api_tokens):
-            response: Response = _error(
-                401, "UNAUTHENTICATED", "uploads need Authorization: Bearer <token>"
-            )
+            message = "uploads need Authorization: Bearer <token> with a configured token"
+            if not self.settings.api_tokens:
+                message = "this server takes no uploads: PLAN_ARCHIVE_API_TOKENS is not set"
+            response: Response = _error(401, "UNAUTHENTICATED", message)
         else:
             try:
                 response = await self._answer(Request(scope=scope, receive=receive))

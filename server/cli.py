@@ -472,7 +472,7 @@ def search(
         except PublicError as error:
             _fail(str(error))
         rows = index_rows_by_key(db, [hit.key for hit in results.hits])
-    click.echo(f"{results.total} hits for {query}")
+    click.echo(f"{results.total} {'hit' if results.total == 1 else 'hits'} for {query}")
     for rank, hit in enumerate(results.hits, start=1):
         row = rows.get(hit.key)
         if row is None:
@@ -796,7 +796,11 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
         from server.observability import configure_logging
 
         configure_logging(settings.log_format)
-        click.echo(f"plan-archive: GraphQL at http://{host}:{port}/graphql", err=True)
+        click.echo(
+            f"plan-archive: search page at http://{host}:{port}/, "
+            f"GraphQL at http://{host}:{port}/graphql",
+            err=True,
+        )
         uvicorn.run(
             "server.app:app_from_env",
             factory=True,
