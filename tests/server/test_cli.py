@@ -158,7 +158,7 @@ def test_a_text_without_structure_cannot_replace_a_report(run: Invoke, tmp_path:
     result = run("ingest", str(summary))
     assert result.exit_code == 1
     assert "is stored with 12 measures and this file has none" in result.output
-    assert "1 hits" in run("search", "人事評価").output
+    assert "1 hit for" in run("search", "人事評価").output
 
 
 def test_delete(run: Invoke) -> None:
@@ -182,7 +182,7 @@ def test_check_and_repair(run: Invoke, tmp_path: Path) -> None:
     repaired = run("check", "--repair")
     assert repaired.exit_code == 0
     assert run("check").output == "index and store agree\n"
-    assert run("search", "人事評価").output.startswith("1 hits")
+    assert run("search", "人事評価").output.startswith("1 hit for")
 
 
 def test_history_compare_and_link(run: Invoke, tmp_path: Path) -> None:
