@@ -185,6 +185,14 @@ def test_the_limits_hold_the_reader() -> None:
         prepare_document(data, "long.pdf", pdf_limits=PdfLimits(max_characters=10_000))
 
 
+def test_the_cpu_limit_stops_a_long_read() -> None:
+    # About 800 pages: several seconds of CPU to read, against a limit of one.
+    data = pdfs.lines(SAMPLE.read_text(encoding="utf-8") * 100)
+    limits = PdfLimits(seconds=120, cpu_seconds=1)
+    with pytest.raises(DocumentRefused, match=r"more than 1 s of CPU|killed"):
+        prepare_document(data, "long.pdf", pdf_limits=limits)
+
+
 def test_padding_after_the_end_marker_is_not_truncation() -> None:
     data = pdfs.lines(SAMPLE.read_text(encoding="utf-8")) + b"\0" * 4096
     assert prepare_document(data, "padded.pdf").report.measures
