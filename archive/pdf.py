@@ -131,7 +131,7 @@ def page_of(starts: list[int], line: int) -> int:
 
 def _failure(code: int, stderr: bytes, limits: PdfLimits) -> str:
     message = stderr.decode("utf-8", "replace")
-    if "MemoryError" in message:
+    if "MemoryError" in message or "[Errno 12]" in message:  # ENOMEM: out of address space
         return f"reading the PDF needs more than {limits.memory_bytes >> 20} MB; refused"
     if code == -signal.SIGXCPU:
         return f"reading the PDF used more than {limits.cpu_seconds} s of CPU; refused"
