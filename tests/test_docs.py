@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.cli import cli
+from server.settings import Settings
 from tests.conftest import ROOT, graphql
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -36,13 +37,11 @@ def test_there_are_examples() -> None:
 
 
 @pytest.fixture(scope="module")
-def three_years(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def three_years(three_years_archive: Settings) -> Iterator[TestClient]:
     """The sample and both fixtures, ingested oldest first (so ids are as the examples say)."""
     from server.app import create_app
-    from tests.conftest import REPORTS, archive_of
 
-    settings = archive_of(tmp_path_factory.mktemp("docs-archive"), REPORTS)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(three_years_archive)) as client:
         yield client
 
 

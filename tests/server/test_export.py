@@ -28,7 +28,7 @@ from server.export import export_routes
 from server.limits import RequestLimits, allow_streaming
 from server.resources import open_searcher, open_store
 from server.settings import Settings
-from tests.conftest import REPORTS, SAMPLE, archive_of, graphql, settings_for, store_env
+from tests.conftest import SAMPLE, archive_of, graphql, settings_for, store_env
 
 BOM = "\ufeff".encode()
 MEASURE_FIELDS = """id fiscalYear number title description achievement municipality
@@ -60,14 +60,9 @@ FILTERS: list[tuple[dict[str, Any] | None, dict[str, Any]]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def three_years(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return archive_of(tmp_path_factory.mktemp("export-archive"), REPORTS)
-
-
 @pytest.fixture
-def portal(three_years: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(three_years)) as client:
+def portal(three_years_archive: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(three_years_archive)) as client:
         yield client
 
 
@@ -350,10 +345,10 @@ def _run(settings: Settings, *args: str) -> Any:
 
 
 def test_cli_export_is_the_api_list(
-    three_years: Settings, portal: TestClient, tmp_path: Path
+    three_years_archive: Settings, portal: TestClient, tmp_path: Path
 ) -> None:
     api = _api(portal, MEASURES, "measures", filter={"fiscalYears": [2021]})
-    result = _run(three_years, "--fiscal-year", "2021")
+    result = _run(three_years_archive, "--fiscal-year", "2021")
     assert result.exit_code == 0, result.output
     rows = _csv(result.stdout_bytes)
     assert [r["id"] for r in rows] == [e["node"]["id"] for e in api["edges"]]
@@ -361,7 +356,7 @@ def test_cli_export_is_the_api_list(
     found = _api(portal, SEARCH, "search", q="市民", filter={"departments": ["広報戦略課"]})
     out = tmp_path / "hits.jsonl"
     result = _run(
-        three_years, "--query", "市民", "--department", "広報戦略課", "--format", "jsonl",
+        three_years_archive, "--query", "市民", "--department", "広報戦略課", "--format", "jsonl",
         "-o", str(out), "--limit", "2",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
