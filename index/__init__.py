@@ -1,1 +1,1 @@
-"""The full-text index (numpy segments) and Japanese analysis. It may use ``archive`` only."""
+"""The full-text index (Whoosh, written in bulk) and Japanese analysis; it uses only ``archive``."""

@@ -22,6 +22,9 @@ the same position as the run's last bigram. With it, every character occurrence 
 a bigram or is such a unigram, so a one-character query is a prefix search over the terms.
 
 Every token knows the span of the *original* text it came from, for highlighting.
+
+``BigramAnalyzer`` is the same chain as a Whoosh analyzer, declared in the index's schema
+(``index/fields.py``), so a plain Whoosh query parser on our index splits text as we do.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+
+from whoosh.analysis import Analyzer, Token
 
 _JOINERS = "-‐‑‒–—−ー"  # hyphens; ー only between Latin letters (it is a kana elsewhere)
 
@@ -239,3 +245,47 @@ def index_terms(normalized: str) -> dict[str, int]:
         else:
             tokens.append(run)
     return Counter(tokens)
+
+
+class BigramAnalyzer(Analyzer):  # type: ignore[misc]  # whoosh is untyped
+    """The chain above as a Whoosh analyzer: index tokens when Whoosh indexes a value
+    (``mode="index"``), the tokens a query must match otherwise.
+
+    A plain top-level class without state, because Whoosh pickles it into the index's schema
+    and every reader of the index unpickles it.
+    """
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for_index = mode == "index"
+        found: Iterator[tuple[str, int, int, int]]
+        if chars:  # offsets into the original text (Whoosh's highlighter asks for them)
+            found = (
+                (p.text, p.position, p.start, p.end) for p in pieces(value, for_index=for_index)
+            )
+        else:
+            found = ((t, position, 0, 0) for t, position in terms(value, for_index=for_index))
+        for text, position, start, end in found:
+            token.text = text
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = text
+            if positions:
+                token.pos = start_pos + position
+            if chars:
+                token.startchar = start_char + start
+                token.endchar = start_char + end
+            yield token

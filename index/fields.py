@@ -1,25 +1,70 @@
-"""What the index holds for each searchable unit, and how a store row becomes it.
+"""What the index holds for each searchable unit: the Whoosh schema, and how a store row
+becomes an entry of it.
 
 Postings are lean: two analysed fields (``all`` for any text, ``title`` for ``title:``) give
-candidates, and the filterable columns (department names, municipality, status) are exact
-terms by their normalised key. Exact matching, ranking and facets work on the normalised
-text and columns kept as stored values, so a search never goes back to the relational
-store until it builds highlights for the one page it returns.
+candidates, and the filterable columns are exact terms: the municipality, status and
+department names by their normalised key (``ID``/``KEYWORD``), the year and the document as
+``NUMERIC``. Exact matching, ranking and facets work on the normalised text and columns kept
+as stored values (and, for speed, in the arrays ``index/derived.py`` derives from them), so a
+search never goes back to the relational store until it builds highlights for its page.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from archive.parse import department_key
 from archive.queries import IndexRow
-from index.analysis import index_terms, normalize_text
-from index.segments import Entry
+from index.analysis import BigramAnalyzer, index_terms, normalize_text
 
 # What counts toward "all": the separator cannot occur in normalised text (it is not a word
 # character and not white space), so a phrase never runs from one field into the next.
 SEPARATOR = "\u241e"
+
+# The fields Whoosh analyses with our chain; the bulk writer counts their tokens itself.
+TEXT_FIELDS = ("all", "title")
+
+
+def schema() -> Schema:
+    """The index's Whoosh schema (a new object each time: Whoosh writers may change theirs)."""
+    return Schema(
+        key=ID(stored=True, unique=True),  # "m<measure id>" or "d<document id>"
+        kind=ID(stored=True),  # "measure" or "document"
+        # An exact value, never a range: one term per value (shift_step=0), not sixteen.
+        document_id=NUMERIC(int, bits=64, stored=True, shift_step=0),
+        measure_id=STORED(),
+        fiscal_year=NUMERIC(int, stored=True),  # Western year; NumericRange finds spans
+        # Indexed by the normalised key (department_key), stored as printed.
+        municipality=ID(stored=True),
+        number=STORED(),
+        status=ID(stored=True),  # next-year status: 継続, 完了, …
+        department=KEYWORD(stored=True, lowercase=False, commas=False, scorable=False),
+        title=TEXT(analyzer=BigramAnalyzer(), phrase=False),
+        all=TEXT(analyzer=BigramAnalyzer(), phrase=False),
+        normalized=STORED(),  # field name -> normalised text, for exact matching
+        version=STORED(),  # digest of the row: check compares it with the store's
+    )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One searchable unit as a writer takes it.
+
+    ``fields`` are the keyword arguments of Whoosh's ``add_document`` for it (``_stored_x``
+    included); ``terms`` are the text fields' tokens already counted, which the bulk writer
+    uses instead of running the analyzer again (a test holds the two to the same index).
+    """
+
+    key: str
+    document_id: int
+    fields: dict[str, Any]
+    terms: Mapping[str, Mapping[str, int]]  # text field -> token -> frequency
 
 
 def version(row: IndexRow) -> str:
@@ -40,27 +85,36 @@ def version(row: IndexRow) -> str:
 
 
 def entry(row: IndexRow) -> Entry:
-    normalized = {name: normalize_text(text) for name, text in row.fields.items() if text}
+    texts = {name: text for name, text in row.fields.items() if text}
+    normalized = {name: normalize_text(text) for name, text in texts.items()}
+    joined = SEPARATOR.join(normalized.values())
+    title = normalized.get("title", "")
+    fields: dict[str, Any] = {
+        "key": row.key,
+        "kind": row.kind,
+        "document_id": row.document_id,
+        "fiscal_year": row.fiscal_year,
+        "municipality": department_key(row.municipality),
+        "_stored_municipality": row.municipality,
+        "number": row.number,
+        "normalized": normalized,
+        "version": version(row),
+        # The text as printed: the schema's analyzer normalises it as index_terms' input
+        # was (normalising twice is not always a no-op: a ・ after a line break stays).
+        "all": SEPARATOR.join(texts.values()),
+        "title": texts.get("title", ""),
+    }
+    if row.measure_id is not None:
+        fields["measure_id"] = row.measure_id
+    if row.status:
+        fields["status"] = row.status
+    if row.departments:
+        keys = dict.fromkeys(department_key(name) for name in row.departments)
+        fields["department"] = " ".join(keys)
+        fields["_stored_department"] = list(row.departments)
     return Entry(
-        document_id=row.document_id,
         key=row.key,
-        stored={
-            "kind": row.kind,
-            "measure_id": row.measure_id,
-            "document_id": row.document_id,
-            "municipality": row.municipality,
-            "fiscal_year": row.fiscal_year,
-            "number": row.number,
-            "status": row.status,
-            "departments": list(row.departments),
-            "normalized": normalized,
-            "version": version(row),
-        },
-        terms={
-            "all": index_terms(SEPARATOR.join(normalized.values())),
-            "title": index_terms(normalized.get("title", "")),
-            "municipality": {department_key(row.municipality): 1},
-            "status": {row.status or "": 1},
-            "department": dict.fromkeys((department_key(n) for n in row.departments), 1),
-        },
+        document_id=row.document_id,
+        fields=fields,
+        terms={"all": index_terms(joined), "title": index_terms(title)},
     )

@@ -34,13 +34,15 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from whoosh.index import TOC
 
 from archive.parse import department_key
 from index.analysis import WORD_CLASS, is_cjk, is_word, normalize, query_terms
-from index.fields import SEPARATOR
+from index.bulk import INDEX_NAME, DurableStorage, latest
+from index.derived import Codes, Damaged, SegmentData, load_or_build
+from index.fields import schema
 from index.query import And, Exact, Node, Not, Or, Text, Years, parse_query, positive_texts
-from index.segments import Segment, latest, open_segments
-from index.writing import current_dir
+from index.writing import IndexOutdated, current_dir
 
 Array = npt.NDArray[Any]
 
@@ -59,7 +61,10 @@ class SearchTimeout(RuntimeError):
 
 
 class IndexNotBuilt(RuntimeError):
-    """There is no index yet: ingest a report or run ``plan-archive reindex``."""
+    """There is no usable index: none yet, an earlier format, or a damaged one."""
+
+
+_DAMAGED = "the search index cannot be read ({}); run 'plan-archive check --repair'"
 
 
 @dataclass(frozen=True)
@@ -112,139 +117,121 @@ class _Matches:
     in_rest: Array
 
 
-@dataclass
-class _Doc:
-    key: str
-    kind: str
-    measure_id: int | None
-    document_id: int
-    fiscal_year: int
-    municipality: str
-    number: str | None
-    status: str | None
-    departments: list[str]
-    normalized: dict[str, str]
-    # For verification: every field joined (the separator stops a match from spanning two
-    # fields), the title, and every field but the title.
-    joined: str = ""
-    title: str = ""
-    rest: str = ""
-
-
 class _Snapshot:
     """One committed state of the index, loaded into memory for exact matching.
 
-    Per-entry columns are numpy arrays indexed by docnum, so that everything done per hit
-    (filters, set algebra, BM25, ordering, facets) runs as array operations: at 100k
-    measures a broad term has tens of thousands of hits, and a Python loop per hit costs
-    more than the whole budget.
+    It is made of each segment's derived arrays (``index/derived.py``: memory-mapped, so the
+    worker processes of a server share them). Per-entry columns are numpy arrays indexed by
+    docnum, so that everything done per hit (filters, set algebra, BM25, ordering, facets)
+    runs as array operations: at 100k measures a broad term has tens of thousands of hits,
+    and a Python loop per hit costs more than the whole budget.
     """
 
     def __init__(self, folder: Path, commit: int) -> None:
         self.generation = f"{folder.name}.{commit}"
-        self.segments: list[Segment] = open_segments(folder, commit)
+        storage = DurableStorage(str(folder))
+        toc = TOC.read(storage, INDEX_NAME, gen=commit)  # FileNotFoundError: replaced meanwhile
+        if set(toc.schema.names()) != set(schema().names()):
+            raise IndexOutdated
+        self.parts: list[SegmentData] = []
+        for segment in toc.segments:
+            self.parts.append(
+                load_or_build(
+                    folder,
+                    lambda segment=segment: storage.open_segment(toc.schema, segment),
+                    segment.segment_id(),
+                )
+            )
         self.bases: list[int] = []  # each segment's first docnum
         size = 0
-        for segment in self.segments:
+        for part in self.parts:
             self.bases.append(size)
-            size += segment.info.count
-        self._vocabulary: dict[str, list[str]] = {}  # field -> sorted terms, when first needed
-        self.docs: dict[int, _Doc] = {}
-        self.live = np.zeros(size, dtype=bool)
-        self.year = np.zeros(size, dtype=np.int64)
-        self.measure_id = np.full(size, -1, dtype=np.int64)
-        self.kind_mask: dict[str, Array] = {}  # kind -> which docnums are of it
+            size += part.count
+        self.size = size
+        self.live = np.ones(size, dtype=bool)
+        for segment, base in zip(toc.segments, self.bases, strict=True):
+            deleted = np.fromiter(segment.deleted_docs(), dtype=np.int64)
+            self.live[deleted + base] = False
+        self.count = int(self.live.sum())
+        self.population = max(self.count, 1)
+        self.year = _joined([p.fiscal_year for p in self.parts], np.int64)
+        self.measure_id = _joined([p.measure_id for p in self.parts], np.int64)
+        self.document_id = _joined([p.document_id for p in self.parts], np.int64)
+        self.keys = [key for part in self.parts for key in part.keys]
+        self.kind = _Column([p.kind for p in self.parts])
+        self.municipality = _Column([p.municipality for p in self.parts])
+        self.number = _Column([p.number for p in self.parts])
+        self.kind_mask = {
+            name: self.kind.codes == code for code, name in enumerate(self.kind.values)
+        }
+        # Departments: (docnum, department) pairs, departments numbered by their key and
+        # named as first printed.
         department_ids: dict[str, int] = {}
-        self.department_names: list[str] = []  # by id, as first printed
-        pair_doc: list[int] = []
-        pair_department: list[int] = []
-        title_length = np.zeros(size)
-        rest_length = np.zeros(size)
-        for docnum, key, data in self._stored():
-            normalized = data["normalized"]
-            doc = _Doc(
-                key=key,
-                kind=data["kind"],
-                measure_id=data["measure_id"],
-                document_id=data["document_id"],
-                fiscal_year=data["fiscal_year"],
-                municipality=data["municipality"],
-                number=data["number"],
-                status=data["status"],
-                departments=data["departments"],
-                normalized=normalized,
-                joined=SEPARATOR.join(normalized.values()),
-                title=normalized.get("title", ""),
-                rest=SEPARATOR.join(v for k, v in normalized.items() if k != "title"),
-            )
-            self.docs[docnum] = doc
-            self.live[docnum] = True
-            self.year[docnum] = doc.fiscal_year
-            if doc.measure_id is not None:
-                self.measure_id[docnum] = doc.measure_id
-            title_length[docnum] = len(doc.title)
-            rest_length[docnum] = len(doc.rest)
-            if doc.kind not in self.kind_mask:
-                self.kind_mask[doc.kind] = np.zeros(size, dtype=bool)
-            self.kind_mask[doc.kind][docnum] = True
-            for name in doc.departments:
+        self.department_names: list[str] = []
+        pair_doc: list[Array] = []
+        pair_department: list[Array] = []
+        for part, base in zip(self.parts, self.bases, strict=True):
+            ours = []
+            for name in part.department.values:
                 key = department_key(name)
                 if key not in department_ids:
                     department_ids[key] = len(self.department_names)
                     self.department_names.append(name)
-                pair_doc.append(docnum)
-                pair_department.append(department_ids[key])
+                ours.append(department_ids[key])
+            pair_doc.append(part.department_entry.astype(np.int64) + base)
+            pair_department.append(np.array(ours, dtype=np.int64)[part.department.codes])
         self.department_ids = department_ids
-        # Every live entry's normalised text in one string, for a scan in C when a term has
-        # too many candidates to verify one by one.
-        live_docnums = sorted(self.docs)
-        self.corpus_docnums = np.array(live_docnums, dtype=np.int64)
-        self.corpus_starts = np.zeros(len(live_docnums), dtype=np.int64)
-        self.title_ends = np.zeros(len(live_docnums), dtype=np.int64)
-        pieces, offset = [], 0
-        for i, docnum in enumerate(live_docnums):
-            doc = self.docs[docnum]
-            self.corpus_starts[i] = offset
-            self.title_ends[i] = offset + len(doc.title)
-            pieces.append(doc.joined)
-            offset += len(doc.joined) + 1
-        self.corpus = _DOCUMENT_SEPARATOR.join(pieces)
-        self.pair_doc = np.array(pair_doc, dtype=np.int64)
-        self.pair_department = np.array(pair_department, dtype=np.int64)
-        self.population = max(len(self.docs), 1)
+        self.pair_doc = _joined(pair_doc, np.int64)
+        self.pair_department = _joined(pair_department, np.int64)
+        # Every entry's normalised text in one string, for a scan in C when a term has too
+        # many candidates to verify one by one; deleted entries are in it (filtered after).
+        self.corpus = _DOCUMENT_SEPARATOR.join(part.text for part in self.parts)
+        starts, offset = [], 0
+        for part in self.parts:
+            starts.append(part.text_start + offset)
+            offset += len(part.text) + 1
+        self.corpus_starts = _joined(starts, np.int64)
+        self.corpus_ends = np.append(self.corpus_starts[1:] - 1, len(self.corpus))
+        title_length = _joined([p.title_length for p in self.parts], np.int64)
+        self.title_ends = self.corpus_starts + title_length
+        self.rest_starts = np.minimum(self.title_ends + (title_length > 0), self.corpus_ends)
+        rest_length = (self.corpus_ends - self.rest_starts).astype(np.float64)
         # BM25's k1 × length normalisation per entry, for the title and for the rest.
-        live_count = max(int(self.live.sum()), 1)
-        self.title_norm = _K1 * (
-            1 - _B + _B * title_length / ((title_length.sum() / live_count) or 1)
-        )
-        self.rest_norm = _K1 * (1 - _B + _B * rest_length / ((rest_length.sum() / live_count) or 1))
+        live_count = max(self.count, 1)
+        title_mean = (title_length[self.live].sum() / live_count) or 1
+        rest_mean = (rest_length[self.live].sum() / live_count) or 1
+        self.title_norm = _K1 * (1 - _B + _B * title_length / title_mean)
+        self.rest_norm = _K1 * (1 - _B + _B * rest_length / rest_mean)
         # The tie-break order: newest year first, then municipality, number and key.
-        order = sorted(
-            self.docs,
-            key=lambda d: (
-                -self.docs[d].fiscal_year,
-                self.docs[d].municipality,
-                self.docs[d].number or "",
-                self.docs[d].key,
-            ),
-        )
         self.rank = np.zeros(size, dtype=np.int64)
-        self.rank[order] = np.arange(len(order))
+        if size:
+            order = np.lexsort(
+                (
+                    np.unique(np.array(self.keys), return_inverse=True)[1],
+                    self.number.sort_keys(missing=""),
+                    self.municipality.sort_keys(missing=""),
+                    -self.year,
+                )
+            )
+            self.rank[order] = np.arange(size)
+        self._lookups: dict[tuple[int, str], dict[bytes, int]] = {}
+        self._vocabulary: dict[str, list[bytes]] = {}  # field -> sorted terms, when needed
         self._matches: OrderedDict[Text, _Matches] = OrderedDict()
         self._lock = threading.Lock()
         self.users = 0  # searches using this snapshot now (guarded by the Searcher's lock)
         self.retired = False  # a newer snapshot replaced it
 
-    def _stored(self) -> Iterator[tuple[int, str, dict[str, Any]]]:
-        for segment, base in zip(self.segments, self.bases, strict=True):
-            deleted = segment.info.deleted
-            stored = segment.stored()
-            for i, (key, data) in enumerate(zip(segment.keys, stored, strict=True)):
-                if i not in deleted:
-                    yield base + i, key, data
+    def title(self, docnum: int) -> str:
+        return self.corpus[self.corpus_starts[docnum] : self.title_ends[docnum]]
+
+    def joined(self, docnum: int) -> str:
+        return self.corpus[self.corpus_starts[docnum] : self.corpus_ends[docnum]]
+
+    def rest(self, docnum: int) -> str:
+        return self.corpus[self.rest_starts[docnum] : self.corpus_ends[docnum]]
 
     def close(self) -> None:
-        self.segments = []  # the memory maps close when the arrays are collected
+        self.parts = []  # the memory maps close when the arrays are collected
 
     # -- matching ----------------------------------------------------------------------
 
@@ -312,18 +299,22 @@ class _Snapshot:
         entries, inverse = np.unique(entry, return_inverse=True)
         title = np.bincount(inverse, weights=in_title, minlength=len(entries))
         every = np.bincount(inverse, minlength=len(entries)).astype(np.float64)
-        return _Matches(self.corpus_docnums[entries], title, every - title)
+        keep = self.live[entries]  # the text holds deleted entries too
+        return _Matches(entries[keep], title[keep], (every - title)[keep])
 
     def _postings(self, fieldname: str, terms: Sequence[str]) -> tuple[Array, Array]:
         """Sorted docnums holding any of ``terms`` and the summed frequencies."""
         ids: list[Array] = []
         weights: list[Array] = []
         for term in terms:
-            for segment, base in zip(self.segments, self.bases, strict=True):
-                docs, freqs = segment.postings(fieldname, term)
-                if len(docs):
-                    ids.append(docs + base)
-                    weights.append(freqs)
+            key = term.encode("utf-8")
+            for number, (part, base) in enumerate(zip(self.parts, self.bases, strict=True)):
+                postings = part.postings.get(fieldname)
+                at = self._lookup(number, fieldname).get(key) if postings is not None else None
+                if postings is not None and at is not None:
+                    start, end = postings.offsets[at], postings.offsets[at + 1]
+                    ids.append(postings.docs[start:end] + base)
+                    weights.append(postings.freqs[start:end])
         if not ids:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         docnums: Array = np.concatenate(ids).astype(np.int64)
@@ -333,24 +324,42 @@ class _Snapshot:
             frequencies = np.bincount(inverse, weights=frequencies, minlength=len(docnums))
         return docnums, frequencies
 
+    def _lookup(self, number: int, fieldname: str) -> dict[bytes, int]:
+        """Segment ``number``'s terms of ``fieldname`` by their bytes, built when first used."""
+        found = self._lookups.get((number, fieldname))
+        if found is None:
+            postings = self.parts[number].postings.get(fieldname)
+            found = postings.lookup() if postings is not None else {}
+            self._lookups[(number, fieldname)] = found
+        return found
+
     def frequency(self, fieldname: str, term: str) -> int:
         """How many entries hold ``term`` (deleted ones included, as an estimate)."""
-        return sum(segment.frequency(fieldname, term) for segment in self.segments)
+        key = term.encode("utf-8")
+        total = 0
+        for number, part in enumerate(self.parts):
+            at = self._lookup(number, fieldname).get(key)
+            if at is not None:
+                offsets = part.postings[fieldname].offsets
+                total += int(offsets[at + 1] - offsets[at])
+        return total
 
     def expand_prefix(self, fieldname: str, prefix: str) -> list[str]:
         """The terms of ``fieldname`` that start with ``prefix``, in order."""
         vocabulary = self._vocabulary.get(fieldname)
         if vocabulary is None:
-            merged: set[str] = set()
-            for segment in self.segments:
-                merged.update(segment.fields.get(fieldname, ()))
+            merged: set[bytes] = set()
+            for part in self.parts:
+                postings = part.postings.get(fieldname)
+                merged.update(postings.terms if postings is not None else ())
             vocabulary = self._vocabulary[fieldname] = sorted(merged)
-        first = bisect.bisect_left(vocabulary, prefix)
+        start = prefix.encode("utf-8")
+        first = bisect.bisect_left(vocabulary, start)
         found = []
         for term in vocabulary[first:]:
-            if not term.startswith(prefix):
+            if not term.startswith(start):
                 break
-            found.append(term)
+            found.append(term.decode("utf-8"))
         return found
 
     def _verify(self, text: Text, candidates: Array, deadline: float) -> _Matches:
@@ -358,19 +367,26 @@ class _Snapshot:
         needle = text.text
         pattern = _edge_pattern(needle)
         title_only = text.field == "title"
-        docs = self.docs
+        corpus = self.corpus
+        spans = zip(
+            candidates.tolist(),
+            self.corpus_starts[candidates].tolist(),
+            self.title_ends[candidates].tolist(),
+            self.rest_starts[candidates].tolist(),
+            self.corpus_ends[candidates].tolist(),
+            strict=True,
+        )
         found: list[int] = []
         in_title: list[int] = []
         in_rest: list[int] = []
-        for count, docnum in enumerate(candidates.tolist()):
+        for count, (docnum, start, title_end, rest_start, end) in enumerate(spans):
             if count % 4096 == 0 and time.monotonic() > deadline:
                 raise SearchTimeout("the search took too long")
-            doc = docs[docnum]
-            value = doc.title if title_only else doc.joined
+            value = corpus[start : title_end if title_only else end]
             if needle in value and (pattern is None or pattern.search(value)):
                 found.append(docnum)
-                in_title.append(doc.title.count(needle))
-                in_rest.append(0 if title_only else doc.rest.count(needle))
+                in_title.append(corpus.count(needle, start, title_end))
+                in_rest.append(0 if title_only else corpus.count(needle, rest_start, end))
         return _Matches(
             np.array(found, dtype=np.int64),
             np.array(in_title, dtype=np.float64),
@@ -474,12 +490,57 @@ class _Snapshot:
         )
 
     def matched_terms(self, docnum: int, texts: Iterable[Text]) -> tuple[str, ...]:
-        doc = self.docs[docnum]
+        title, joined = self.title(docnum), self.joined(docnum)
         return tuple(
-            text.text
-            for text in texts
-            if text.text in (doc.title if text.field == "title" else doc.joined)
+            text.text for text in texts if text.text in (title if text.field == "title" else joined)
         )
+
+    def hit(self, docnum: int, score: float, matched: tuple[str, ...]) -> Hit:
+        measure_id = int(self.measure_id[docnum])
+        return Hit(
+            key=self.keys[docnum],
+            kind=self.kind.value(docnum),
+            measure_id=None if measure_id < 0 else measure_id,
+            document_id=int(self.document_id[docnum]),
+            fiscal_year=int(self.year[docnum]),
+            municipality=self.municipality.value(docnum),
+            number=self.number.value(docnum),
+            score=round(score, 4),
+            matched=matched,
+        )
+
+
+class _Column:
+    """A coded column (``derived.Codes``) of every segment as one: codes renumbered into
+    one list of values."""
+
+    def __init__(self, parts: list[Codes]) -> None:
+        numbering: dict[Any, int] = {}
+        codes = []
+        for part in parts:
+            ours = np.array(
+                [numbering.setdefault(v, len(numbering)) for v in part.values] + [-1],
+                dtype=np.int64,
+            )
+            codes.append(ours[part.codes])  # -1 (none) takes the appended -1
+        self.values = list(numbering)
+        self.codes = _joined(codes, np.int64)
+
+    def value(self, docnum: int) -> Any:
+        code = int(self.codes[docnum])
+        return None if code < 0 else self.values[code]
+
+    def sort_keys(self, missing: str) -> Array:
+        """Each entry's rank of its value among the values (``missing`` for none)."""
+        names = [*self.values, missing]
+        order = sorted(range(len(names)), key=names.__getitem__)
+        rank = np.empty(len(names), dtype=np.int64)
+        rank[order] = np.arange(len(names))
+        return rank[self.codes]  # -1 indexes the last: ``missing``
+
+
+def _joined(arrays: list[Array], dtype: Any) -> Array:
+    return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype=dtype)
 
 
 class Searcher:
@@ -493,7 +554,10 @@ class Searcher:
 
     def generation(self) -> str:
         """The name of the newest committed state, without loading it."""
-        folder = current_dir(self.root)
+        try:
+            folder = current_dir(self.root)
+        except IndexOutdated as outdated:
+            raise IndexNotBuilt(str(outdated)) from None
         if folder is None:
             raise IndexNotBuilt("there is no search index yet; ingest a report or run reindex")
         return f"{folder.name}.{latest(folder)}"
@@ -513,8 +577,12 @@ class Searcher:
                     fresh = _Snapshot(self.root / name, int(commit))
                 except FileNotFoundError:  # a commit replaced the TOC while we opened it
                     if attempt == 4:
-                        raise
+                        raise IndexNotBuilt(_DAMAGED.format("a file is missing")) from None
                     continue
+                except IndexOutdated as outdated:
+                    raise IndexNotBuilt(str(outdated)) from None
+                except Damaged as damaged:
+                    raise IndexNotBuilt(_DAMAGED.format(damaged)) from None
                 if current is not None:
                     self._retire(current)
                 self._snapshot = current = fresh
@@ -569,7 +637,7 @@ class Searcher:
         return Results(
             total=len(found),
             hits=[
-                _hit(snapshot.docs[docnum], score, snapshot.matched_terms(docnum, texts))
+                snapshot.hit(docnum, score, snapshot.matched_terms(docnum, texts))
                 for docnum, score in page[options.offset :]
             ],
             fiscal_years=years,
@@ -591,20 +659,6 @@ def _keep_out_of_gc() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
-
-
-def _hit(doc: _Doc, score: float, matched: tuple[str, ...]) -> Hit:
-    return Hit(
-        key=doc.key,
-        kind=doc.kind,
-        measure_id=doc.measure_id,
-        document_id=doc.document_id,
-        fiscal_year=doc.fiscal_year,
-        municipality=doc.municipality,
-        number=doc.number,
-        score=round(score, 4),
-        matched=matched,
-    )
 
 
 def _has_border(needle: str) -> bool:

@@ -4,10 +4,14 @@ The store is the truth. Every change to it writes an ``IndexTask`` in the same t
 ``apply_pending`` applies the tasks to the index and forgets them only after the index has
 committed, so a crash between the two is repaired by the next run, never lost.
 
-The index lives in generations: ``<root>/CURRENT`` names the folder searches use. A rebuild
-writes a new folder beside it and then switches ``CURRENT`` in one atomic rename, so
-searches keep working on the old generation meanwhile. There is one writer at a time: the
-write lock of the current generation (``index/segments.py``), taken with a timeout.
+The index is a Whoosh index, and it lives in generations: ``<root>/CURRENT`` names the
+folder searches use (``whoosh.index.open_dir`` opens it). A rebuild writes a new folder
+beside it and then switches ``CURRENT`` in one atomic rename, so searches keep working on
+the old generation meanwhile. There is one writer at a time: Whoosh's write lock of the
+current generation, taken with a timeout (``index/bulk.py``).
+
+An archive indexed by an earlier plan-archive (numpy segment files, ``TOC-<n>.json``) is
+*outdated*: nothing reads that format; ``rebuild`` replaces it from the store.
 """
 
 from __future__ import annotations
@@ -16,21 +20,25 @@ import contextlib
 import os
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
+from whoosh.index import FileIndex, LockError
 
 from archive import faults, queries
 from archive.queries import IndexRow
-from index import segments
-from index.fields import entry, version
+from index import derived
+from index.bulk import INDEX_NAME, BulkWriter, DurableStorage, latest
+from index.fields import entry, schema, version
 
 CURRENT = "CURRENT"
 WRITE_TIMEOUT = 30.0
 _BATCH = 200
+_OLD_FORMAT = "TOC-"  # how the numpy segment format (0004) named its commits
 
 
 class IndexBusy(RuntimeError):
@@ -39,6 +47,16 @@ class IndexBusy(RuntimeError):
 
 class IndexDamaged(RuntimeError):
     """The current generation cannot be read (a file is missing or broken): rebuild it."""
+
+
+class IndexOutdated(RuntimeError):
+    """The index was written by an earlier plan-archive in a format nothing reads now."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the search index is in the format of an earlier plan-archive; "
+            "run 'plan-archive reindex' to rebuild it from the store"
+        )
 
 
 @dataclass(frozen=True)
@@ -70,14 +88,48 @@ class Checked:
 
 
 def current_dir(root: Path) -> Path | None:
-    """The folder of the generation searches use, or None before the first build."""
+    """The folder of the generation searches use, or None before the first build.
+
+    Raises IndexOutdated when it holds an earlier plan-archive's format."""
     try:
         name = (root / CURRENT).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
     folder = root / name
     # Look for a commit's file name instead of opening the index: cheap on every search.
-    return folder if segments.latest(folder) >= 0 else None
+    if latest(folder) >= 0:
+        return folder
+    if _old_format(folder):
+        raise IndexOutdated
+    return None
+
+
+def outdated(root: Path) -> bool:
+    """Whether the current generation is in an earlier plan-archive's format (the numpy
+    segments of 0004, or a Whoosh index of another schema)."""
+    try:
+        folder = current_dir(root)
+    except IndexOutdated:
+        return True
+    if folder is None:
+        return False
+    try:
+        names = set(open_index(folder).schema.names())
+    except Exception:  # a TOC that cannot be read at all is damaged, not outdated
+        return False
+    return names != set(schema().names())
+
+
+def _old_format(folder: Path) -> bool:
+    try:
+        return any(name.startswith(_OLD_FORMAT) for name in os.listdir(folder))
+    except OSError:
+        return False
+
+
+def open_index(folder: Path) -> FileIndex:
+    """The Whoosh index in ``folder`` (its files synced when written, see DurableStorage)."""
+    return FileIndex(DurableStorage(str(folder)), indexname=INDEX_NAME)
 
 
 def _switch(root: Path, folder: Path) -> None:
@@ -91,24 +143,34 @@ def _switch(root: Path, folder: Path) -> None:
 def _new_generation(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     folder = root / f"g{time.time_ns()}"
-    segments.create(folder)
+    folder.mkdir()
+    FileIndex.create(DurableStorage(str(folder)), schema(), INDEX_NAME)
     return folder
 
 
+def open_writer(folder: Path, timeout: float = WRITE_TIMEOUT) -> BulkWriter:
+    """The writer of the index in ``folder``; IndexBusy if another holds the write lock for
+    ``timeout`` seconds, IndexDamaged if the index cannot be read."""
+    try:
+        return BulkWriter(open_index(folder), timeout)
+    except LockError:
+        waited = f"waited {timeout:g} s"
+        raise IndexBusy(f"the index is locked by another writer ({waited})") from None
+    except Exception as error:
+        raise IndexDamaged(f"the index in {folder} cannot be read ({error})") from None
+
+
 @contextmanager
-def _writer(root: Path, timeout: float) -> Iterator[segments.Writer]:
+def _writer(root: Path, timeout: float) -> Iterator[BulkWriter]:
     """The write lock of the current generation (made if there is none), held while inside."""
     while True:
+        if outdated(root):
+            raise IndexOutdated
         folder = current_dir(root)
         if folder is None:
             folder = _new_generation(root)
             _switch(root, folder)
-        try:
-            writer = segments.Writer(folder, timeout)
-        except segments.LockTimeout as busy:
-            raise IndexBusy(str(busy)) from None
-        except (segments.Damaged, FileNotFoundError) as error:
-            raise IndexDamaged(f"the index in {folder} cannot be read ({error})") from None
+        writer = open_writer(folder, timeout)
         if current_dir(root) == folder:
             break
         writer.cancel()  # a rebuild switched generations while we waited: write to the new one
@@ -147,23 +209,32 @@ def apply_pending(
     return Applied(len(tasks), len(touched), len(rows))
 
 
-def rebuild(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_TIMEOUT) -> Rebuilt:
-    """Build a new generation from the whole store and switch searches to it when complete."""
+def rebuild(
+    sessions: sessionmaker[Session],
+    root: Path,
+    timeout: float = WRITE_TIMEOUT,
+    progress: Callable[[int, int], None] | None = None,
+) -> Rebuilt:
+    """Build a new generation from the whole store and switch searches to it when complete.
+
+    ``progress(documents done, documents)`` is called as the store is read."""
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         try:  # no other writer while we read the store
             lock = stack.enter_context(_writer(root, timeout))
-        except IndexDamaged:
-            lock = None  # the damaged generation is replaced as a whole: nothing to protect
+        except (IndexDamaged, IndexOutdated):
+            lock = None  # the generation is replaced as a whole: nothing to protect
         with sessions() as db:
             pending = queries.pending_index_tasks(db)
             ids = queries.document_ids(db)
-            rows = (
-                row
-                for start in range(0, len(ids), _BATCH)
-                for row in queries.index_rows(db, ids[start : start + _BATCH])
-            )
-            folder, count = build_generation(root, rows)
+
+            def rows() -> Iterator[IndexRow]:
+                for start in range(0, len(ids), _BATCH):
+                    yield from queries.index_rows(db, ids[start : start + _BATCH])
+                    if progress is not None:
+                        progress(min(start + _BATCH, len(ids)), len(ids))
+
+            folder, count = build_generation(root, rows())
         _switch(root, folder)
         if lock is not None:
             lock.cancel()
@@ -177,7 +248,7 @@ def rebuild(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_
 def build_generation(root: Path, rows: Iterable[IndexRow]) -> tuple[Path, int]:
     """Write ``rows`` into a new generation folder (not yet current); returns it and the count."""
     folder = _new_generation(root)
-    writer = segments.Writer(folder, WRITE_TIMEOUT)
+    writer = open_writer(folder)
     count = 0
     try:
         for row in rows:
@@ -192,7 +263,7 @@ def build_generation(root: Path, rows: Iterable[IndexRow]) -> tuple[Path, int]:
 
 
 def switch_to(root: Path, folder: Path) -> None:
-    """Make ``folder`` the generation searches use."""
+    """Make ``folder`` the generation searches use (benchmarks build one directly)."""
     _switch(root, folder)
 
 
@@ -206,19 +277,46 @@ def _remove_old_generations(root: Path, keep: set[str]) -> None:
 
 
 def _indexed(root: Path) -> dict[str, tuple[str, int]]:
-    """Key -> (version, document id) of everything in the current generation."""
+    """Key -> (version, document id) of everything in the current generation, read through
+    Whoosh, after each segment's files are found whole (sizes and CRC-32s as written)."""
     folder = current_dir(root)
     if folder is None:
         return {}
     try:
-        return {
-            segment.keys[i]: (stored["version"], stored["document_id"])
-            for segment in segments.committed_segments(folder)
-            for i, stored in enumerate(segment.stored())
-            if i not in segment.info.deleted
-        }
-    except (segments.Damaged, FileNotFoundError) as error:
+        ix = open_index(folder)
+        toc = ix._read_toc()
+        if set(toc.schema.names()) != set(schema().names()):
+            raise IndexOutdated
+        indexed: dict[str, tuple[str, int]] = {}
+        for segment in toc.segments:
+            reader = ix.storage.open_segment(toc.schema, segment)
+            try:
+                _verify_files(folder, reader)
+                for _, stored in reader.iter_docs():
+                    indexed[stored["key"]] = (stored["version"], stored["document_id"])
+            finally:
+                reader.close()
+        return indexed
+    except IndexOutdated:
+        raise
+    except Exception as error:
         raise IndexDamaged(f"the index in {folder} cannot be read ({error})") from None
+
+
+def _verify_files(folder: Path, reader: Any) -> None:
+    """Raise ``derived.Damaged`` unless the segment's files are as they were written, by
+    the fingerprints kept in its derived data (derived again from Whoosh, which reads every
+    posting, when that is missing or damaged)."""
+    segment_id = reader.segment().segment_id()
+    try:
+        data = derived.load(folder, segment_id, verify=True)
+    except (FileNotFoundError, derived.Damaged):
+        data = derived.build(reader, folder)
+        derived.write(folder, segment_id, data)
+    now = derived.fingerprint(folder, derived.segment_files(folder, segment_id))
+    changed = sorted(n for n in set(now) | set(data.files) if now.get(n) != data.files.get(n))
+    if changed:
+        raise derived.Damaged(f"segment files changed since written: {', '.join(changed)}")
 
 
 def _stored(db: Session) -> dict[str, tuple[str, int]]:
@@ -231,11 +329,12 @@ def _stored(db: Session) -> dict[str, tuple[str, int]]:
 
 
 def check(sessions: sessionmaker[Session], root: Path) -> Checked:
-    """Compare what the store holds with what the index holds, key by key."""
+    """Compare what the store holds with what the index holds, key by key. An outdated
+    index counts as damaged: nothing of it can be used."""
     damaged = False
     try:
         indexed = _indexed(root)
-    except IndexDamaged:
+    except (IndexDamaged, IndexOutdated):
         indexed, damaged = {}, True
     with sessions() as db:
         pending = len(queries.pending_index_tasks(db))

@@ -18,7 +18,7 @@ from strawberry.file_uploads import Upload
 from archive import queries
 from archive.errors import DocumentRefused
 from archive.ingest import delete_document, prepare_document, store_document
-from index.writing import IndexBusy, apply_pending
+from index.writing import IndexBusy, IndexDamaged, IndexOutdated, apply_pending
 from schema.errors import BAD_USER_INPUT, NOT_FOUND, UNAUTHENTICATED, PublicError
 from schema.types import Document, Info
 
@@ -31,11 +31,12 @@ def _require_writer(info: Info) -> None:
 
 
 def _update_index(info: Info) -> None:
-    """Bring the index up to date; when another writer holds it, the work stays queued in the
-    store and the next writer (or ``plan-archive check --repair``) applies it."""
+    """Bring the index up to date; when another writer holds it (or it must be rebuilt
+    first: damaged, or of an earlier format), the work stays queued in the store and the next
+    writer (or ``plan-archive check --repair``, or ``reindex``) applies it."""
     assert info.context.writer is not None
     assert info.context.index_dir is not None
-    with contextlib.suppress(IndexBusy):
+    with contextlib.suppress(IndexBusy, IndexDamaged, IndexOutdated):
         apply_pending(info.context.writer, info.context.index_dir)
 
 

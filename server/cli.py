@@ -36,7 +36,15 @@ from archive.ingest import (
     store_document,
 )
 from index.search import highlight
-from index.writing import IndexBusy, IndexDamaged, apply_pending, check, rebuild, repair
+from index.writing import (
+    IndexBusy,
+    IndexDamaged,
+    apply_pending,
+    check,
+    outdated,
+    rebuild,
+    repair,
+)
 from schema.export import FORMATS, SEARCH_ORDERS, YEARS
 from server.resources import StoreUnavailable, open_searcher, open_store
 from server.settings import Settings, SettingsError
@@ -105,7 +113,7 @@ def ingest(
     running it again finishes the job (files already stored come back unchanged). On a
     terminal a progress line shows on stderr. Exits 1 if any file was refused.
     """
-    engine = _open(obj)
+    engine = _open(obj, index=True)
     sessions = writer(engine)
     progress = _Progress(enabled=sys.stderr.isatty())
     refused = 0
@@ -412,7 +420,7 @@ def _helper_index() -> str:
 @click.pass_obj
 def delete(obj: _Obj, municipality: str, fiscal_year: int) -> None:
     """Delete one stored report (its measures too) from the store and the index."""
-    engine = _open(obj)
+    engine = _open(obj, index=True)
     with writer(engine)() as db, db.begin():
         document = find_document(db, municipality, fiscal_year)
         deleted = delete_document(db, document.id) if document else None
@@ -458,7 +466,7 @@ def search(
     from schema.types import MeasureFilter
 
     query = " ".join(words)
-    engine = _open(obj)
+    engine = _open(obj, index=True)
     searcher = open_searcher(obj.settings)
     click.get_current_context().call_on_close(searcher.close)
     where = MeasureFilter(
@@ -553,7 +561,7 @@ def export(
         pillars=list(pillars) or None,
         next_year_statuses=list(statuses) or None,
     )
-    engine = _open(obj)
+    engine = _open(obj, index=True)
     searcher = open_searcher(obj.settings)
     click.get_current_context().call_on_close(searcher.close)
     with reader(engine)() as db:  # one transaction: the whole file from one snapshot
@@ -746,7 +754,7 @@ def reindex(obj: _Obj) -> None:
 @click.pass_obj
 def check_command(obj: _Obj, fix: bool) -> None:
     """Report entries missing from or stale in the index; exit 1 if any (unless repaired)."""
-    engine = _open(obj)
+    engine = _open(obj, index=True)
     try:
         found = (
             repair(reader(engine), obj.settings.index_dir)
@@ -782,7 +790,7 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
     """Serve the GraphQL API at /graphql and health at /healthz."""
     import uvicorn
 
-    _open(obj).dispose()  # migrate once here, and fail early with one line
+    _open(obj, index=True).dispose()  # migrate once here, and fail early with one line
     settings = obj.settings
     with contextlib.ExitStack() as held:
         if settings.metrics:
@@ -841,15 +849,43 @@ def schema() -> None:
     click.echo(build_schema().as_str())
 
 
-def _open(obj: _Obj) -> Engine:
+def _open(obj: _Obj, index: bool = False) -> Engine:
     """The store, disposed of when the command ends, however it ends (an early ``_fail``
-    too: a PostgreSQL connection left open would linger until the process exits)."""
+    too: a PostgreSQL connection left open would linger until the process exits).
+
+    With ``index``, for commands that use the search index: an index in an earlier
+    plan-archive's format is first rebuilt from the store."""
     try:
         engine = open_store(obj.settings)
     except (SettingsError, StoreUnavailable) as error:
         _fail(str(error))
     click.get_current_context().call_on_close(engine.dispose)
+    if index and outdated(obj.settings.index_dir):
+        _upgrade_index(engine, obj.settings.index_dir)
     return engine
+
+
+def _upgrade_index(engine: Engine, index_dir: Path) -> None:
+    """Rebuild an index of an earlier format, saying so in one line (and, on a terminal,
+    showing the documents read so far)."""
+    click.echo(
+        "plan-archive: the search index is in an earlier plan-archive's format; "
+        "rebuilding it in Whoosh from the store (once)",
+        err=True,
+    )
+    shown = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if shown:
+            click.echo(f"\r{done:,} of {total:,} documents indexed", nl=False, err=True)
+
+    try:
+        rebuild(reader(engine), index_dir, progress=progress)
+    except IndexBusy as busy:
+        _fail(str(busy))
+    finally:
+        if shown:
+            click.echo("\r\033[K", nl=False, err=True)
 
 
 def _first_line(error: BaseException) -> str:

@@ -10,6 +10,7 @@ os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 import hashlib
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -71,6 +72,20 @@ def store_env(data_dir: Path) -> dict[str, str]:
         separator = "&" if "?" in PG_URL else "?"
         env["PLAN_ARCHIVE_DATABASE_URL"] = f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
     return env
+
+
+def index_of_the_segment_format(index_dir: Path) -> None:
+    """Replace the index by what plan-archive wrote before Whoosh came back (decision 0004):
+    a generation of numpy segments committed by ``TOC-<n>.json``."""
+    shutil.rmtree(index_dir)
+    folder = index_dir / "g1764000000000000000"
+    folder.mkdir(parents=True)
+    toc = {"segments": [{"name": "s19a0", "count": 12, "deleted": []}]}
+    (folder / "TOC-00000001.json").write_text(json.dumps(toc), encoding="utf-8")
+    for suffix in (".offsets.npy", ".docs.npy", ".freqs.npy", ".terms.pkl", ".stored.pkl"):
+        (folder / f"s19a0{suffix}").write_bytes(b"\x93NUMPY")
+    (folder / "WRITE.lock").touch()
+    (index_dir / "CURRENT").write_text(folder.name, encoding="utf-8")
 
 
 def settings_for(data_dir: Path, **env: str) -> Settings:

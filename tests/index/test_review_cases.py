@@ -4,13 +4,15 @@ store: normalise every field the way the analysis does and look for the term."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from archive.queries import document_ids, index_rows
 from index.analysis import is_word, normalize_text
 from index.query import QuerySyntaxError, parse_query, read_synonyms, synonym_table
-from index.search import SearchOptions
+from index.search import Searcher, SearchOptions
 from index.writing import check, current_dir, repair
 from tests.conftest import ROOT
 from tests.index.conftest import Archive
@@ -115,15 +117,62 @@ def test_searches_never_fail_while_reports_are_ingested(archive: Archive, sample
     assert totals <= {4, 5}  # before or after each ingest: 市民 in the changed title or not
 
 
-def test_a_damaged_index_is_reported_and_rebuilt(three_years: Archive) -> None:
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _garble(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("suffix", "damage"),
+    [
+        (".pst", _truncate),  # postings
+        (".trm", Path.unlink),  # the term table
+        ("._stored.col", _truncate),  # stored values
+        ("._all_len.col", _garble),  # field lengths, one byte changed
+    ],
+)
+def test_a_damaged_whoosh_segment_is_reported_and_rebuilt(
+    three_years: Archive, suffix: str, damage: Callable[[Path], object]
+) -> None:
     folder = current_dir(three_years.index_dir)
     assert folder is not None
-    for segment in folder.glob("*.docs.npy"):
-        segment.unlink()
+    damage(next(folder.glob(f"MAIN_*{suffix}")))
     found = check(three_years.reader, three_years.index_dir)
     assert found.damaged
     repair(three_years.reader, three_years.index_dir)
     assert check(three_years.reader, three_years.index_dir).consistent
+    assert three_years.searcher().search("市民").total == 12
+
+
+@pytest.mark.parametrize("damage", [_truncate, Path.unlink])
+def test_lost_derived_arrays_are_derived_again_from_whoosh(
+    three_years: Archive, damage: Callable[[Path], object]
+) -> None:
+    """Searches check each derived file's size and shape (not its checksum, which costs a
+    read of the whole file) and derive it again from Whoosh when it does not fit."""
+    folder = current_dir(three_years.index_dir)
+    assert folder is not None
+    for path in folder.glob("MAIN_*.derived"):
+        damage(path)
+    assert Searcher(three_years.index_dir).search("市民").total == 12
+    assert check(three_years.reader, three_years.index_dir).consistent
+
+
+def test_check_finds_a_changed_byte_in_derived_arrays(three_years: Archive) -> None:
+    folder = current_dir(three_years.index_dir)
+    assert folder is not None
+    paths = sorted(folder.glob("MAIN_*.derived"))
+    before = [path.read_bytes() for path in paths]
+    for path in paths:
+        _garble(path)
+    assert check(three_years.reader, three_years.index_dir).consistent  # derived again …
+    assert [path.read_bytes() for path in paths] == before  # … to what was written
+    assert Searcher(three_years.index_dir).search("市民").total == 12
 
 
 def test_synonyms_are_symmetric_and_transitive() -> None:

@@ -6,9 +6,17 @@ import pytest
 from sqlalchemy import text
 
 from archive.errors import DocumentRefused
+from index.bulk import latest
 from index.search import IndexNotBuilt
-from index.segments import Writer, latest
-from index.writing import IndexBusy, apply_pending, check, current_dir, rebuild, repair
+from index.writing import (
+    IndexBusy,
+    apply_pending,
+    check,
+    current_dir,
+    open_writer,
+    rebuild,
+    repair,
+)
 from tests import variants
 from tests.index.conftest import Archive
 
@@ -71,7 +79,7 @@ def test_check_finds_stale_and_missing_entries(archive: Archive, sample_bytes: b
         connection.execute(text("UPDATE measures SET title = '地震対策の推進' WHERE number = '04'"))
     folder = current_dir(archive.index_dir)
     assert folder is not None
-    writer = Writer(folder, timeout=5)
+    writer = open_writer(folder, timeout=5)
     writer.delete_keys([f"m{_measure_id(archive, '05')}"])
     writer.commit()
     found = check(archive.reader, archive.index_dir)
@@ -109,7 +117,7 @@ def test_one_writer_at_a_time(archive: Archive, sample_bytes: bytes, sample_text
     archive.ingest(sample_bytes)
     folder = current_dir(archive.index_dir)
     assert folder is not None
-    holder = Writer(folder, timeout=5)
+    holder = open_writer(folder, timeout=5)
     try:
         archive.store(variants.added_measure(sample_text), fiscal_year=2021)
         with pytest.raises(IndexBusy):
@@ -128,8 +136,8 @@ def test_a_search_sees_the_index_before_or_after_an_ingest(
     searcher = archive.searcher()
     with searcher.snapshot() as before:
         archive.ingest(variants.added_measure(sample_text), fiscal_year=2021)
-        assert len(before.docs) == 12  # an open snapshot never changes under a reader
+        assert before.count == 12  # an open snapshot never changes under a reader
         with searcher.snapshot() as after:
-            assert len(after.docs) == 25
+            assert after.count == 25
     assert before.retired
     assert searcher.search("RPA").total == 2

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.conftest import graphql
+from server.app import create_app
+from tests.conftest import SAMPLE, archive_of, graphql, index_of_the_segment_format
 
 SEARCH = """
 query Search($q: String!, $first: Int, $after: String, $filter: MeasureFilter,
@@ -117,3 +119,16 @@ def test_variables_of_the_wrong_type_are_bad_user_input(client: TestClient) -> N
     for value in ("abc", 1.5, 10**30):
         body = graphql(client, "query($f: Int) { measures(first: $f) { totalCount } }", f=value)
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", value
+
+
+def test_an_index_of_an_earlier_format_is_unavailable_not_an_error(tmp_path: Path) -> None:
+    """Until a command rebuilds it, searches say what to do; lists from the store still work."""
+    settings = archive_of(tmp_path / "data", [SAMPLE])
+    index_of_the_segment_format(settings.index_dir)
+    with TestClient(create_app(settings)) as client:
+        body = graphql(client, SEARCH, q="市民")
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] == "INDEX_UNAVAILABLE"
+        assert "plan-archive reindex" in error["message"]
+        listed = graphql(client, "{ measures(first: 1) { totalCount } }")
+        assert listed["data"]["measures"]["totalCount"] == 12

@@ -1,11 +1,11 @@
-"""The index's own storage: merges keep every entry, and a killed writer's leftovers go."""
+"""Commits of the Whoosh index: merges keep every entry, and a killed writer's leftovers go."""
 
 from __future__ import annotations
 
 import os
 
-from index.segments import Writer, latest, read_commit
-from index.writing import check, current_dir
+from index.bulk import TIER_SIZE
+from index.writing import check, current_dir, open_index, open_writer
 from tests.index.conftest import Archive
 
 
@@ -17,8 +17,8 @@ def test_many_commits_are_merged_and_lose_nothing(archive: Archive, sample_text:
         archive.ingest(text.encode(), name=f"{year}.txt", fiscal_year=year)
     folder = current_dir(archive.index_dir)
     assert folder is not None
-    segments = read_commit(folder, latest(folder))
-    assert len(segments) < 20
+    segments = open_index(folder)._segments()
+    assert len(segments) < TIER_SIZE + 1  # 20 commits, merged by tiers
     assert check(archive.reader, archive.index_dir).consistent  # every entry, as stored
     one_year = archive.searcher().search("市民 fiscalYear:2000").total
     assert one_year > 0
@@ -32,13 +32,13 @@ def test_a_killed_writers_files_are_removed_by_the_next_commit(
     folder = current_dir(archive.index_dir)
     assert folder is not None
     # What a writer killed before its commit leaves: a segment's files and a temporary TOC.
-    for leftover in ("sdead.docs.npy", "sdead.terms.pkl", f"TOC-00000099.{os.getpid()}.tmp"):
+    leftovers = ("MAIN_dead0000.pst", "MAIN_dead0000.derived", "_MAIN_99.toc.1764000000.5")
+    for leftover in leftovers:
         (folder / leftover).write_bytes(b"partial")
     searcher = archive.searcher()
     assert searcher.search("市民").total > 0  # readers never look at them
-    writer = Writer(folder, timeout=5)
+    writer = open_writer(folder, timeout=5)
     writer.commit()
     names = set(os.listdir(folder))
-    assert not {"sdead.docs.npy", "sdead.terms.pkl"} & names
-    assert not any(name.endswith(".tmp") for name in names)
+    assert not set(leftovers) & names
     assert check(archive.reader, archive.index_dir).consistent

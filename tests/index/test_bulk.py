@@ -1,0 +1,219 @@
+"""The bulk writer writes what Whoosh's own writer writes, and plain Whoosh reads it.
+
+``index/bulk.py`` feeds Whoosh's codec through its internals; these tests build the same
+entries both ways (``add_document`` and the bulk path) and compare the two indexes file by
+file and term by term, so a Whoosh release that changes those internals fails here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from whoosh.index import FileIndex, open_dir
+from whoosh.qparser import QueryParser
+from whoosh.query import And, NumericRange, Term
+from whoosh.writing import OPTIMIZE, SegmentWriter
+
+from archive.queries import IndexRow, document_ids, index_rows
+from index import derived
+from index.bulk import INDEX_NAME, BulkWriter, DurableStorage, codec
+from index.fields import entry, schema
+from index.search import Searcher
+from index.writing import current_dir
+from tests.conftest import REPORTS
+from tests.index.conftest import Archive
+
+BLOCK = 4  # small blocks, so that common terms span several of them
+
+EDGE_ROWS = [
+    IndexRow(  # a document archived without structure: no number, status or departments
+        key="d900",
+        kind="document",
+        measure_id=None,
+        document_id=900,
+        municipality="ひたちなか市",
+        fiscal_year=2018,
+        number=None,
+        status=None,
+        departments=(),
+        fields={"title": "概要版", "text": "Wi-Fi と LAN の整備。１２回 11,050件"},
+    ),
+    IndexRow(  # no title at all; a department name with a space and full-width forms
+        key="m901",
+        kind="measure",
+        measure_id=901,
+        document_id=901,
+        municipality="葛飾区",
+        fiscal_year=2021,
+        number="01",
+        status="完了",
+        departments=("総務 課", "ＩＣＴ推進課"),
+        fields={"title": "", "description": "planning and LAN", "achievement": "市"},
+    ),
+]
+
+
+@pytest.fixture
+def rows(archive: Archive) -> list[IndexRow]:
+    for path in REPORTS:
+        archive.store(path.read_bytes(), name=path.name)
+    with archive.reader() as db:
+        return [*index_rows(db, document_ids(db)), *EDGE_ROWS]
+
+
+def _stock(folder: Path) -> FileIndex:
+    folder.mkdir()
+    return FileIndex.create(DurableStorage(str(folder)), schema(), INDEX_NAME)
+
+
+def _stock_writer(ix: FileIndex) -> SegmentWriter:
+    return SegmentWriter(ix, timeout=5, codec=codec(BLOCK), compound=False)
+
+
+def _segment_files(folder: Path) -> dict[str, bytes]:
+    """Each file of the index's one segment by its suffix (the segment id removed)."""
+    (segment,) = FileIndex(DurableStorage(str(folder)))._segments()
+    name = segment.segment_id()
+    return {
+        path.name.removeprefix(name): path.read_bytes()
+        for path in folder.iterdir()
+        if path.name.startswith(f"{name}.") and not path.name.endswith(derived.SUFFIX)
+    }
+
+
+def _terms(ix: FileIndex) -> Iterator[tuple[Any, ...]]:
+    """Everything a reader tells of the index, term by term and entry by entry."""
+    with ix.reader() as reader:
+        yield ("documents", reader.doc_count(), reader.doc_count_all())
+        for name in ("all", "title"):
+            yield ("length", name, reader.field_length(name))
+        for fieldname, term in reader.all_terms():
+            info = reader.term_info(fieldname, term)
+            postings = reader.postings(fieldname, term)
+            yield (
+                fieldname,
+                term,
+                info.doc_frequency(),
+                info.weight(),
+                info.min_length(),
+                info.max_length(),
+                info.max_weight(),
+                info.min_id(),
+                info.max_id(),
+                list(postings.items_as("weight")),
+            )
+        for docnum, stored in reader.iter_docs():
+            lengths = [reader.doc_field_length(docnum, name) for name in ("all", "title")]
+            yield ("entry", docnum, stored, lengths)
+
+
+def test_the_bulk_path_writes_what_add_document_writes(
+    tmp_path: Path, rows: list[IndexRow]
+) -> None:
+    entries = [entry(row) for row in rows]
+    stock = _stock(tmp_path / "stock")
+    writer = _stock_writer(stock)
+    for one in entries:
+        writer.add_document(**one.fields)
+    writer.commit()
+    bulk = _stock(tmp_path / "bulk")
+    writer = BulkWriter(bulk, timeout=5, blocklimit=BLOCK)
+    for one in entries:
+        writer.add(one)
+    writer.commit()
+    assert list(_terms(bulk)) == list(_terms(stock))
+    # Byte for byte: the term table, the postings, the stored values and lengths.
+    assert _segment_files(tmp_path / "bulk") == _segment_files(tmp_path / "stock")
+
+
+def test_merges_and_deletions_agree_with_whooshs_own(tmp_path: Path, rows: list[IndexRow]) -> None:
+    """Three commits, some entries deleted, then everything merged into one segment: by
+    Whoosh's own writer, and by the bulk writer's numpy path."""
+    entries = [entry(row) for row in rows]
+    thirds = [entries[0::3], entries[1::3], entries[2::3]]
+    deleted = {entries[4].key, entries[7].key}
+    stock = _stock(tmp_path / "stock")
+    for part in thirds:
+        writer = _stock_writer(stock)
+        for one in part:
+            writer.add_document(**one.fields)
+        writer.commit(merge=False)
+    writer = _stock_writer(stock)
+    for key in deleted:
+        writer.delete_by_term("key", key)
+    writer.commit(mergetype=OPTIMIZE)
+    bulk = _stock(tmp_path / "bulk")
+    for part in thirds:
+        writer = BulkWriter(bulk, timeout=5, blocklimit=BLOCK)
+        for one in part:
+            writer.add(one)
+        writer.commit(merge=False)
+    writer = BulkWriter(bulk, timeout=5, blocklimit=BLOCK)
+    writer.delete_keys(deleted)
+    writer.commit(mergetype=OPTIMIZE)
+    assert len(bulk._segments()) == len(stock._segments()) == 1
+    assert list(_terms(bulk)) == list(_terms(stock))
+
+
+def test_derived_arrays_are_whoosh_s_postings(tmp_path: Path, rows: list[IndexRow]) -> None:
+    """What the writer derives beside a segment is what is derived from Whoosh alone."""
+    ix = _stock(tmp_path / "index")
+    writer = BulkWriter(ix, timeout=5, blocklimit=BLOCK)
+    for row in rows:
+        writer.add(entry(row))
+    writer.commit()
+    (segment,) = ix._segments()
+    written = derived.load(tmp_path / "index", segment.segment_id(), verify=True)
+    with ix.reader() as reader:
+        rebuilt = derived.build(reader, tmp_path / "index")
+    assert _plain(written) == _plain(rebuilt)
+
+
+def _plain(data: derived.SegmentData) -> dict[str, Any]:
+    """A derived segment as plain values, for comparison."""
+    plain: dict[str, Any] = {}
+    for name, value in vars(data).items():
+        if name == "postings":
+            value = {
+                f: (p.terms, p.offsets.tolist(), p.docs.tolist(), p.freqs.tolist())
+                for f, p in value.items()
+            }
+        elif name == "lengths":
+            value = {f: a.tolist() for f, a in value.items()}
+        elif isinstance(value, derived.Codes):
+            value = (value.codes.tolist(), value.values)
+        elif hasattr(value, "tolist"):
+            value = value.tolist()
+        plain[name] = value
+    return plain
+
+
+def test_plain_whoosh_reads_the_archive_s_index(archive: Archive) -> None:
+    """``open_dir`` on the current generation and a stock searcher: the same entries and
+    counts as plan-archive's search, wherever a Whoosh query means the same."""
+    for path in REPORTS:
+        archive.ingest(path.read_bytes(), name=path.name)
+    folder = current_dir(archive.index_dir)
+    assert folder is not None
+    ix = open_dir(str(folder))
+    ours = Searcher(archive.index_dir)
+    with ix.searcher() as searcher:
+        assert searcher.doc_count() == ours.search("fiscalYear:2000..2100").total == 36
+
+        def count(query: Any) -> int:
+            return len(searcher.search(query, limit=None))
+
+        assert count(Term("all", "市民")) == ours.search("市民").total == 12
+        assert count(Term("title", "評価")) == ours.search("title:評価").total
+        assert count(NumericRange("fiscal_year", 2020, 2021)) == 24
+        assert count(Term("department", "秘書課")) == ours.search("department:秘書課").total
+        both = And([Term("all", "市民"), NumericRange("fiscal_year", 2020, 2020)])
+        assert count(both) == ours.search("市民 fiscalYear:2020").total == 4
+        # The schema's analyzer splits a query as ours does: a two-character word is one term.
+        parsed = QueryParser("all", ix.schema).parse("人事評価")
+        assert count(parsed) >= ours.search("人事評価").total == 2
+        hit = searcher.search(Term("key", "m1"))[0]
+        assert (hit["kind"], hit["fiscal_year"]) == ("measure", 2019)
