@@ -4,8 +4,9 @@
 that point, in which case the process kills itself with SIGKILL, as ``kill -9`` would. The
 points are ``decode`` (the file read, nothing written), ``store-commit`` (the store's
 transaction written but not committed), ``stored`` (committed; the index not yet updated),
-``index-commit`` (the index's new entries written but not committed) and ``indexed``
-(committed; the store's queue of index tasks not yet cleared). This is the one setting read
+``index-commit`` (the index's new entries about to be written), ``index-toc`` (the new
+segment's files written and synced, its TOC not yet in place) and ``indexed`` (committed;
+the store's queue of index tasks not yet cleared). This is the one setting read
 outside ``server/settings.py``: it is for tests, not for configuration.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("decode", "store-commit", "stored", "index-commit", "indexed")
+POINTS = ("decode", "store-commit", "stored", "index-commit", "index-toc", "indexed")
 
 
 def point(name: str) -> None:

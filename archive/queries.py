@@ -237,59 +237,88 @@ def index_rows(db: Session, document_ids: Sequence[int]) -> list[IndexRow]:
     """Everything the index holds for these documents: their measures, or the whole text of a
     document that has none."""
     ids = list(document_ids)
-    documents = {
-        d.id: d
-        for d in db.scalars(
-            select(Document).where(Document.id.in_(ids)).options(undefer(Document.text))
-        )
-    }
-    rows = _measure_rows(db, documents, Measure.document_id.in_(ids))
+    rows = _measure_rows(db, Measure.document_id.in_(ids))
     structured = {row.document_id for row in rows}
-    return rows + [_document_row(d) for d in documents.values() if d.id not in structured]
+    unstructured = [i for i in ids if i not in structured]
+    if not unstructured:
+        return rows
+    documents = db.scalars(
+        select(Document).where(Document.id.in_(unstructured)).options(undefer(Document.text))
+    )
+    return rows + [_document_row(d) for d in documents]
 
 
 def index_rows_by_key(db: Session, keys: Sequence[str]) -> dict[str, IndexRow]:
     """The rows for index keys ("m12", "d3"); keys no longer in the store are left out."""
     measure_ids = [int(k[1:]) for k in keys if k.startswith("m") and k[1:].isdigit()]
     document_keys = [int(k[1:]) for k in keys if k.startswith("d") and k[1:].isdigit()]
-    document_ids = set(document_keys) | set(
-        db.scalars(select(Measure.document_id).where(Measure.id.in_(measure_ids)))
-    )
-    documents = {d.id: d for d in db.scalars(select(Document).where(Document.id.in_(document_ids)))}
-    rows = _measure_rows(db, documents, Measure.id.in_(measure_ids))
-    rows += [_document_row(documents[i]) for i in document_keys if i in documents]
+    rows = _measure_rows(db, Measure.id.in_(measure_ids)) if measure_ids else []
+    if document_keys:
+        documents = db.scalars(
+            select(Document).where(Document.id.in_(document_keys)).options(undefer(Document.text))
+        )
+        rows += [_document_row(d) for d in documents]
     return {row.key: row for row in rows}
 
 
-def _measure_rows(db: Session, documents: dict[int, Document], where: Any) -> list[IndexRow]:
-    measures = list(
-        db.execute(
-            select(Measure, Pillar.title)
-            .outerjoin(Pillar, Pillar.id == Measure.pillar_id)
-            .where(where)
-            .order_by(Measure.document_id, Measure.number)
+def _measure_rows(db: Session, where: Any) -> list[IndexRow]:
+    """Index rows of the measures ``where`` selects, read as plain columns (two queries,
+    no ORM objects: indexing reads every measure, searches read a page of them)."""
+    measures = db.execute(
+        select(
+            Measure.id,
+            Measure.document_id,
+            Measure.number,
+            Measure.title,
+            Measure.description,
+            Measure.achievement,
+            Measure.carry_over_status,
+            Pillar.title,
+            Document.municipality,
+            Document.fiscal_year,
         )
-    )
-    names = departments_by_measure_ids(db, [m.id for m, _ in measures])
+        .join(Document, Document.id == Measure.document_id)
+        .outerjoin(Pillar, Pillar.id == Measure.pillar_id)
+        .where(where)
+        .order_by(Measure.document_id, Measure.number)
+    ).all()
+    names: dict[int, list[str]] = defaultdict(list)
+    for measure_id, name in db.execute(
+        select(MeasureDepartment.measure_id, Department.name)
+        .join(Department, Department.id == MeasureDepartment.department_id)
+        .where(MeasureDepartment.measure_id.in_([m[0] for m in measures]))
+        .order_by(MeasureDepartment.measure_id, MeasureDepartment.position)
+    ):
+        names[measure_id].append(name)
     rows = []
-    for (measure, pillar_title), departments in zip(measures, names, strict=True):
-        document = documents[measure.document_id]
-        department_names = tuple(d.name for d in departments)
+    for (
+        measure_id,
+        document_id,
+        number,
+        title,
+        description,
+        achievement,
+        status,
+        pillar_title,
+        municipality,
+        fiscal_year,
+    ) in measures:
+        department_names = tuple(names.get(measure_id, ()))
         rows.append(
             IndexRow(
-                key=f"m{measure.id}",
+                key=f"m{measure_id}",
                 kind="measure",
-                measure_id=measure.id,
-                document_id=document.id,
-                municipality=document.municipality,
-                fiscal_year=document.fiscal_year,
-                number=measure.number,
-                status=measure.carry_over_status,
+                measure_id=measure_id,
+                document_id=document_id,
+                municipality=municipality,
+                fiscal_year=fiscal_year,
+                number=number,
+                status=status,
                 departments=department_names,
                 fields={
-                    "title": measure.title,
-                    "description": measure.description,
-                    "achievement": measure.achievement,
+                    "title": title,
+                    "description": description,
+                    "achievement": achievement,
                     "departments": "、".join(department_names),
                     "pillar": pillar_title or "",
                 },

@@ -29,9 +29,11 @@ and the ``TOC`` class.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import re
+import struct
 from array import array
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -39,13 +41,15 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
+from whoosh.codec.whoosh3 import STORED_COLUMN, W3Codec, W3PostingsWriter
+from whoosh.columns import VarBytesColumn
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 from whoosh.reading import SegmentReader
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
+from archive import faults
 from index import derived
 from index.fields import TEXT_FIELDS, Entry
 
@@ -58,6 +62,7 @@ INDEX_NAME = "MAIN"  # Whoosh's default index name: open_dir(folder) finds it
 BLOCK_LIMIT = 4096
 TIER_SIZE = 8  # this many segments of one size tier are merged into one
 _PACK_AT = 1 << 20  # postings buffered in Python lists before they move to numpy arrays
+SMALL_BLOCK = 48  # blocks of up to this many postings are made compact in plain Python
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
 _SEGMENT_FILE = re.compile(rf"^({INDEX_NAME}_[0-9a-z]+)\.")
 _TOC_FILE = re.compile(rf"^_{INDEX_NAME}_(\d+)\.toc$")
@@ -131,28 +136,77 @@ def sync_folder(folder: Path) -> None:
 
 
 class _BlockPostingsWriter(W3PostingsWriter):  # type: ignore[misc]
-    """Whoosh's postings writer with its block buffer filled from arrays, a block at a time.
+    """Whoosh's postings writer with its block buffer filled from a field's arrays, a block
+    at a time.
 
     ``fill`` sets what ``add_posting`` would have gathered one posting at a time; the
     block is then written by Whoosh's own ``_write_block``. The ids and weights are made
-    compact with numpy, to the same values Whoosh's Python loops produce."""
+    compact to the same values Whoosh's Python loops produce: with numpy for a large block,
+    in plain Python for a small one (most terms are rare, and numpy's overhead per call
+    would cost more than the work)."""
 
-    def fill(self, ids: Array, weights: Array, values: bytes | None, lengths: Array | None) -> None:
-        self._np_ids = ids
-        self._np_weights = weights
-        self._ids = array("I", ids.astype(np.uint32).tobytes())
-        self._weights = array("f", weights.tobytes())
-        self._values = [values] if values else []
-        self._maxweight = float(weights.max())
+    def __init__(
+        self,
+        postfile: Any,
+        blocklimit: int,
+        compression: int,
+        postings: derived.Postings,
+        lengths: Array | None,
+        frequency_values: bool,
+        small_block: int = SMALL_BLOCK,
+    ) -> None:
+        super().__init__(postfile, blocklimit=blocklimit, compression=compression)
+        self._small_block = small_block
+        self._docs, self._freqs, self._lengths = postings.docs, postings.freqs, lengths
+        self._frequency_values = frequency_values  # Frequency format: the count as a uint
+        self._small: tuple[list[int], list[int]] | None = None
+
+    def fill(self, first: int, last: int) -> None:
+        """Take the postings ``first:last`` of the field's arrays as the next block."""
         self._minlength: int | None = None
         self._maxlength = 0
-        if lengths is not None and len(lengths):
-            self._minlength, self._maxlength = int(lengths.min()), int(lengths.max())
+        if last - first <= self._small_block:
+            ids = self._docs[first:last].tolist()
+            counts = self._freqs[first:last].tolist()
+            self._small = (ids, counts)
+            self._ids = array("I", ids)
+            self._weights = array("f", counts)
+            self._maxweight = float(max(counts))
+            values = struct.pack(f">{len(counts)}I", *counts) if self._frequency_values else b""
+            if self._lengths is not None:
+                lengths = [n for n in self._lengths[first:last].tolist() if n]
+                if lengths:
+                    self._minlength, self._maxlength = min(lengths), max(lengths)
+        else:
+            self._small = None
+            ids_array, counts_array = self._docs[first:last], self._freqs[first:last]
+            self._np_ids, self._np_weights = ids_array, counts_array.astype(np.float32)
+            self._ids = array("I", ids_array.astype(np.uint32).tobytes())
+            self._weights = array("f", self._np_weights.tobytes())
+            self._maxweight = float(counts_array.max())
+            values = counts_array.astype(">u4").tobytes() if self._frequency_values else b""
+            if self._lengths is not None:
+                lengths_array = self._lengths[first:last]
+                lengths_array = lengths_array[lengths_array > 0]
+                if len(lengths_array):
+                    self._minlength = int(lengths_array.min())
+                    self._maxlength = int(lengths_array.max())
+        self._values = [values] if values else []
 
     def _mini_ids(self) -> tuple[int, ...]:
+        if self._small is not None:
+            ids = self._small[0]
+            return (ids[0], *(b - a for a, b in itertools.pairwise(ids)))
         return tuple(np.diff(self._np_ids.astype(np.int64), prepend=0).tolist())
 
     def _mini_weights(self) -> Any:
+        if self._small is not None:
+            counts = self._small[1]
+            if all(c == 1 for c in counts):
+                return None
+            if all(c == counts[0] for c in counts):
+                return float(counts[0])
+            return tuple(map(float, counts))
         weights = self._np_weights
         if (weights == 1.0).all():
             return None
@@ -175,9 +229,14 @@ class _FieldPostings:
 
     def add(self, docnum: int, counts: Mapping[Any, int]) -> None:
         vocabulary = self.vocabulary
-        self.term_ids += [vocabulary.setdefault(term, len(vocabulary)) for term in counts]
+        ids: list[Any] = list(map(vocabulary.get, counts))  # in C; most terms are known
+        if None in ids:
+            for i, term in enumerate(counts):
+                if ids[i] is None:
+                    ids[i] = vocabulary[term] = len(vocabulary)
+        self.term_ids += ids
         self.freqs += counts.values()
-        self.docs += [docnum] * len(counts)
+        self.docs += [docnum] * len(ids)
         if len(self.docs) >= _PACK_AT:
             self._pack()
 
@@ -236,9 +295,15 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
     of not waiting) and holds it until ``commit`` or ``cancel``.
     """
 
-    def __init__(self, ix: Any, timeout: float, blocklimit: int = BLOCK_LIMIT) -> None:
+    def __init__(
+        self,
+        ix: Any,
+        timeout: float,
+        blocklimit: int = BLOCK_LIMIT,
+        small_block: int = SMALL_BLOCK,
+    ) -> None:
         super().__init__(ix, timeout=timeout, delay=0.05, codec=codec(blocklimit), compound=False)
-        self.blocklimit = blocklimit
+        self.blocklimit, self.small_block = blocklimit, small_block
         self.mergetype = merge_tiers
         self.folder = Path(self.storage.folder)
         self._fields = {
@@ -250,7 +315,8 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
             for name, (_, _, indexed, _) in self._fields.items()
             if indexed
         }
-        self._stored: list[dict[str, Any]] = []  # each new entry's stored values
+        self._stored: list[dict[str, Any]] = []  # each added entry's stored values
+        self._merged: list[tuple[derived.SegmentData, Array]] = []  # (segment, entries kept)
         self._length_bytes: dict[str, list[int]] = {name: [] for name in derived.SCORED}
         self._terms_of_value: dict[tuple[str, Any], dict[bytes, int]] = {}
         self._opened = {s.segment_id() for s in self.segments}  # the commit we started from
@@ -289,6 +355,8 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
     def add(self, entry: Entry) -> None:
         """Add one entry, as ``add_document(**entry.fields)`` would."""
         self._check_state()
+        if self._merged:
+            raise RuntimeError("entries are added before segments are merged in")
         docnum = self.docnum
         writer = self.perdocwriter
         fields = entry.fields
@@ -333,8 +401,9 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
         return found
 
     def add_reader(self, reader: Any) -> None:
-        """Add a segment's live entries (a merge): stored values through Whoosh's reader,
-        postings from the segment's derived arrays, renumbered with numpy."""
+        """Add a segment's live entries (a merge): postings from the segment's derived
+        arrays, renumbered with numpy; stored values copied as Whoosh stored them (still
+        compressed); the derived columns and text carried over."""
         self._check_state()
         segment = reader.segment()
         data = self.segment_data(segment)
@@ -344,18 +413,17 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
         renumbered = np.full(data.count, -1, dtype=np.int64)
         renumbered[kept] = self.docnum + np.arange(len(kept))
         writer = self.perdocwriter
+        source = _raw_stored(reader._perdoc._cached_reader("_stored", STORED_COLUMN))
+        target = writer._colwriters["_stored"]._child  # PickleColumn's CompressedBytes writer
+        scored = [(name, self._fields[name][0], data.lengths[name]) for name in derived.SCORED]
         for number in kept.tolist():
-            stored = reader.stored_fields(number)
             writer.start_doc(self.docnum)
-            lengths = {name: int(data.lengths[name][number]) for name in derived.SCORED}
-            for name in sorted(set(stored) | {n for n, b in lengths.items() if b}):
-                byte = lengths.get(name, 0)
-                length = int(_LENGTH_OF_BYTE[byte]) if byte else 0
-                writer.add_field(name, self._fields[name][0], stored.get(name), length)
-            writer.finish_doc()
-            for name, byte in lengths.items():
+            for name, field, lengths in scored:
+                byte = int(lengths[number])
+                writer.add_field(name, field, None, int(_LENGTH_OF_BYTE[byte]) if byte else 0)
                 self._length_bytes[name].append(byte)
-            self._stored.append(stored)
+            writer.finish_doc()
+            VarBytesColumn.Writer.add(target, self.docnum, source(number))
             self.docnum += 1
         for name, postings in data.postings.items():
             if name not in self._postings:
@@ -368,6 +436,7 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
                 renumbered[postings.docs[keep]],
                 postings.freqs[keep],
             )
+        self._merged.append((data, kept))
         self._added = True
 
     # -- committing -------------------------------------------------------------------
@@ -401,51 +470,51 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
         self.fieldwriter.close()
         segment_id = self.newsegment.segment_id()
         files = derived.fingerprint(self.folder, derived.segment_files(self.folder, segment_id))
-        derived.write(
-            self.folder, segment_id, derived.from_parts(self._stored, lengths, written, files)
+        added = len(self._stored)
+        new = derived.from_parts(
+            self._stored, {name: lengths[name][:added] for name in derived.SCORED}, {}, {}
         )
+        data = derived.combine([(new, None), *self._merged], written, files)
+        derived.write(self.folder, segment_id, data)
 
     def _write_field(self, name: str, postings: derived.Postings, lengths: Array | None) -> None:
         fieldwriter = self.fieldwriter
         field = self._fields[name][0]
-        fieldwriter.start_field(name, field)
-        limit = self.blocklimit
-        writer = _BlockPostingsWriter(
-            fieldwriter._postfile, blocklimit=limit, compression=self.codec._compression
-        )
-        fieldwriter._postwriter = writer
-        docs, freqs = postings.docs, postings.freqs
-        weights = freqs.astype(np.float32)
         size = field.format.fixed_value_size()
-        values = freqs.astype(">u4").tobytes() if size == 4 else None  # Frequency: the count
         if size not in (0, 4):
             raise ValueError(f"field {name}: a posting format this writer does not know")
-        # The lengths Whoosh would read back for each posting's entry (bytes, decoded).
-        quantized = _LENGTH_OF_BYTE[lengths[docs]] if lengths is not None else None
+        fieldwriter.start_field(name, field)
+        limit = self.blocklimit
+        # The lengths Whoosh reads back for each posting's entry (its length byte, decoded).
+        quantized = _LENGTH_OF_BYTE[lengths[postings.docs]] if lengths is not None else None
+        writer = _BlockPostingsWriter(
+            fieldwriter._postfile,
+            limit,
+            self.codec._compression,
+            postings,
+            quantized,
+            frequency_values=size == 4,
+            small_block=self.small_block,
+        )
+        fieldwriter._postwriter = writer
         offsets = postings.offsets.tolist()
         for number, term in enumerate(postings.terms):
-            start, end = offsets[number], offsets[number + 1]
+            first, end = offsets[number], offsets[number + 1]
             fieldwriter.start_term(term)
-            for first in range(start, end, limit):
+            while True:
                 last = min(first + limit, end)
-                block_lengths = None
-                if quantized is not None:
-                    block_lengths = quantized[first:last]
-                    block_lengths = block_lengths[block_lengths > 0]
-                writer.fill(
-                    docs[first:last],
-                    weights[first:last],
-                    values[first * 4 : last * 4] if values is not None else None,
-                    block_lengths,
-                )
-                if last < end:
-                    writer._write_block()
+                writer.fill(first, last)
+                if last == end:
+                    break
+                writer._write_block()
+                first = last
             fieldwriter.finish_term()
         fieldwriter.finish_field()
 
     def _commit_toc(self, segments: list[Any]) -> None:
         """Put the new TOC in place (durably: see ``DurableStorage``), then remove what
         neither it nor the commit before it needs."""
+        faults.point("index-toc")
         TOC(self.schema, segments, self.generation).write(self.storage, self.indexname)
         keep = {s.segment_id() for s in segments} | self._opened
         clean(self.folder, keep, self.generation)
@@ -464,6 +533,13 @@ def clean(folder: Path, keep: set[str], generation: int) -> None:
         ):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(folder / name)
+
+
+def _raw_stored(column: Any) -> Any:
+    """A function giving an entry's stored values as the column holds them: pickled and
+    compressed (``STORED_COLUMN`` is a PickleColumn around a CompressedBytesColumn)."""
+    compressed = column._child
+    return lambda number: VarBytesColumn.Reader.__getitem__(compressed, number)
 
 
 def merge_tiers(writer: BulkWriter, segments: list[Any]) -> list[Any]:

@@ -149,6 +149,86 @@ def from_parts(
     )
 
 
+def combine(
+    parts: Sequence[tuple[SegmentData, Array | None]],
+    postings: Mapping[str, Postings],
+    files: dict[str, list[int]],
+) -> SegmentData:
+    """One segment's data made of the entries of ``parts`` in order (each part with the
+    numbers of its entries to keep, None for all), with the given postings: a merge
+    carries the columns and text of the merged segments over instead of deriving them again
+    from their stored values."""
+    chosen = [(data, np.arange(data.count) if kept is None else kept) for data, kept in parts]
+    texts: list[str] = []
+    for data, kept in chosen:
+        if len(kept) == data.count:
+            texts.append(data.text)
+            continue
+        ends = np.append(data.text_start[1:] - 1, len(data.text))
+        starts = data.text_start[kept].tolist()
+        texts.extend(data.text[s:e] for s, e in zip(starts, ends[kept].tolist(), strict=True))
+    lengths_of_text = []
+    for data, kept in chosen:
+        ends = np.append(data.text_start[1:] - 1, len(data.text))
+        lengths_of_text.append((ends - data.text_start)[kept])
+    text_lengths = _concatenate(lengths_of_text)
+    text_start = np.zeros(len(text_lengths), dtype=np.int64)
+    if len(text_lengths):
+        np.cumsum(text_lengths[:-1] + 1, out=text_start[1:])
+    base, entries, departments = 0, [], []
+    for data, kept in chosen:
+        renumbered = np.full(data.count, -1, dtype=np.int64)
+        renumbered[kept] = base + np.arange(len(kept))
+        pairs = renumbered[data.department_entry] >= 0
+        entries.append(renumbered[data.department_entry][pairs])
+        departments.append((data.department, pairs))
+        base += len(kept)
+
+    def codes(name: str) -> Codes:
+        return _join_codes([(getattr(data, name), kept) for data, kept in chosen])
+
+    def column(name: str) -> Array:
+        return _concatenate([getattr(data, name)[kept] for data, kept in chosen])
+
+    return SegmentData(
+        count=base,
+        keys=[data.keys[n] for data, kept in chosen for n in kept.tolist()],
+        kind=codes("kind"),
+        number=codes("number"),
+        municipality=codes("municipality"),
+        status=codes("status"),
+        department_entry=_concatenate(entries).astype(np.int32),
+        department=_join_codes(departments),
+        document_id=column("document_id"),
+        measure_id=column("measure_id"),
+        fiscal_year=column("fiscal_year"),
+        title_length=column("title_length"),
+        text_start=text_start,
+        text=DOCUMENT_SEPARATOR.join(texts),
+        lengths={
+            name: _concatenate([data.lengths[name][kept] for data, kept in chosen])
+            for name in SCORED
+        },
+        postings=dict(postings),
+        files=files,
+    )
+
+
+def _concatenate(arrays: Sequence[Array]) -> Array:
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
+
+
+def _join_codes(parts: Sequence[tuple[Codes, Array]]) -> Codes:
+    """Coded columns of several segments (entries picked by index or mask) as one."""
+    numbering: dict[Any, int] = {}
+    codes = []
+    for column, picked in parts:
+        ours = [numbering.setdefault(v, len(numbering)) for v in column.values]
+        recode = np.array([*ours, -1], dtype=np.int32)  # -1 (none) stays -1
+        codes.append(recode[column.codes[picked]])
+    return Codes(_concatenate(codes).astype(np.int32), list(numbering))
+
+
 # -- the file ---------------------------------------------------------------------------
 
 

@@ -34,7 +34,10 @@ TEXT_FIELDS = ("all", "title")
 def schema() -> Schema:
     """The index's Whoosh schema (a new object each time: Whoosh writers may change theirs)."""
     return Schema(
-        key=ID(stored=True, unique=True),  # "m<measure id>" or "d<document id>"
+        # "m<measure id>" or "d<document id>". Stored, not indexed: nothing searches by it
+        # (deletions go by document), and its one term per entry was most of a segment's
+        # terms, each costing a posting list of its own to write.
+        key=STORED(),
         kind=ID(stored=True),  # "measure" or "document"
         # An exact value, never a range: one term per value (shift_step=0), not sixteen.
         document_id=NUMERIC(int, bits=64, stored=True, shift_step=0),

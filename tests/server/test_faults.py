@@ -22,7 +22,7 @@ from tests.conftest import SAMPLE, STORE, store_env
 
 FY2021 = SAMPLE.parent.parent / "tests" / "fixtures" / "hitachi-action-plan-fy2021.txt"
 COMMITTED = {"decode": False, "store-commit": False, "stored": True, "index-commit": True,
-             "indexed": True}  # fmt: skip
+             "index-toc": True, "indexed": True}  # fmt: skip
 
 
 def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
