@@ -7,7 +7,8 @@ In one run, on deterministic synthetic reports (100 measures each, made from the
 sentences, as in ``api_bench.py``):
 
 1. ingest: ``plan-archive ingest FOLDER`` (store and index, index commits per batch);
-2. reindex: ``plan-archive reindex``;
+2. reindex: ``plan-archive reindex``, then the first search after it, which loads the new
+   index state (its snapshot);
 3. search p50/p95 as the API does it (exact matching, ranking, facets over the whole result,
    highlights for the page of 20), over queries every engine can answer (words, AND);
 4. the same queries on the same texts with SQLite FTS5 (trigram tokenizer; ``MATCH`` for
@@ -172,6 +173,10 @@ def main() -> None:
         print(f"reindex         {count / seconds:8,.0f} measures/s  ({seconds:.0f} s)")
 
         searcher = Searcher(data_dir / "index")
+        started = time.perf_counter()
+        searcher.search(QUERIES[0], SearchOptions(limit=20))
+        first = time.perf_counter() - started
+        print(f"first search    {first * 1000:8,.0f} ms  (after a commit: the snapshot is loaded)")
         settings = Settings.from_env({"PLAN_ARCHIVE_DATA_DIR": str(data_dir)}, env_file=None)
         engine = open_store(settings)
         sessions = reader(engine)
