@@ -12,18 +12,17 @@ builds the same entries both ways and compares them term by term).
 
 Merges go the same way: a merge policy (``merge_tiers``) hands segments to ``add_reader``,
 which takes their postings from the derived arrays (``index/derived.py``) instead of
-decoding them posting by posting.
+decoding them posting by posting, and copies their stored values as the column holds them.
 
 Whoosh writes without syncing and deletes a replaced commit's files at once. Here every file
 is synced when it is closed and the TOC is renamed into place only after (``DurableStorage``),
 and the commit before the newest is kept with its files, for searches that have just read
 its TOC.
 
-This depends on Whoosh internals, which is why ``pyproject.toml`` pins whoosh-reloaded:
-``SegmentWriter``'s attributes and its ``_flush_segment``/``_commit_toc`` steps,
-``W3FieldWriter._postwriter``/``_postfile``, ``W3PostingsWriter``'s block buffer (``_ids``,
-``_weights``, ``_values``, ``_minlength``, ``_maxlength``, ``_maxweight``, ``_write_block``)
-and the ``TOC`` class.
+This depends on Whoosh internals (``SegmentWriter``'s steps, the codec's writers and block
+buffer, the stored column; the list is in ``docs/decisions/0007``), which is why
+``pyproject.toml`` pins whoosh-reloaded and ``tests/index/test_bulk.py`` compares this
+writer's index with ``add_document``'s byte for byte.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ import os
 import re
 import struct
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +55,8 @@ from index.fields import TEXT_FIELDS, Entry
 Array = npt.NDArray[Any]
 
 INDEX_NAME = "MAIN"  # Whoosh's default index name: open_dir(folder) finds it
-# Postings per block. Whoosh's default is 128; bigger blocks write about 15% faster and read
-# about twice as fast (fewer pickles and zlib calls per term); 4096 stays well under the
-# 32-bit block length the format allows.
+# Postings per block. Whoosh's default is 128; with bigger blocks a segment is written about
+# 30% faster (bench/whoosh_bench.py: fewer pickles and zlib calls per common term).
 BLOCK_LIMIT = 4096
 TIER_SIZE = 8  # this many segments of one size tier are merged into one
 _PACK_AT = 1 << 20  # postings buffered in Python lists before they move to numpy arrays
@@ -95,7 +93,10 @@ class DurableStorage(FileStorage):  # type: ignore[misc]  # whoosh is untyped
         self._opened: list[Any] | None = None
 
     def create_file(self, name: str, excl: bool = False, mode: str = "wb", **kwargs: Any) -> Any:
-        return super().create_file(name, excl=excl, mode=mode, onclose=_sync, **kwargs)
+        created = super().create_file(name, excl=excl, mode=mode, onclose=_sync, **kwargs)
+        if self._opened is not None:
+            self._opened.append(created)
+        return created
 
     def open_file(self, name: str, **kwargs: Any) -> Any:
         opened = super().open_file(name, **kwargs)
@@ -103,19 +104,26 @@ class DurableStorage(FileStorage):  # type: ignore[misc]  # whoosh is untyped
             self._opened.append(opened)
         return opened
 
-    def open_segment(self, schema: Any, segment: Any) -> SegmentReader:
-        """A reader of ``segment``. Whoosh leaves the files it opened open when a reader
-        fails half-way (a damaged segment); here they are closed."""
+    @contextlib.contextmanager
+    def closing_on_failure(self) -> Iterator[None]:
+        """Files opened or created inside are closed if it fails: Whoosh leaves them open
+        when a reader or writer fails half-way (a damaged segment, a full disk)."""
         self._opened = []
         try:
-            return SegmentReader(self, schema, segment)
+            yield
         except BaseException:
             for opened in self._opened:
                 if not opened.is_closed:
-                    opened.close()
+                    with contextlib.suppress(Exception):
+                        opened.close()
             raise
         finally:
             self._opened = None
+
+    def open_segment(self, schema: Any, segment: Any) -> SegmentReader:
+        """A reader of ``segment`` (its files closed again if it cannot be read)."""
+        with self.closing_on_failure():
+            return SegmentReader(self, schema, segment)
 
     def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
         super().rename_file(oldname, newname, safe=safe)
@@ -302,14 +310,35 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
         blocklimit: int = BLOCK_LIMIT,
         small_block: int = SMALL_BLOCK,
     ) -> None:
-        super().__init__(ix, timeout=timeout, delay=0.05, codec=codec(blocklimit), compound=False)
+        try:
+            with ix.storage.closing_on_failure():
+                super().__init__(
+                    ix, timeout=timeout, delay=0.05, codec=codec(blocklimit), compound=False
+                )
+        except BaseException:
+            # Whoosh takes the lock first and then makes its writers: if those fail (no room
+            # for a file, too many open), it leaves the lock held and a temporary file open.
+            perdocwriter = getattr(self, "perdocwriter", None)
+            if perdocwriter is not None:
+                with contextlib.suppress(Exception):
+                    perdocwriter._cols._temp.close()
+            tempstorage = getattr(self, "_tempstorage", None)
+            if tempstorage is not None:
+                with contextlib.suppress(Exception):
+                    tempstorage.destroy()
+            lock = getattr(self, "writelock", None)
+            if lock is not None and lock.fd is not None:
+                lock.release()
+            raise
         self.blocklimit, self.small_block = blocklimit, small_block
-        self.mergetype = merge_tiers
         self.folder = Path(self.storage.folder)
         self._fields = {
             name: (field, bool(field.stored), bool(field.indexed), bool(field.scorable))
             for name, field in self.schema.items()
         }
+        if any(field.column_type for field, _, _, _ in self._fields.values()):
+            self.cancel()  # add() writes no columns: a sortable field would differ silently
+            raise ValueError("the bulk writer does not write sortable (column) fields")
         self._postings = {
             name: _FieldPostings(text=name in TEXT_FIELDS)
             for name, (_, _, indexed, _) in self._fields.items()
@@ -441,12 +470,32 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
 
     # -- committing -------------------------------------------------------------------
 
+    def _merge_segments(self, mergetype: Any, optimize: Any, merge: Any) -> list[Any]:
+        """Whoosh's choice of merge policy, with ``merge_tiers`` where it would default to
+        its own ``MERGE_SMALL`` (``commit(merge=False)``, ``optimize=True`` and a given
+        ``mergetype`` keep their meaning)."""
+        chosen = mergetype if mergetype is not None else self.mergetype
+        optimized = optimize if optimize is not None else self.optimize
+        merged = merge if merge is not None else self.merge
+        if chosen is None and not optimized and merged:
+            mergetype = merge_tiers
+        result: list[Any] = super()._merge_segments(mergetype, optimize, merge)
+        return result
+
     def cancel(self) -> None:
         """Give up what this writer holds, and its lock, also after a commit that failed
         half-way (a full disk): Whoosh's own cancel then fails on the half-closed writers."""
         try:
             super().cancel()
         except Exception:
+            for writer in (self.perdocwriter, self.fieldwriter):
+                if not writer.is_closed:
+                    with contextlib.suppress(Exception):
+                        writer.close()
+            for leftover in (self.fieldwriter._postfile, self.fieldwriter._tindex.dbfile):
+                if not leftover.is_closed:
+                    with contextlib.suppress(Exception):
+                        leftover.close()
             with contextlib.suppress(Exception):
                 self._tempstorage.destroy()
             if self.writelock is not None and self.writelock.fd is not None:

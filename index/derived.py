@@ -28,6 +28,7 @@ import json
 import mmap
 import os
 import pickle
+import tempfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -100,6 +101,12 @@ class SegmentData:
     postings: dict[str, Postings]
     files: dict[str, list[int]]  # the segment's Whoosh files: name -> [size, CRC-32]
 
+    def text_of(self, number: int) -> str:
+        """Entry ``number``'s normalised fields, joined by the field separator."""
+        start = int(self.text_start[number])
+        last = number + 1 == self.count
+        return self.text[start : len(self.text) if last else int(self.text_start[number + 1]) - 1]
+
 
 _CODED = ("kind", "number", "municipality", "status", "department")
 
@@ -158,7 +165,11 @@ def combine(
     numbers of its entries to keep, None for all), with the given postings: a merge
     carries the columns and text of the merged segments over instead of deriving them again
     from their stored values."""
-    chosen = [(data, np.arange(data.count) if kept is None else kept) for data, kept in parts]
+    chosen = [
+        (data, np.arange(data.count) if kept is None else kept)
+        for data, kept in parts
+        if data.count and (kept is None or len(kept))  # an empty part adds nothing, no text
+    ]
     texts: list[str] = []
     for data, kept in chosen:
         if len(kept) == data.count:
@@ -276,8 +287,11 @@ def write(folder: Path, segment_id: str, data: SegmentData) -> None:
         "objects": [offset, len(objects)],
         "files": data.files,
     }
-    temporary = folder / f"{segment_id}{SUFFIX}.{os.getpid()}.tmp"
-    with open(temporary, "wb") as handle:
+    # A name of its own (two threads may derive the same segment), under the segment's
+    # prefix, so Whoosh's cleaning and ours remove a killed writer's with the segment.
+    descriptor, name = tempfile.mkstemp(prefix=f"{segment_id}{SUFFIX}.", suffix=".tmp", dir=folder)
+    temporary = Path(name)
+    with os.fdopen(descriptor, "wb") as handle:
         encoded = json.dumps(header).encode()
         start = _aligned(len(_MAGIC) + 8 + len(encoded) + 8)
         handle.write(_MAGIC + len(encoded).to_bytes(8, "little") + encoded)

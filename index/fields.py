@@ -88,8 +88,11 @@ def version(row: IndexRow) -> str:
 
 
 def entry(row: IndexRow) -> Entry:
-    texts = {name: text for name, text in row.fields.items() if text}
-    normalized = {name: normalize_text(text) for name, text in texts.items()}
+    normalized = {name: normalize_text(text) for name, text in row.fields.items() if text}
+    # A field of white space alone has no text: left out, as an empty one (no field holds
+    # an empty string, so an empty title is no title).
+    normalized = {name: text for name, text in normalized.items() if text}
+    texts = {name: row.fields[name] for name in normalized}
     joined = SEPARATOR.join(normalized.values())
     title = normalized.get("title", "")
     fields: dict[str, Any] = {

@@ -34,15 +34,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from whoosh.index import TOC
 
 from archive.parse import department_key
 from index.analysis import WORD_CLASS, is_cjk, is_word, normalize, normalize_text, query_terms
-from index.bulk import INDEX_NAME, DurableStorage, latest
+from index.bulk import DurableStorage, latest
 from index.derived import Codes, Damaged, SegmentData, load_or_build
-from index.fields import schema
 from index.query import And, Exact, Node, Not, Or, Text, Years, parse_query, positive_texts
-from index.writing import IndexOutdated, current_dir
+from index.writing import IndexOutdated, current_dir, read_toc
 
 Array = npt.NDArray[Any]
 
@@ -130,9 +128,7 @@ class _Snapshot:
     def __init__(self, folder: Path, commit: int) -> None:
         self.generation = f"{folder.name}.{commit}"
         storage = DurableStorage(str(folder))
-        toc = TOC.read(storage, INDEX_NAME, gen=commit)  # FileNotFoundError: replaced meanwhile
-        if set(toc.schema.names()) != set(schema().names()):
-            raise IndexOutdated
+        toc = read_toc(folder, commit)  # FileNotFoundError: a newer commit replaced it
         self.parts: list[SegmentData] = []
         for segment in toc.segments:
             self.parts.append(

@@ -28,13 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
-from whoosh.index import FileIndex, LockError
+from whoosh.index import TOC, FileIndex, LockError
+from whoosh.util.filelock import FileLock, try_for
 
 from archive import faults, queries
 from archive.queries import IndexRow
 from index import derived
-from index.bulk import INDEX_NAME, BulkWriter, DurableStorage, latest
-from index.fields import entry, schema, version
+from index.bulk import INDEX_NAME, BulkWriter, DurableStorage, latest, sync_folder
+from index.fields import SEPARATOR, entry, schema, version
 
 CURRENT = "CURRENT"
 WRITE_TIMEOUT = 30.0
@@ -115,10 +116,34 @@ def outdated(root: Path) -> bool:
     if folder is None:
         return False
     try:
-        names = set(open_index(folder).schema.names())
-    except Exception:  # a TOC that cannot be read at all is damaged, not outdated
+        read_toc(folder)
+    except IndexOutdated:
+        return True
+    except (derived.Damaged, OSError):  # damaged, not outdated: check reports it
         return False
-    return names != set(schema().names())
+    return False
+
+
+def read_toc(folder: Path, generation: int | None = None) -> TOC:
+    """A commit's TOC (the newest by default): the schema and segments.
+
+    FileNotFoundError when a newer commit has removed it; IndexOutdated when the folder holds
+    an earlier plan-archive's Whoosh index (another schema, or one whose pickled analyzer no
+    longer exists, and no derived arrays beside its segments); derived.Damaged otherwise.
+    """
+    storage = DurableStorage(str(folder))
+    try:
+        with storage.closing_on_failure():
+            toc = TOC.read(storage, INDEX_NAME, gen=generation)
+    except FileNotFoundError:
+        raise
+    except Exception as error:
+        if not any(name.endswith(derived.SUFFIX) for name in os.listdir(folder)):
+            raise IndexOutdated from None
+        raise derived.Damaged(f"its table of contents cannot be read ({error})") from None
+    if set(toc.schema.names()) != set(schema().names()):
+        raise IndexOutdated
+    return toc
 
 
 def _old_format(folder: Path) -> bool:
@@ -130,33 +155,44 @@ def _old_format(folder: Path) -> bool:
 
 def open_index(folder: Path) -> FileIndex:
     """The Whoosh index in ``folder`` (its files synced when written, see DurableStorage)."""
-    return FileIndex(DurableStorage(str(folder)), indexname=INDEX_NAME)
+    storage = DurableStorage(str(folder))
+    with storage.closing_on_failure():  # Whoosh reads the TOC here, and may fail half-way
+        return FileIndex(storage, indexname=INDEX_NAME)
 
 
 def _switch(root: Path, folder: Path) -> None:
+    """Make ``folder`` current: ``CURRENT`` written beside, synced, renamed over, and the
+    rename synced, so after a crash it names the old generation or the new one, whole."""
     temporary = root / f"{CURRENT}.{os.getpid()}.tmp"
     temporary.write_text(folder.name, encoding="utf-8")
     with temporary.open("rb") as handle:
         os.fsync(handle.fileno())
     os.replace(temporary, root / CURRENT)
+    sync_folder(root)
 
 
 def _new_generation(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     folder = root / f"g{time.time_ns()}"
     folder.mkdir()
+    sync_folder(root)
     FileIndex.create(DurableStorage(str(folder)), schema(), INDEX_NAME)
     return folder
 
 
 def open_writer(folder: Path, timeout: float = WRITE_TIMEOUT) -> BulkWriter:
     """The writer of the index in ``folder``; IndexBusy if another holds the write lock for
-    ``timeout`` seconds, IndexDamaged if the index cannot be read."""
+    ``timeout`` seconds, IndexDamaged if the index cannot be read, OSError as it comes when
+    the folder cannot be written (no room)."""
     try:
         return BulkWriter(open_index(folder), timeout)
     except LockError:
         waited = f"waited {timeout:g} s"
         raise IndexBusy(f"the index is locked by another writer ({waited})") from None
+    except OSError as error:
+        if isinstance(error, FileNotFoundError):
+            raise IndexDamaged(f"the index in {folder} cannot be read ({error})") from None
+        raise
     except Exception as error:
         raise IndexDamaged(f"the index in {folder} cannot be read ({error})") from None
 
@@ -207,7 +243,7 @@ def apply_pending(
     with sessions() as db:
         if not queries.pending_index_tasks(db):
             return Applied(0, 0, 0)
-    with _collector_paused(), _writer(root, timeout) as writer:
+    with _writer(root, timeout) as writer, _collector_paused():
         with sessions() as db:
             tasks = queries.pending_index_tasks(db)
             touched = sorted({task.document_id for task in tasks})
@@ -234,11 +270,53 @@ def rebuild(
 ) -> Rebuilt:
     """Build a new generation from the whole store and switch searches to it when complete.
 
-    ``progress(documents done, documents)`` is called as the store is read."""
+    ``progress(documents done, documents)`` is called as the store is read. One rebuild at
+    a time (``REBUILD.lock`` beside ``CURRENT``): two would race to switch."""
+    with _rebuild_lock(root, timeout):
+        return _rebuild(sessions, root, timeout, progress)
+
+
+def upgrade(
+    sessions: sessionmaker[Session],
+    root: Path,
+    timeout: float = WRITE_TIMEOUT,
+    progress: Callable[[int, int], None] | None = None,
+) -> Rebuilt | None:
+    """Rebuild an index of an earlier format (None if it is not, or no longer, outdated:
+    another process may have rebuilt it while this one waited for the lock)."""
+    with _rebuild_lock(root, timeout):
+        if not outdated(root):
+            return None
+        return _rebuild(sessions, root, timeout, progress)
+
+
+@contextmanager
+def _rebuild_lock(root: Path, timeout: float) -> Iterator[None]:
+    root.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(root / "REBUILD.lock"))
+    if not try_for(lock.acquire, timeout=timeout, delay=0.05):
+        raise IndexBusy(f"another process is rebuilding the index (waited {timeout:g} s)")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _rebuild(
+    sessions: sessionmaker[Session],
+    root: Path,
+    timeout: float,
+    progress: Callable[[int, int], None] | None,
+) -> Rebuilt:
     started = time.perf_counter()
+    try:
+        previous = (root / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        previous = ""
     with contextlib.ExitStack() as stack:
         try:  # no other writer while we read the store
             lock = stack.enter_context(_writer(root, timeout))
+            previous = lock.folder.name
         except (IndexDamaged, IndexOutdated):
             lock = None  # the generation is replaced as a whole: nothing to protect
         with sessions() as db:
@@ -258,7 +336,7 @@ def rebuild(
     if pending:
         with sessions() as db, db.begin():
             queries.delete_index_tasks(db, pending[-1].id)
-    _remove_old_generations(root, keep={folder.name})
+    _remove_old_generations(root, keep={folder.name, previous})
     return Rebuilt(len(ids), count, time.perf_counter() - started, folder.name)
 
 
@@ -286,45 +364,60 @@ def switch_to(root: Path, folder: Path) -> None:
 
 
 def _remove_old_generations(root: Path, keep: set[str]) -> None:
-    """Delete generations older than the one before ``keep``: a searcher may still read that."""
-    generations = sorted(p for p in root.glob("g*") if p.is_dir())
-    newest = sorted(keep)[-1]
-    older = [p for p in generations if p.name < newest]
-    for folder in older[:-1]:
-        shutil.rmtree(folder, ignore_errors=True)
+    """Delete every generation but ``keep`` (the new one, and the one before it, which a
+    searcher may still read): older ones, and any a killed rebuild left unfinished."""
+    for folder in root.glob("g*"):
+        if folder.is_dir() and folder.name not in keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _indexed(root: Path) -> dict[str, tuple[str, int]]:
     """Key -> (version, document id) of everything in the current generation, read through
-    Whoosh, after each segment's files are found whole (sizes and CRC-32s as written)."""
+    Whoosh, after each segment's files are found whole (sizes and CRC-32s as written) and
+    its derived arrays agree with what Whoosh holds."""
     folder = current_dir(root)
     if folder is None:
         return {}
-    try:
-        ix = open_index(folder)
-        toc = ix._read_toc()
-        if set(toc.schema.names()) != set(schema().names()):
-            raise IndexOutdated
-        indexed: dict[str, tuple[str, int]] = {}
-        for segment in toc.segments:
-            reader = ix.storage.open_segment(toc.schema, segment)
-            try:
-                _verify_files(folder, reader)
-                for _, stored in reader.iter_docs():
-                    indexed[stored["key"]] = (stored["version"], stored["document_id"])
-            finally:
-                reader.close()
-        return indexed
-    except IndexOutdated:
-        raise
-    except Exception as error:
-        raise IndexDamaged(f"the index in {folder} cannot be read ({error})") from None
+    for attempt in range(5):
+        generation = latest(folder)
+        try:
+            return _read_entries(folder, generation)
+        except FileNotFoundError as error:
+            # Commits made while we read removed a segment we had not opened yet: read the
+            # newest commit again. The same commit missing a file is damage.
+            if latest(folder) == generation or attempt == 4:
+                raise IndexDamaged(f"the index in {folder} cannot be read ({error})") from None
+        except IndexOutdated:
+            raise
+        except Exception as error:
+            raise IndexDamaged(f"the index in {folder} cannot be read ({error})") from None
+    raise AssertionError("unreachable")
 
 
-def _verify_files(folder: Path, reader: Any) -> None:
-    """Raise ``derived.Damaged`` unless the segment's files are as they were written, by
-    the fingerprints kept in its derived data (derived again from Whoosh, which reads every
-    posting, when that is missing or damaged)."""
+def _read_entries(folder: Path, generation: int) -> dict[str, tuple[str, int]]:
+    toc = read_toc(folder, generation)
+    storage = DurableStorage(str(folder))
+    indexed: dict[str, tuple[str, int]] = {}
+    for segment in toc.segments:
+        reader = storage.open_segment(toc.schema, segment)
+        try:
+            data = _verified(folder, reader)
+            for number, stored in reader.iter_docs():
+                if not _agree(data, number, stored):
+                    raise derived.Damaged(
+                        f"the derived arrays of {segment.segment_id()} disagree with Whoosh "
+                        f"at entry {number}"
+                    )
+                indexed[stored["key"]] = (stored["version"], stored["document_id"])
+        finally:
+            reader.close()
+    return indexed
+
+
+def _verified(folder: Path, reader: Any) -> derived.SegmentData:
+    """The segment's derived data, once its Whoosh files are found as they were written (by
+    the fingerprints kept in the derived data, which is derived again from Whoosh, reading
+    every posting, when it is missing or fails its checksum)."""
     segment_id = reader.segment().segment_id()
     try:
         data = derived.load(folder, segment_id, verify=True)
@@ -335,6 +428,17 @@ def _verify_files(folder: Path, reader: Any) -> None:
     changed = sorted(n for n in set(now) | set(data.files) if now.get(n) != data.files.get(n))
     if changed:
         raise derived.Damaged(f"segment files changed since written: {', '.join(changed)}")
+    return data
+
+
+def _agree(data: derived.SegmentData, number: int, stored: dict[str, Any]) -> bool:
+    """Whether the derived arrays hold what Whoosh stores for entry ``number``."""
+    return (
+        data.keys[number] == stored["key"]
+        and int(data.document_id[number]) == stored["document_id"]
+        and int(data.fiscal_year[number]) == stored["fiscal_year"]
+        and data.text_of(number) == SEPARATOR.join(stored["normalized"].values())
+    )
 
 
 def _stored(db: Session) -> dict[str, tuple[str, int]]:
@@ -375,7 +479,7 @@ def repair(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_T
         rebuild(sessions, root, timeout)
         return found
     apply_pending(sessions, root, timeout)
-    with _collector_paused(), _writer(root, timeout) as writer:
+    with _writer(root, timeout) as writer, _collector_paused():
         indexed = _indexed(root)
         with sessions() as db:
             stored = _stored(db)

@@ -39,11 +39,13 @@ from index.search import highlight
 from index.writing import (
     IndexBusy,
     IndexDamaged,
+    IndexOutdated,
     apply_pending,
     check,
     outdated,
     rebuild,
     repair,
+    upgrade,
 )
 from schema.export import FORMATS, SEARCH_ORDERS, YEARS
 from server.resources import StoreUnavailable, open_searcher, open_store
@@ -334,7 +336,7 @@ def _index(sessions: Any, index_dir: Path, repeat: bool = False) -> str:
     try:
         while apply_pending(sessions, index_dir).tasks and repeat:
             pass
-    except (IndexBusy, IndexDamaged) as problem:
+    except (IndexBusy, IndexDamaged, IndexOutdated) as problem:
         return f"; search index not updated yet ({problem}); run 'plan-archive check --repair'"
     except OSError as error:  # no room for the index's files, most likely
         return (
@@ -884,7 +886,7 @@ def _upgrade_index(engine: Engine, index_dir: Path) -> None:
             click.echo(f"\r{done:,} of {total:,} documents indexed", nl=False, err=True)
 
     try:
-        rebuild(reader(engine), index_dir, progress=progress)
+        upgrade(reader(engine), index_dir, progress=progress)
     except IndexBusy as busy:
         _fail(str(busy))
     finally:

@@ -88,6 +88,42 @@ def index_of_the_segment_format(index_dir: Path) -> None:
     (index_dir / "CURRENT").write_text(folder.name, encoding="utf-8")
 
 
+def index_of_an_earlier_whoosh_schema(index_dir: Path) -> None:
+    """Replace the index by a Whoosh index as plan-archive wrote it before decision 0004:
+    another schema, whose pickled analyzer class no longer exists anywhere."""
+    from whoosh.fields import TEXT, Schema
+    from whoosh.index import create_in
+
+    shutil.rmtree(index_dir)
+    folder = index_dir / "g1700000000000000000"
+    folder.mkdir(parents=True)
+    module = index_dir / "gone_analysis.py"
+    module.write_text(
+        "from whoosh.analysis import RegexTokenizer\n"
+        "class JapaneseTokenizer(RegexTokenizer):\n    pass\n",
+        encoding="utf-8",
+    )
+    sys.path.insert(0, str(index_dir))
+    try:
+        import gone_analysis  # type: ignore[import-not-found]
+
+        schema = Schema(all=TEXT(analyzer=gone_analysis.JapaneseTokenizer()))
+        writer = create_in(str(folder), schema).writer()
+        writer.add_document(all="市民サービス")
+        writer.commit()
+    finally:
+        sys.path.remove(str(index_dir))
+        sys.modules.pop("gone_analysis", None)
+        module.unlink()
+    (index_dir / "CURRENT").write_text(folder.name, encoding="utf-8")
+
+
+EARLIER_INDEXES = {
+    "segment format": index_of_the_segment_format,
+    "earlier Whoosh schema": index_of_an_earlier_whoosh_schema,
+}
+
+
 def settings_for(data_dir: Path, **env: str) -> Settings:
     """Settings for an archive in ``data_dir`` on the suite's store, with ``env`` on top."""
     return Settings.from_env({**store_env(data_dir), **env}, env_file=None)

@@ -7,11 +7,13 @@ file and term by term, so a Whoosh release that changes those internals fails he
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.index import FileIndex, open_dir
 from whoosh.qparser import QueryParser
 from whoosh.query import And, NumericRange, Term
@@ -19,10 +21,10 @@ from whoosh.writing import OPTIMIZE, SegmentWriter
 
 from archive.queries import IndexRow, document_ids, index_rows
 from index import derived
-from index.bulk import INDEX_NAME, SMALL_BLOCK, BulkWriter, DurableStorage, codec
+from index.bulk import INDEX_NAME, SMALL_BLOCK, TIER_SIZE, BulkWriter, DurableStorage, codec
 from index.fields import entry, schema
 from index.search import Searcher, SearchOptions
-from index.writing import current_dir
+from index.writing import current_dir, open_writer
 from tests.conftest import REPORTS
 from tests.index.conftest import Archive
 
@@ -162,23 +164,24 @@ def test_merges_and_deletions_agree_with_whooshs_own(tmp_path: Path, rows: list[
     assert list(_terms(bulk)) == list(_terms(stock))
 
 
-@pytest.mark.parametrize("merged", [False, True])
+@pytest.mark.parametrize("merge", ["none", "with an entry", "alone"])
 def test_derived_arrays_are_whoosh_s_postings(
-    tmp_path: Path, rows: list[IndexRow], merged: bool
+    tmp_path: Path, rows: list[IndexRow], merge: str
 ) -> None:
-    """What the writer derives beside a segment, written or merged, is what is derived
-    from Whoosh alone."""
+    """What the writer derives beside a segment, written or merged (with a new entry, or
+    in a commit that adds none), is what is derived from Whoosh alone."""
     ix = _stock(tmp_path / "index")
     entries = [entry(row) for row in rows]
-    for part in (entries[::2], entries[1::2]) if merged else (entries,):
+    for part in (entries[::2], entries[1::2]) if merge != "none" else (entries,):
         writer = BulkWriter(ix, timeout=5, blocklimit=BLOCK)
         for one in part:
             writer.add(one)
         writer.commit(merge=False)
-    if merged:  # one more entry, two deleted, and everything in one segment
+    if merge != "none":  # two entries deleted, and everything in one segment
         writer = BulkWriter(ix, timeout=5, blocklimit=BLOCK)
         writer.delete_keys([entries[0].key, entries[5].key])
-        writer.add(entries[0])
+        if merge == "with an entry":
+            writer.add(entries[0])
         writer.commit(mergetype=OPTIMIZE)
     (segment,) = ix._segments()
     written = derived.load(tmp_path / "index", segment.segment_id(), verify=True)
@@ -235,3 +238,42 @@ def test_plain_whoosh_reads_the_archive_s_index(archive: Archive) -> None:
         our_hits = ours.search("市民", SearchOptions(limit=100)).hits
         assert {hit["key"] for hit in whoosh_hits} == {hit.key for hit in our_hits}
         assert {hit["fiscal_year"] for hit in whoosh_hits} == {2019, 2020, 2021}
+
+
+def test_commit_keeps_whooshs_merge_options(tmp_path: Path, rows: list[IndexRow]) -> None:
+    """``merge=False`` and ``optimize=True`` mean what they mean in Whoosh; only the default
+    policy is ours (tiers)."""
+    ix = _stock(tmp_path / "index")
+    entries = [entry(row) for row in rows]
+    for one in entries[:10]:
+        writer = BulkWriter(ix, timeout=5)
+        writer.add(one)
+        writer.commit(merge=False)
+    assert len(ix._segments()) == 10  # more than a full tier, left as asked
+    writer = BulkWriter(ix, timeout=5)
+    writer.commit(optimize=True)
+    assert len(ix._segments()) == 1
+    for one in entries[10 : 11 + TIER_SIZE]:  # the policy sees the segments before the new one
+        writer = BulkWriter(ix, timeout=5)
+        writer.add(one)
+        writer.commit()
+    # By default, tiers: the small segments merged once a tier of them was full.
+    assert len(ix._segments()) < TIER_SIZE
+
+
+def test_a_writer_that_cannot_start_leaves_no_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoosh takes its lock before it makes its writers; a full disk then must not leave
+    the index locked for everyone after."""
+    ix = _stock(tmp_path / "index")
+
+    def no_room(*_: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(W3Codec, "field_writer", no_room)
+        with pytest.raises(OSError, match="No space"):
+            open_writer(tmp_path / "index", timeout=0.1)
+    open_writer(tmp_path / "index", timeout=0.1).cancel()  # not IndexBusy
+    assert ix.doc_count() == 0

@@ -141,3 +141,21 @@ def test_a_search_sees_the_index_before_or_after_an_ingest(
             assert after.count == 25
     assert before.retired
     assert searcher.search("RPA").total == 2
+
+
+def test_a_rebuild_keeps_the_generation_before_it_and_removes_unfinished_ones(
+    archive: Archive, sample_bytes: bytes
+) -> None:
+    """What a killed rebuild leaves (a newer, unfinished generation) goes with the next
+    rebuild; the generation searches used until the switch stays for those still reading."""
+    archive.ingest(sample_bytes)
+    before = current_dir(archive.index_dir)
+    assert before is not None
+    unfinished = archive.index_dir / "g9999999999999999999"
+    unfinished.mkdir()
+    (unfinished / "MAIN_dead0000.pst").write_bytes(b"partial")
+    rebuild(archive.reader, archive.index_dir)
+    after = current_dir(archive.index_dir)
+    assert after is not None
+    assert {p.name for p in archive.index_dir.glob("g*")} == {before.name, after.name}
+    assert archive.searcher().search("市民").total == 4

@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from tests.conftest import SAMPLE, archive_of, graphql, index_of_the_segment_format
+from tests.conftest import EARLIER_INDEXES, SAMPLE, archive_of, graphql
 
 SEARCH = """
 query Search($q: String!, $first: Int, $after: String, $filter: MeasureFilter,
@@ -121,10 +122,13 @@ def test_variables_of_the_wrong_type_are_bad_user_input(client: TestClient) -> N
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", value
 
 
-def test_an_index_of_an_earlier_format_is_unavailable_not_an_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("earlier", EARLIER_INDEXES)
+def test_an_index_of_an_earlier_format_is_unavailable_not_an_error(
+    tmp_path: Path, earlier: str
+) -> None:
     """Until a command rebuilds it, searches say what to do; lists from the store still work."""
     settings = archive_of(tmp_path / "data", [SAMPLE])
-    index_of_the_segment_format(settings.index_dir)
+    EARLIER_INDEXES[earlier](settings.index_dir)
     with TestClient(create_app(settings)) as client:
         body = graphql(client, SEARCH, q="市民")
         (error,) = body["errors"]

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from server.cli import cli
 from tests import variants
-from tests.conftest import SAMPLE, index_of_the_segment_format, store_env
+from tests.conftest import EARLIER_INDEXES, SAMPLE, store_env
 from tests.schema.test_sdl import SDL_FILE
 
 Invoke = Callable[..., Result]
@@ -185,14 +185,15 @@ def test_check_and_repair(run: Invoke, tmp_path: Path) -> None:
     assert run("search", "人事評価").output.startswith("1 hit for")
 
 
+@pytest.mark.parametrize("earlier", EARLIER_INDEXES)
 @pytest.mark.parametrize(
     "command", [("search", "市民"), ("ingest", str(SAMPLE)), ("check",), ("reindex",)]
 )
-def test_an_index_of_the_segment_format_is_rebuilt_by_the_first_command(
-    run: Invoke, tmp_path: Path, command: tuple[str, ...]
+def test_an_index_of_an_earlier_format_is_rebuilt_by_the_first_command(
+    run: Invoke, tmp_path: Path, command: tuple[str, ...], earlier: str
 ) -> None:
     assert run("ingest", str(SAMPLE)).exit_code == 0
-    index_of_the_segment_format(tmp_path / "data" / "index")
+    EARLIER_INDEXES[earlier](tmp_path / "data" / "index")
     first = run(*command)
     assert first.exit_code == 0, first.output
     said = [line for line in first.stderr.splitlines() if "earlier plan-archive" in line]
