@@ -484,7 +484,18 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
 
     def cancel(self) -> None:
         """Give up what this writer holds, and its lock, also after a commit that failed
-        half-way (a full disk): Whoosh's own cancel then fails on the half-closed writers."""
+        half-way (a full disk): Whoosh's own cancel then fails on the half-closed writers.
+        The files its new segment already had are removed: no TOC will ever name them."""
+        try:
+            self._cancel()
+        finally:
+            prefix = f"{self.newsegment.segment_id()}."
+            for name in os.listdir(self.folder):
+                if name.startswith(prefix):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(self.folder / name)
+
+    def _cancel(self) -> None:
         try:
             super().cancel()
         except Exception:

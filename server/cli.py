@@ -749,7 +749,8 @@ def reindex(obj: _Obj) -> None:
         _fail(str(busy))
     rate = built.rows / built.seconds if built.seconds else 0.0
     click.echo(
-        f"reindexed {built.rows} entries from {built.documents} documents "
+        f"reindexed {built.rows} entries from {built.documents} "
+        f"document{'' if built.documents == 1 else 's'} "
         f"in {built.seconds:.1f} s ({rate:.0f}/s)"
     )
     engine.dispose()

@@ -42,3 +42,14 @@ def test_a_killed_writers_files_are_removed_by_the_next_commit(
     names = set(os.listdir(folder))
     assert not set(leftovers) & names
     assert check(archive.reader, archive.index_dir).consistent
+
+
+def test_a_cancelled_writer_leaves_no_files(archive: Archive, sample_bytes: bytes) -> None:
+    """Whoosh's writer creates its new segment's files when it starts; cancelled (a rebuild
+    only holding the lock, an apply with nothing to do), none of them stays."""
+    archive.ingest(sample_bytes)
+    folder = current_dir(archive.index_dir)
+    assert folder is not None
+    before = set(os.listdir(folder))
+    open_writer(folder, timeout=5).cancel()
+    assert set(os.listdir(folder)) == before
