@@ -78,6 +78,14 @@ class Codes:
         code = int(self.codes[number])
         return None if code < 0 else self.values[code]
 
+    def sort_keys(self, missing: Any) -> Array:
+        """Each entry's rank of its value among the values (``missing`` standing for none)."""
+        names = [*self.values, missing]
+        order = sorted(range(len(names)), key=names.__getitem__)
+        rank = np.empty(len(names), dtype=np.int64)
+        rank[order] = np.arange(len(names))
+        return rank[self.codes]  # -1 indexes the last: ``missing``
+
 
 @dataclass(frozen=True)
 class SegmentData:
@@ -100,6 +108,10 @@ class SegmentData:
     lengths: dict[str, Array]  # Whoosh's length byte of each entry per scored field
     postings: dict[str, Postings]
     files: dict[str, list[int]]  # the segment's Whoosh files: name -> [size, CRC-32]
+
+    def text_ends(self) -> Array:
+        """Where each entry's text ends in ``text`` (the next one's start, less the separator)."""
+        return np.append(self.text_start[1:] - 1, len(self.text))
 
     def text_of(self, number: int) -> str:
         """Entry ``number``'s normalised fields, joined by the field separator."""
@@ -171,18 +183,16 @@ def combine(
         if data.count and (kept is None or len(kept))  # an empty part adds nothing, no text
     ]
     texts: list[str] = []
-    for data, kept in chosen:
-        if len(kept) == data.count:
-            texts.append(data.text)
-            continue
-        ends = np.append(data.text_start[1:] - 1, len(data.text))
-        starts = data.text_start[kept].tolist()
-        texts.extend(data.text[s:e] for s, e in zip(starts, ends[kept].tolist(), strict=True))
     lengths_of_text = []
     for data, kept in chosen:
-        ends = np.append(data.text_start[1:] - 1, len(data.text))
-        lengths_of_text.append((ends - data.text_start)[kept])
-    text_lengths = _concatenate(lengths_of_text)
+        starts, ends = data.text_start[kept], data.text_ends()[kept]
+        lengths_of_text.append(ends - starts)
+        if len(kept) == data.count:
+            texts.append(data.text)
+        else:
+            spans = zip(starts.tolist(), ends.tolist(), strict=True)
+            texts.extend(data.text[start:end] for start, end in spans)
+    text_lengths = concatenate(lengths_of_text)
     text_start = np.zeros(len(text_lengths), dtype=np.int64)
     if len(text_lengths):
         np.cumsum(text_lengths[:-1] + 1, out=text_start[1:])
@@ -196,10 +206,10 @@ def combine(
         base += len(kept)
 
     def codes(name: str) -> Codes:
-        return _join_codes([(getattr(data, name), kept) for data, kept in chosen])
+        return join_codes([(getattr(data, name), kept) for data, kept in chosen])
 
     def column(name: str) -> Array:
-        return _concatenate([getattr(data, name)[kept] for data, kept in chosen])
+        return concatenate([getattr(data, name)[kept] for data, kept in chosen])
 
     return SegmentData(
         count=base,
@@ -208,8 +218,8 @@ def combine(
         number=codes("number"),
         municipality=codes("municipality"),
         status=codes("status"),
-        department_entry=_concatenate(entries).astype(np.int32),
-        department=_join_codes(departments),
+        department_entry=concatenate(entries, np.int32),
+        department=join_codes(departments),
         document_id=column("document_id"),
         measure_id=column("measure_id"),
         fiscal_year=column("fiscal_year"),
@@ -217,7 +227,7 @@ def combine(
         text_start=text_start,
         text=DOCUMENT_SEPARATOR.join(texts),
         lengths={
-            name: _concatenate([data.lengths[name][kept] for data, kept in chosen])
+            name: concatenate([data.lengths[name][kept] for data, kept in chosen])
             for name in SCORED
         },
         postings=dict(postings),
@@ -225,19 +235,22 @@ def combine(
     )
 
 
-def _concatenate(arrays: Sequence[Array]) -> Array:
-    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
+def concatenate(arrays: Sequence[Array], dtype: Any = None) -> Array:
+    """``np.concatenate``, also of no arrays at all; cast to ``dtype`` when given."""
+    joined = np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype or np.int64)
+    return joined if dtype is None else joined.astype(dtype, copy=False)
 
 
-def _join_codes(parts: Sequence[tuple[Codes, Array]]) -> Codes:
-    """Coded columns of several segments (entries picked by index or mask) as one."""
+def join_codes(parts: Sequence[tuple[Codes, Array | None]]) -> Codes:
+    """Coded columns of several segments as one, their values numbered again; each with the
+    entries to take (by index or mask; None for all)."""
     numbering: dict[Any, int] = {}
     codes = []
     for column, picked in parts:
         ours = [numbering.setdefault(v, len(numbering)) for v in column.values]
         recode = np.array([*ours, -1], dtype=np.int32)  # -1 (none) stays -1
-        codes.append(recode[column.codes[picked]])
-    return Codes(_concatenate(codes).astype(np.int32), list(numbering))
+        codes.append(recode[column.codes if picked is None else column.codes[picked]])
+    return Codes(concatenate(codes, np.int32), list(numbering))
 
 
 # -- the file ---------------------------------------------------------------------------

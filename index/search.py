@@ -38,7 +38,14 @@ import numpy.typing as npt
 from archive.parse import department_key
 from index.analysis import WORD_CLASS, is_cjk, is_word, normalize, normalize_text, query_terms
 from index.bulk import DurableStorage, latest
-from index.derived import Codes, Damaged, SegmentData, load_or_build
+from index.derived import (
+    DOCUMENT_SEPARATOR,
+    Damaged,
+    SegmentData,
+    concatenate,
+    join_codes,
+    load_or_build,
+)
 from index.query import And, Exact, Node, Not, Or, Text, Years, parse_query, positive_texts
 from index.writing import IndexOutdated, current_dir, read_toc
 
@@ -50,7 +57,6 @@ _TITLE_WEIGHT = 3.0  # a match in the title counts three times one in any other 
 _K1, _B = 1.2, 0.75
 _PREFIX_TERMS_AT_MOST = 64  # a kanji that starts more bigrams than this is found by a scan
 _VERIFY_AT_MOST = 2000  # more candidates than this: scan all text instead of verifying each
-_DOCUMENT_SEPARATOR = "\u241d"  # between entries in the scanned text
 _CACHE_SIZE = 512
 
 
@@ -150,14 +156,14 @@ class _Snapshot:
             self.live[deleted + base] = False
         self.count = int(self.live.sum())
         self.population = max(self.count, 1)
-        self.year = _joined([p.fiscal_year for p in self.parts], np.int64)
+        self.year = concatenate([p.fiscal_year for p in self.parts], np.int64)
         self.first_year = int(self.year.min()) if size else 0
-        self.measure_id = _joined([p.measure_id for p in self.parts], np.int64)
-        self.document_id = _joined([p.document_id for p in self.parts], np.int64)
+        self.measure_id = concatenate([p.measure_id for p in self.parts], np.int64)
+        self.document_id = concatenate([p.document_id for p in self.parts], np.int64)
         self.keys = [key for part in self.parts for key in part.keys]
-        self.kind = _Column([p.kind for p in self.parts])
-        self.municipality = _Column([p.municipality for p in self.parts])
-        self.number = _Column([p.number for p in self.parts])
+        self.kind = join_codes([(p.kind, None) for p in self.parts])
+        self.municipality = join_codes([(p.municipality, None) for p in self.parts])
+        self.number = join_codes([(p.number, None) for p in self.parts])
         self.kind_mask = {
             name: self.kind.codes == code for code, name in enumerate(self.kind.values)
         }
@@ -178,18 +184,18 @@ class _Snapshot:
             pair_doc.append(part.department_entry.astype(np.int64) + base)
             pair_department.append(np.array(ours, dtype=np.int64)[part.department.codes])
         self.department_ids = department_ids
-        self.pair_doc = _joined(pair_doc, np.int64)
-        self.pair_department = _joined(pair_department, np.int64)
+        self.pair_doc = concatenate(pair_doc, np.int64)
+        self.pair_department = concatenate(pair_department, np.int64)
         # Every entry's normalised text in one string, for a scan in C when a term has too
         # many candidates to verify one by one; deleted entries are in it (filtered after).
-        self.corpus = _DOCUMENT_SEPARATOR.join(part.text for part in self.parts)
+        self.corpus = DOCUMENT_SEPARATOR.join(part.text for part in self.parts)
         starts, offset = [], 0
         for part in self.parts:
             starts.append(part.text_start + offset)
             offset += len(part.text) + 1
-        self.corpus_starts = _joined(starts, np.int64)
+        self.corpus_starts = concatenate(starts, np.int64)
         self.corpus_ends = np.append(self.corpus_starts[1:] - 1, len(self.corpus))
-        title_length = _joined([p.title_length for p in self.parts], np.int64)
+        title_length = concatenate([p.title_length for p in self.parts], np.int64)
         self.title_ends = self.corpus_starts + title_length
         self.rest_starts = np.minimum(self.title_ends + (title_length > 0), self.corpus_ends)
         rest_length = (self.corpus_ends - self.rest_starts).astype(np.float64)
@@ -223,9 +229,6 @@ class _Snapshot:
 
     def joined(self, docnum: int) -> str:
         return self.corpus[self.corpus_starts[docnum] : self.corpus_ends[docnum]]
-
-    def rest(self, docnum: int) -> str:
-        return self.corpus[self.rest_starts[docnum] : self.corpus_ends[docnum]]
 
     def close(self) -> None:
         self.parts = []  # the memory maps close when the arrays are collected
@@ -517,39 +520,6 @@ class _Snapshot:
             score=round(score, 4),
             matched=matched,
         )
-
-
-class _Column:
-    """A coded column (``derived.Codes``) of every segment as one: codes renumbered into
-    one list of values."""
-
-    def __init__(self, parts: list[Codes]) -> None:
-        numbering: dict[Any, int] = {}
-        codes = []
-        for part in parts:
-            ours = np.array(
-                [numbering.setdefault(v, len(numbering)) for v in part.values] + [-1],
-                dtype=np.int64,
-            )
-            codes.append(ours[part.codes])  # -1 (none) takes the appended -1
-        self.values = list(numbering)
-        self.codes = _joined(codes, np.int64)
-
-    def value(self, docnum: int) -> Any:
-        code = int(self.codes[docnum])
-        return None if code < 0 else self.values[code]
-
-    def sort_keys(self, missing: str) -> Array:
-        """Each entry's rank of its value among the values (``missing`` for none)."""
-        names = [*self.values, missing]
-        order = sorted(range(len(names)), key=names.__getitem__)
-        rank = np.empty(len(names), dtype=np.int64)
-        rank[order] = np.arange(len(names))
-        return rank[self.codes]  # -1 indexes the last: ``missing``
-
-
-def _joined(arrays: list[Array], dtype: Any) -> Array:
-    return np.concatenate(arrays).astype(dtype) if arrays else np.zeros(0, dtype=dtype)
 
 
 class Searcher:
