@@ -9,6 +9,7 @@ timeout, while an immediate one waits for the lock up front.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,8 @@ def create_store_engine(
 
         event.listen(engine, "connect", connect)
         event.listen(engine, "begin", _sqlite_begin)
+        # A request's deadline (``limit_session``) ends with its use of the connection.
+        event.listen(engine, "checkin", _forget_deadline)
         return engine
     engine = create_engine(url, pool_pre_ping=True, **kwargs)
     if engine.dialect.name == "postgresql":
@@ -83,6 +86,11 @@ def _sqlite_connect(dbapi_connection: Any, busy_ms: int) -> None:
     cursor.close()
 
 
+def _forget_deadline(dbapi_connection: Any, _record: Any) -> None:
+    if dbapi_connection is not None:  # None when the connection was invalidated
+        dbapi_connection.set_progress_handler(None, 0)
+
+
 def _postgresql_begin(connection: Any) -> None:
     if connection.get_execution_options().get(_BEGIN) == "IMMEDIATE":
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
@@ -97,7 +105,7 @@ def store_problem(error: BaseException) -> StoreBusy | StoreTimeout | StoreFull 
         return StoreBusy("another writer holds the archive; try again when it is done")
     if isinstance(error, sqlalchemy.exc.TimeoutError):  # every pooled connection in use
         return StoreBusy("every store connection is in use; try again shortly")
-    if name == "QueryCanceled" or "statement timeout" in text_:
+    if name == "QueryCanceled" or "statement timeout" in text_ or text_ == "interrupted":
         return StoreTimeout("the store took too long to answer (statement timeout)")
     if name == "DiskFull" or any(
         words in text_ for words in ("disk is full", "no space left", "disk i/o error")
@@ -109,6 +117,33 @@ def store_problem(error: BaseException) -> StoreBusy | StoreTimeout | StoreFull 
 def _sqlite_begin(connection: Any) -> None:
     mode = connection.get_execution_options().get(_BEGIN, "DEFERRED")
     connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+_DEADLINE = "plan_archive_deadline"
+
+
+def limit_session(session: Session, deadline: float) -> Session:
+    """Make every statement of ``session`` stop at ``deadline`` (``time.monotonic()``): on
+    PostgreSQL the transaction's ``statement_timeout`` is what remains of the time, on SQLite
+    a progress handler interrupts the statement. Past the deadline a statement fails as a
+    statement timeout would (``store_problem`` calls it one), so a request that ran out of
+    time stops its store work instead of finishing it for nobody."""
+    if not session.info.get(_DEADLINE):
+        event.listen(session, "after_begin", _start_clock)
+    session.info[_DEADLINE] = deadline
+    return session
+
+
+def _start_clock(session: Session, _transaction: Any, connection: Any) -> None:
+    deadline = session.info.get(_DEADLINE)
+    if deadline is None:
+        return
+    if connection.dialect.name == "postgresql":
+        remaining = max(1, int((deadline - time.monotonic()) * 1000))
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {remaining}")
+    elif connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        raw.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
 
 
 def reader(engine: Engine) -> sessionmaker[Session]:

@@ -7,7 +7,14 @@ from sqlalchemy.orm import Session
 
 from archive import queries
 from index.query import QuerySyntaxError
-from index.search import IndexNotBuilt, Results, Searcher, SearchOptions, SearchTimeout
+from index.search import (
+    SEARCH_TIMEOUT,
+    IndexNotBuilt,
+    Results,
+    Searcher,
+    SearchOptions,
+    SearchTimeout,
+)
 from schema.errors import BAD_USER_INPUT, PublicError
 from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
 from schema.types import (
@@ -97,9 +104,11 @@ def search_results(
     *,
     offset: int,
     limit: int,
+    timeout: float | None = None,
 ) -> Results:
     """The measures that match ``query`` and ``where``, ``limit`` of them from ``offset`` in
-    ``order``; a bad query, a timeout or a missing index is a ``PublicError``."""
+    ``order``; a bad query, a timeout or a missing index is a ``PublicError``. ``timeout``
+    (seconds) shortens the search's own limit to what remains of the request's time."""
     measure_ids = None
     if where is not None and _needs_store(where):
         measure_ids = frozenset(queries.measure_ids(db, archive_filter(where)))
@@ -111,6 +120,7 @@ def search_results(
         offset=offset,
         limit=limit,
         measure_ids=measure_ids,
+        timeout=SEARCH_TIMEOUT if timeout is None else min(SEARCH_TIMEOUT, timeout),
     )
     try:
         return searcher.search(query, options)

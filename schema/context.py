@@ -5,15 +5,16 @@ Loaders cache what they load, so they must never outlive a request.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from archive import queries
+from archive.db import limit_session
 from archive.pdf import PdfLimits
 from index.search import Searcher
 from schema.limits import Limits
@@ -27,7 +28,12 @@ class Context:
     limits: Limits = field(default_factory=Limits)
     authenticated: bool = False  # a valid bearer token came with the request
     writer: sessionmaker[Session] | None = None  # for mutations: write transactions
-    index_dir: Path | None = None  # for mutations: the index they keep in step
+    # For mutations: ask for the index to take the stored changes, waiting up to the given
+    # seconds; whether it has (index/background.py). The change is stored either way.
+    update_index: Callable[[float], bool] | None = None
+    # When the request's time is up (time.monotonic()); store statements and searches stop
+    # there (the server sets it from its request timeout).
+    deadline: float | None = None
     pdf_limits: PdfLimits = field(default_factory=PdfLimits)  # for uploaded PDFs
     # Told of each report offered to ingestDocument: its outcome ("stored", "replaced",
     # "unchanged", "unstructured", "refused" for the file's fault, or "failed" when the store
@@ -40,6 +46,19 @@ class Context:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.db)
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (never below zero), or None without one."""
+        if self.deadline is None:
+            return None
+        return max(self.deadline - time.monotonic(), 0.0)
+
+    def writing(self) -> Session:
+        """A write session (mutations), its statements stopped at the deadline."""
+        if self.writer is None:
+            raise RuntimeError("this context has no writer")
+        session = self.writer()
+        return session if self.deadline is None else limit_session(session, self.deadline)
 
     def list_size(self, key: str) -> int | None:
         """How many items a root list holds now, for the query-cost estimate."""

@@ -20,6 +20,7 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 NOT_FOUND = "NOT_FOUND"
 UNAUTHENTICATED = "UNAUTHENTICATED"
 INTERNAL = "INTERNAL"
+TIMEOUT = "TIMEOUT"  # the request's time ran out; its work was stopped
 INTERNAL_MESSAGE = "Internal server error."
 
 

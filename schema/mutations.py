@@ -8,7 +8,6 @@ as on the command line: the same ``archive.ingest`` functions do the work.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import PurePosixPath
 
 import strawberry
@@ -17,27 +16,34 @@ from strawberry.file_uploads import Upload
 
 from archive import queries
 from archive.errors import DocumentRefused
-from archive.ingest import delete_document, prepare_document, store_document
-from index.writing import IndexBusy, IndexDamaged, IndexOutdated, apply_pending
-from schema.errors import BAD_USER_INPUT, NOT_FOUND, UNAUTHENTICATED, PublicError
+from archive.ingest import delete_document, store_document
+from archive.isolated import PreparationTimeout, prepare_isolated
+from schema.errors import BAD_USER_INPUT, NOT_FOUND, TIMEOUT, UNAUTHENTICATED, PublicError
 from schema.types import Document, Info
 
 
 def _require_writer(info: Info) -> None:
     if not info.context.authenticated:
         raise PublicError("this needs Authorization: Bearer <token>", UNAUTHENTICATED)
-    if info.context.writer is None or info.context.index_dir is None:
+    if info.context.writer is None or info.context.update_index is None:
         raise PublicError("this server does not accept changes", UNAUTHENTICATED)
 
 
+# How long reading an upload may take when the request has no deadline (tests, scripts).
+PREPARE_SECONDS = 60.0
+# How long a mutation waits for the index to take its change before it answers anyway.
+INDEX_WAIT_SECONDS = 2.0
+
+
 def _update_index(info: Info) -> None:
-    """Bring the index up to date; when another writer holds it (or it must be rebuilt
-    first: damaged, or of an earlier format), the work stays queued in the store and the next
-    writer (or ``plan-archive check --repair``, or ``reindex``) applies it."""
-    assert info.context.writer is not None
-    assert info.context.index_dir is not None
-    with contextlib.suppress(IndexBusy, IndexDamaged, IndexOutdated):
-        apply_pending(info.context.writer, info.context.index_dir)
+    """Ask for the index to take the change, and wait a little for it, so that a search
+    right after the mutation finds it. The update itself runs off the request path: when
+    another writer holds the index (or it must be rebuilt first), the change stays queued
+    in the store and is applied later; the mutation's answer does not wait for that."""
+    assert info.context.update_index is not None
+    remaining = info.context.remaining()
+    wait = INDEX_WAIT_SECONDS if remaining is None else min(INDEX_WAIT_SECONDS, remaining / 2)
+    info.context.update_index(wait)
 
 
 @strawberry.type
@@ -64,19 +70,25 @@ class Mutation:
         name = PurePosixPath(str(getattr(file, "filename", "") or "upload").replace("\\", "/")).name
         name = name or "upload"
         try:
-            # Off the event loop: a PDF is read in a child process for up to its time limit.
-            # Cancelled (the request timed out), the coroutine stops here and stores nothing.
+            # Read in a child process that is killed when the request's time is up (half of
+            # what remains: the store needs the rest), so a stopped upload stops working.
+            remaining = info.context.remaining()
             prepared = await asyncio.to_thread(
-                prepare_document,
+                prepare_isolated,
                 data,
                 name,
+                seconds=PREPARE_SECONDS if remaining is None else remaining / 2,
                 fiscal_year=fiscal_year,
                 municipality=municipality,
                 pdf_limits=info.context.pdf_limits,
             )
-            assert info.context.writer is not None
-            with info.context.writer() as db, db.begin():
+            del data  # the child is done with the bytes; they may be megabytes
+            with info.context.writing() as db, db.begin():
                 result = store_document(db, prepared)
+        except PreparationTimeout as timeout:
+            if info.context.on_ingest is not None:
+                info.context.on_ingest("refused", 0)
+            raise PublicError(f"{timeout}; nothing was stored", TIMEOUT) from None
         except DocumentRefused as refusal:
             if info.context.on_ingest is not None:
                 info.context.on_ingest("refused", 0)
@@ -102,8 +114,7 @@ class Mutation:
             raise PublicError("id is not a Document ID", BAD_USER_INPUT) from None
         if global_id.type_name != "Document" or not 0 < document_id < 2**62:
             raise PublicError("id is not a Document ID", BAD_USER_INPUT)
-        assert info.context.writer is not None
-        with info.context.writer() as db, db.begin():
+        with info.context.writing() as db, db.begin():
             found = queries.documents_by_ids(db, [document_id])[0]
             if found is None:
                 raise PublicError("no such document", NOT_FOUND)

@@ -156,7 +156,14 @@ class Query:
                 )
             offset = position + 1
         results = search_results(
-            info.context.db, searcher, query, filter, order_by, offset=offset, limit=limit
+            info.context.db,
+            searcher,
+            query,
+            filter,
+            order_by,
+            offset=offset,
+            limit=limit,
+            timeout=info.context.remaining(),
         )
         db = info.context.db
         rows = queries.index_rows_by_key(db, [hit.key for hit in results.hits])

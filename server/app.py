@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -16,9 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -26,13 +27,15 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from archive import queries
-from archive.db import reader, writer
+from archive.db import limit_session, reader, writer
+from index.background import BackgroundUpdates
 from index.search import IndexNotBuilt
 from schema import build_schema
 from schema.context import Context
 from server.cache import ResponseCache
 from server.export import export_routes
 from server.limits import RequestLimits
+from server.limits import deadline as request_deadline
 from server.observability import (
     ArchiveCollector,
     Metrics,
@@ -40,11 +43,15 @@ from server.observability import (
     configure_logging,
     root_fields,
 )
+from server.offload import WorkerThreads
 from server.page import routes as page_routes
 from server.resources import open_searcher, open_store
 from server.settings import Settings
 
 logger = logging.getLogger("plan_archive.server")
+
+SWITCH_INTERVAL = 0.001  # seconds; see app_from_env
+WORK_MARGIN = 0.25  # seconds between the work's deadline and the request's
 
 
 def authenticated(connection: HTTPConnection, tokens: tuple[str, ...]) -> bool:
@@ -75,6 +82,9 @@ class GraphQLApp(GraphQL[Context, None]):
         self.cache = ResponseCache(
             settings.response_cache_bytes, metrics.cache_lookup if metrics else None
         )
+        # Index updates after a mutation run in one background thread (never on a request).
+        self.index_updates = BackgroundUpdates(self.writer, settings.index_dir)
+        self.threads = WorkerThreads(settings.worker_threads)
         # An upload's PDF must be read within the request's own time limit.
         pdf = settings.pdf_limits
         seconds = min(pdf.seconds, settings.request_timeout)
@@ -103,7 +113,8 @@ class GraphQLApp(GraphQL[Context, None]):
             limits=self.settings.limits,
             authenticated=authenticated(request, self.settings.api_tokens),
             writer=self.writer,
-            index_dir=self.settings.index_dir,
+            update_index=self.index_updates.request,
+            deadline=getattr(request.state, "work_deadline", None),
             pdf_limits=self.pdf_limits,
             on_ingest=self._ingested if self.metrics else None,
         )
@@ -128,27 +139,44 @@ class GraphQLApp(GraphQL[Context, None]):
                 message = "this server takes no uploads: PLAN_ARCHIVE_API_TOKENS is not set"
             response: Response = _error(401, "UNAUTHENTICATED", message)
         else:
+            request = Request(scope=scope, receive=receive)
             try:
-                response = await self._answer(Request(scope=scope, receive=receive))
-            except HTTPException as refused:  # Strawberry's own refusals, in plain text
-                response = _error(refused.status_code, "BAD_REQUEST", refused.reason)
-            except PoolTimeout:  # every pooled store connection stayed in use
-                logger.warning("no store connection was free", exc_info=True)
-                response = _error(503, "STORE_BUSY", "the store is busy; try again shortly")
-            except Exception:  # a body that is not a GraphQL request (bad UTF-8, JSON, map)
-                logger.warning("unreadable GraphQL request", exc_info=True)
-                response = _error(400, "BAD_REQUEST", "the request is not a GraphQL request")
+                # Read here, on the loop and under the request limits (a body over its size
+                # ends the request with 413 from there): the worker thread never waits for
+                # a client.
+                await request.body()
+            except ClientDisconnect:
+                return  # the client went away; nobody to answer
+            response = await self.threads.run(
+                functools.partial(self._answer_safely, request), _work_deadline(scope)
+            )
         await response(scope, receive, send)
+
+    async def _answer_safely(self, request: Request) -> Response:
+        """The answer, or a GraphQL-shaped refusal; runs in a worker thread (server/offload.py)."""
+        try:
+            return await self._answer(request)
+        except HTTPException as refused:  # Strawberry's own refusals, in plain text
+            return _error(refused.status_code, "BAD_REQUEST", refused.reason)
+        except PoolTimeout:  # every pooled store connection stayed in use
+            logger.warning("no store connection was free")
+            return _error(503, "STORE_BUSY", "the store is busy; try again shortly")
+        except Exception:  # a body that is not a GraphQL request (bad UTF-8, JSON, map)
+            logger.warning("unreadable GraphQL request", exc_info=True)
+            return _error(400, "BAD_REQUEST", "the request is not a GraphQL request")
 
     async def _answer(self, request: Request) -> Response:
         """The answer from the response cache, or from GraphQL (kept if it may be cached).
 
         The request's session reads the data version first, so on SQLite the whole request
-        reads the snapshot that the version names.
+        reads the snapshot that the version names. Its statements stop at the deadline.
         """
         db = self.sessions()
+        request.state.work_deadline = deadline = _work_deadline(request.scope)
+        if deadline is not None:
+            limit_session(db, deadline)
         try:
-            key = await self._cache_key(request, db)
+            key = self._cache_key(request, db)
             if key is not None and (found := self.cache.get(key)) is not None:
                 body, content_type = found
                 return Response(body, media_type=content_type, headers={"x-cache": "hit"})
@@ -167,14 +195,14 @@ class GraphQLApp(GraphQL[Context, None]):
         finally:
             db.close()
 
-    async def _cache_key(self, request: Request, db: Session) -> tuple[Any, ...] | None:
+    def _cache_key(self, request: Request, db: Session) -> tuple[Any, ...] | None:
         if not self.cache.enabled or request.method not in ("GET", "POST"):
             return None
         body = b""
         if request.method == "POST":
             if not request.headers.get("content-type", "").startswith("application/json"):
                 return None
-            body = await request.body()
+            body = request._body  # read by __call__
         try:
             generation = self.searcher.generation()
         except IndexNotBuilt:
@@ -184,9 +212,18 @@ class GraphQLApp(GraphQL[Context, None]):
             request.url.query,
             body,
             request.headers.get("accept", ""),
-            await run_in_threadpool(queries.data_version, db),  # may wait for a connection
+            queries.data_version(db),
             generation,
         )
+
+
+def _work_deadline(scope: Scope) -> float | None:
+    """When the work behind an answer must stop: a little before the request's own limit,
+    so that the work answers with its own timeout error rather than being cut."""
+    limit = request_deadline(scope)
+    if limit is None:
+        return None
+    return limit - WORK_MARGIN
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -204,7 +241,7 @@ def create_app(settings: Settings) -> Starlette:
     async def healthz(_: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    async def readyz(_: Request) -> Response:
+    def readyz(_: Request) -> Response:  # a sync endpoint: Starlette runs it in a thread
         checks = {"store": "ok", "index": "ok"}
         try:
             with graphql.engine.connect() as connection:
@@ -224,6 +261,7 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
+        graphql.index_updates.close()
         graphql.searcher.close()
         graphql.engine.dispose()
 
@@ -264,4 +302,8 @@ def app_from_env() -> Starlette:
     and the process's log lines in the configured format."""
     settings = Settings.from_env(os.environ)
     configure_logging(settings.log_format)
+    # The event loop shares the GIL with the worker threads (server/offload.py): a thread
+    # waiting for it gets it after at most this interval, so the loop answers within a few
+    # intervals however busy the workers are (Python's default is 5 ms).
+    sys.setswitchinterval(SWITCH_INTERVAL)
     return create_app(settings)

@@ -9,11 +9,13 @@ every older entry unreachable: the cache never serves an answer from before a ch
 needs no invalidation. Only queries answered without errors are kept (the schema says which,
 ``Context.cacheable``); mutations never are.
 
-Entries are evicted least recently used first, within a budget of bytes.
+Entries are evicted least recently used first, within a budget of bytes. Requests work in
+several threads (server/offload.py): a lock keeps the entries and their size in step.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
@@ -25,6 +27,7 @@ class ResponseCache:
         self.max_entry = max_bytes // 8  # one answer may take an eighth of the budget
         self._entries: OrderedDict[Hashable, tuple[bytes, str]] = OrderedDict()
         self._size = 0
+        self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
@@ -32,23 +35,24 @@ class ResponseCache:
 
     def get(self, key: Hashable) -> tuple[bytes, str] | None:
         """The body and content type kept under ``key``, if any."""
-        found = self._entries.get(key)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
         if self.observe is not None:
             self.observe(found is not None)
-        if found is None:
-            return None
-        self._entries.move_to_end(key)
         return found
 
     def put(self, key: Hashable, body: bytes, content_type: str) -> None:
         size = len(body) + _key_size(key)
-        if size > self.max_entry or key in self._entries:
-            return
-        self._entries[key] = (body, content_type)
-        self._size += size
-        while self._size > self.max_bytes:
-            old_key, (old_body, _) = self._entries.popitem(last=False)
-            self._size -= len(old_body) + _key_size(old_key)
+        with self._lock:
+            if size > self.max_entry or key in self._entries:
+                return
+            self._entries[key] = (body, content_type)
+            self._size += size
+            while self._size > self.max_bytes:
+                old_key, (old_body, _) = self._entries.popitem(last=False)
+                self._size -= len(old_body) + _key_size(old_key)
 
 
 def _key_size(key: Hashable) -> int:

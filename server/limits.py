@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,6 +17,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 logger = logging.getLogger("plan_archive.server")
 
 _STREAMING = "plan_archive.streaming"  # a key in scope["state"]
+_DEADLINE = "plan_archive.deadline"  # a key in scope["state"]
+
+
+def deadline(scope: Scope) -> float | None:
+    """When this request's time is up (``time.monotonic()``), as ``RequestLimits`` set it."""
+    found = scope.get("state", {}).get(_DEADLINE)
+    return found if isinstance(found, float) else None
 
 
 def allow_streaming(scope: Scope) -> None:
@@ -77,6 +85,8 @@ class RequestLimits:
             return message
 
         begun = asyncio.get_running_loop().time()
+        # The work behind the answer (in a worker thread) stops at the same time.
+        scope.setdefault("state", {})[_DEADLINE] = time.monotonic() + self.timeout
         try:
             async with asyncio.timeout(self.timeout) as deadline:
 

@@ -31,6 +31,7 @@ class Settings:
     max_body_bytes: int = 1 << 20  # 1 MiB for a GraphQL request
     max_upload_bytes: int = 50 << 20  # 50 MiB for an uploaded report
     request_timeout: float = 10.0  # until the answer starts
+    worker_threads: int = 4  # GraphQL requests working at once in one server process
     stream_timeout: float = 300.0  # for the whole of a streamed answer (an export)
     max_export_rows: int = 50_000  # rows in one export over HTTP
     max_concurrent_exports: int = 2  # exports sent at once by one server process
@@ -118,6 +119,7 @@ class Settings:
             max_body_bytes=int(number("PLAN_ARCHIVE_MAX_BODY_BYTES", 1 << 20)),
             max_upload_bytes=int(number("PLAN_ARCHIVE_MAX_UPLOAD_BYTES", 50 << 20)),
             request_timeout=number("PLAN_ARCHIVE_REQUEST_TIMEOUT", 10.0),
+            worker_threads=int(number("PLAN_ARCHIVE_WORKER_THREADS", 4)),
             stream_timeout=number("PLAN_ARCHIVE_STREAM_TIMEOUT", 300.0),
             max_export_rows=int(number("PLAN_ARCHIVE_MAX_EXPORT_ROWS", 50_000)),
             max_concurrent_exports=int(number("PLAN_ARCHIVE_MAX_CONCURRENT_EXPORTS", 2)),

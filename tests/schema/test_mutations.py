@@ -4,6 +4,7 @@ nothing."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from archive.parse import parse_report
+from index.writing import current_dir, open_writer
 from server.app import create_app
-from tests import pdfs
+from tests import pdfs, variants
 from tests.conftest import SAMPLE, settings_for
 
 TOKEN = "s3cret-token"
@@ -152,3 +154,26 @@ def test_an_ingest_while_another_writer_holds_the_archive_is_refused_clearly(
         assert "SELECT" not in error["message"]
         count = client.post("/graphql", json={"query": "{ measures { totalCount } }"}).json()
         assert count["data"]["measures"]["totalCount"] == 0
+
+
+def test_an_upload_does_not_wait_for_a_busy_index(writable: TestClient, tmp_path: Path) -> None:
+    """With another writer holding the index, an upload is stored and answered at once; the
+    index takes it in the background as soon as the other writer is done."""
+    assert _upload(writable, SAMPLE.read_bytes()).status_code == 200
+    folder = current_dir(tmp_path / "index")
+    assert folder is not None
+    holder = open_writer(folder, timeout=5)
+    try:
+        started = time.monotonic()
+        response = _upload(writable, variants.other_city(SAMPLE.read_text(encoding="utf-8"), 1))
+        took = time.monotonic() - started
+        assert response.status_code == 200
+        assert response.json()["data"]["ingestDocument"]["municipality"] == "試001市"
+        assert took < 10  # the index's lock would have held it for 30 s
+        assert _counts(writable) == (24, 1)  # stored; not yet searchable
+    finally:
+        holder.cancel()
+    deadline = time.monotonic() + 30
+    while _counts(writable) != (24, 2) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _counts(writable) == (24, 2)
