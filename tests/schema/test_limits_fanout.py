@@ -196,6 +196,34 @@ def test_nesting_as_deep_as_the_parser_allows_is_answered(document: str) -> None
     assert SCHEMA.execute_sync(document).data == {"__typename": "Query"}
 
 
+# Validation's overlapping-fields rule compares same-named fields in pairs: 380 copies took
+# 0.9 s to validate (schema/limiter.py). Within every other limit: 7,980 of 25,000 in cost.
+REPEATED = "{ " + " ".join(["fiscalYears { year }"] * 380) + " }"
+
+
+def test_a_field_repeated_hundreds_of_times_is_refused_at_once() -> None:
+    assert len(REPEATED.encode()) <= 8192
+    result, spent = _cpu(lambda: SCHEMA.execute_sync(REPEATED))
+    assert result.errors is not None
+    assert [e.message for e in result.errors] == [
+        "the query selects the same fields too many times to check that they merge; "
+        "select each field once"
+    ]
+    assert (result.errors[0].extensions or {}).get("code") == VALIDATION
+    assert spent < CPU_BOUND
+
+
+def test_fragments_that_select_the_same_fields_still_merge(client: TestClient) -> None:
+    """What a client built of components sends: ten fragments on one type, each with the
+    fields it needs, several of them the same."""
+    fragments = "\n".join(f"fragment M{i} on Measure {{ id title number }}" for i in range(10))
+    spreads = " ".join(f"...M{i}" for i in range(10))
+    document = f"{{ measures(first: 5) {{ edges {{ node {{ {spreads} }} }} }} }}\n{fragments}"
+    response = graphql(client, document)
+    assert "errors" not in response
+    assert len(response["data"]["measures"]["edges"]) == 5
+
+
 # Small fan-outs: the memoised figures against a walk of every spread.
 SMALL = [
     fan_out_spreads,
