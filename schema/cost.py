@@ -11,22 +11,30 @@ produce, with the variables applied:
 - inside any other list, items appear as often as the archive holds them for the root lists
   (``documents``, ``departments``, ``fiscalYears``: counted), or ``LIST_SIZES`` times (an
   estimate of a typical list);
-- a fragment costs as much each time it is spread.
+- a fragment costs as much each time it is spread;
+- ``@skip`` and ``@include`` are not applied: the estimate is an upper bound.
 
-A query over the limit is refused before anything runs, with ``QUERY_TOO_COSTLY`` and its
-estimate, so a client can see what to trim.
+The estimate is worked out with each fragment walked once (issue 14): walking every spread
+again takes time exponential in the document when fragments spread each other several
+times. A cost is linear in the number of times a selection set appears, so each fragment's
+cost is kept for one appearance (``_Unit``), split into its ``edges`` and the rest, since
+the edges alone appear ``first`` times in whichever connection the fragment is spread; the
+fragments are walked in dependency order (``schema/shape.py``), so the walk is linear in the
+document and its estimate is that of the expanded document.
+
+``schema/limiter.py`` refuses a query over the limit before anything runs, with
+``QUERY_TOO_COSTLY`` and its estimate, so a client can see what to trim.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
@@ -40,11 +48,9 @@ from graphql import (
     get_nullable_type,
     is_list_type,
 )
-from strawberry.extensions import SchemaExtension
 
 from schema.pagination import DEFAULT_PAGE_SIZE
-
-QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+from schema.shape import fragment_order
 
 # Fields that carry a whole document's text weigh as much as a hundred ordinary values.
 WEIGHTS: Mapping[str, int] = {
@@ -83,12 +89,16 @@ def query_cost(
     counted: Callable[[str], int | None] = lambda _: None,
 ) -> int:
     """The estimated cost of ``operation`` (see the module's docstring); ``counted`` gives
-    the real size of a list (by "Type.field") where it is known, else None."""
+    the real size of a list (by "Type.field") where it is known, else None. Raises
+    ``FragmentCycle`` if the operation's fragments spread each other in a cycle."""
     root = schema.get_root_type(operation.operation)
     if root is None:
         return 0
-    sizes = _Sizes(counted)
-    return _cost(schema, operation.selection_set, root, 1, fragments, variables, None, sizes)
+    walk = _Walk(schema, variables, _Sizes(counted))
+    for fragment in fragment_order(fragments, [operation.selection_set]):
+        owner = walk.owner(fragment.type_condition, None)
+        walk.fragments[fragment.name.value] = walk.unit(fragment.selection_set, owner)
+    return walk.unit(operation.selection_set, root).times(None)
 
 
 class _Sizes:
@@ -103,66 +113,71 @@ class _Sizes:
         return self.known[key]
 
 
-def _cost(
-    schema: GraphQLSchema,
-    selections: SelectionSetNode,
-    parent: _Parent,
-    times: int,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    variables: Mapping[str, Any],
-    page: int | None,
-    sizes: _Sizes,
-) -> int:
-    """The cost of ``selections`` on ``parent``, each appearing ``times`` times; inside a
-    connection, ``page`` is how many edges it holds."""
-    total = 0
-    for node, owner in _fields(schema, selections, parent, fragments):
-        name = node.name.value
-        field = owner.fields.get(name)
-        if field is None:  # __typename and introspection fields
-            total += times
-            continue
-        key = f"{owner.name}.{name}"
-        here = times * page if page is not None and name == "edges" else times
-        total += here * WEIGHTS.get(key, 1)
-        child = get_named_type(field.type)
-        if node.selection_set is None or not isinstance(child, _Parent):
-            continue
-        inner = here
-        if is_list_type(get_nullable_type(field.type)) and name != "edges":
-            inner *= sizes(key)
-        edges = _first(node, variables) if "first" in field.args else None
-        total += _cost(schema, node.selection_set, child, inner, fragments, variables, edges, sizes)
-    return total
+class _Unit(NamedTuple):
+    """The cost of a selection set for each time it appears: ``edges`` for its ``edges``
+    fields (with what they select), ``plain`` for the rest. Inside a connection the edges
+    appear ``first`` times, so a fragment's unit serves every connection it is spread in."""
+
+    plain: int
+    edges: int
+
+    def times(self, page: int | None) -> int:
+        return self.plain + self.edges * (1 if page is None else page)
 
 
-def _fields(
-    schema: GraphQLSchema,
-    selections: SelectionSetNode,
-    parent: _Parent,
-    fragments: Mapping[str, FragmentDefinitionNode],
-) -> Iterator[tuple[FieldNode, _Parent]]:
-    """The fields selected on ``parent``, fragments expanded (each time they are spread)."""
-    for selection in selections.selections:
-        if isinstance(selection, FieldNode):
-            yield selection, parent
-            continue
-        condition: NamedTypeNode | None
-        if isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
-            if fragment is None:
+class _Walk:
+    """One walk of an operation: each selection set's unit cost, a spread fragment's read
+    from ``fragments`` (filled in ``fragment_order``, so always there before it is read)."""
+
+    def __init__(self, schema: GraphQLSchema, variables: Mapping[str, Any], sizes: _Sizes) -> None:
+        self.schema = schema
+        self.variables = variables
+        self.sizes = sizes
+        self.fragments: dict[str, _Unit] = {}
+
+    def owner(self, condition: NamedTypeNode | None, parent: _Parent | None) -> _Parent | None:
+        """The type a fragment's fields are selected on: its type condition, or ``parent``
+        without one. None for a condition that names no object or interface type: the
+        document is invalid then (validation says why), and each of its fields costs 1."""
+        if condition is None:
+            return parent
+        named = self.schema.get_type(condition.name.value)
+        return named if isinstance(named, GraphQLObjectType | GraphQLInterfaceType) else None
+
+    def unit(self, selections: SelectionSetNode, parent: _Parent | None) -> _Unit:
+        """The unit cost of ``selections`` on ``parent``. Recursive only within one
+        definition, whose nesting the parser bounds."""
+        plain = edges = 0
+        for selection in selections.selections:
+            if isinstance(selection, FragmentSpreadNode):
+                inner = self.fragments.get(selection.name.value, _Unit(0, 0))
+            elif isinstance(selection, InlineFragmentNode):
+                owner = self.owner(selection.type_condition, parent)
+                inner = self.unit(selection.selection_set, owner)
+            elif isinstance(selection, FieldNode):
+                inner = self._field(selection, parent)
+            else:
                 continue
-            condition, inner = fragment.type_condition, fragment.selection_set
-        elif isinstance(selection, InlineFragmentNode):
-            condition, inner = selection.type_condition, selection.selection_set
-        else:
-            continue
-        owner = parent
-        if condition is not None:
-            named = schema.get_type(condition.name.value)
-            if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
-                owner = named
-        yield from _fields(schema, inner, owner, fragments)
+            plain += inner.plain
+            edges += inner.edges
+        return _Unit(plain, edges)
+
+    def _field(self, node: FieldNode, parent: _Parent | None) -> _Unit:
+        """The unit cost of a field and what it selects."""
+        name = node.name.value
+        field = None if parent is None else parent.fields.get(name)
+        if parent is None or field is None:  # __typename, introspection, unknown fields
+            return _Unit(1, 0)
+        key = f"{parent.name}.{name}"
+        cost = WEIGHTS.get(key, 1)
+        child = get_named_type(field.type)
+        if node.selection_set is not None and isinstance(child, _Parent):
+            items = 1
+            if is_list_type(get_nullable_type(field.type)) and name != "edges":
+                items = self.sizes(key)
+            page = _first(node, self.variables) if "first" in field.args else None
+            cost += items * self.unit(node.selection_set, child).times(page)
+        return _Unit(0, cost) if name == "edges" else _Unit(cost, 0)
 
 
 def _first(node: FieldNode, variables: Mapping[str, Any]) -> int:
@@ -177,39 +192,3 @@ def _first(node: FieldNode, variables: Mapping[str, Any]) -> int:
             if isinstance(given, int):
                 return max(given, 0)
     return DEFAULT_PAGE_SIZE
-
-
-class CostLimiter(SchemaExtension):
-    """Refuses an operation whose estimated cost is over ``max_cost`` before it runs."""
-
-    def __init__(self, *, max_cost: int) -> None:
-        self.max_cost = max_cost
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        document = context.graphql_document
-        if document is not None:
-            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-            wanted = context.operation_name
-            operation = next(
-                (o for o in operations if wanted is None or (o.name and o.name.value == wanted)),
-                None,
-            )
-            if operation is not None:
-                fragments = {
-                    d.name.value: d
-                    for d in document.definitions
-                    if isinstance(d, FragmentDefinitionNode)
-                }
-                counted = getattr(context.context, "list_size", lambda _: None)
-                cost = query_cost(
-                    context.schema._schema, operation, fragments, context.variables or {}, counted
-                )
-                if cost > self.max_cost:
-                    # Raised before execution, so it is the operation's only error as is.
-                    raise GraphQLError(
-                        f"the query's estimated cost is {cost}, over the limit of "
-                        f"{self.max_cost}; ask for smaller pages or fewer fields",
-                        extensions={"code": QUERY_TOO_COSTLY},
-                    )
-        yield

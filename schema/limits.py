@@ -1,7 +1,8 @@
 """Limits on what one request may ask, so that the API is safe to expose on a city network.
 
 Each is configurable (``server/settings.py`` reads them from the environment); the defaults
-suit the portal's queries with room to spare.
+suit the portal's queries with room to spare. ``schema/limiter.py`` enforces depth, aliases and
+cost before a query is validated; ``MaxTokensLimiter`` caps the tokens as it is parsed.
 """
 
 from __future__ import annotations

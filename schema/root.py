@@ -10,11 +10,8 @@ import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry import relay
 from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 
@@ -22,8 +19,8 @@ from archive import compare, queries
 from index.search import highlight
 from schema.connections import archive_filter, measure_connection, search_results
 from schema.context import CloseContext
-from schema.cost import CostLimiter
 from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors
+from schema.limiter import QueryLimiter
 from schema.limits import Limits
 from schema.mutations import Mutation
 from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
@@ -219,12 +216,6 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The schema, with the request limits as per-request extension factories."""
     limits = limits or Limits()
     _NODE_TYPES.update({t.__name__: t for t in node_types()})
-    # The limiters make their validation rules in __init__; made once here, the rules stay
-    # the same objects across requests, so ValidationCache can reuse a query's validation.
-    rules = [
-        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
-    ]
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -232,9 +223,9 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         extensions=[
             CloseContext,
             PublicErrors,
-            lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-            lambda: CostLimiter(max_cost=limits.max_cost),
+            # Before ValidationCache: its on_validate hook must run first (schema/limiter.py).
+            lambda: QueryLimiter(limits),
             # A portal sends the same few documents over and over: parse and validate each once.
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
