@@ -36,14 +36,14 @@ def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return False  # a parse or validation error: its message is about the query itself
-    if error.path is None and not isinstance(original, PublicError):
-        # Raised before any resolver ran: the variables did not fit their types.
-        error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
-        return False
     if isinstance(original, PublicError):
         error.extensions = {**(error.extensions or {}), "code": original.code}
         return False
     problem = store_problem(original)
+    if error.path is None and problem is None:
+        # Raised before any resolver ran: the variables did not fit their types.
+        error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
+        return False
     if problem is not None:  # the store was busy or slow: say so, without its SQL
         logger.warning("store problem in %s: %s", error.path, original)
         error.message = str(problem)

@@ -262,6 +262,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
         graphql.index_updates.close()
+        graphql.threads.close()
         graphql.searcher.close()
         graphql.engine.dispose()
 
