@@ -18,7 +18,8 @@ taking the server:
   idle kept-alive connection, or a slow client), so a flood of slow clients only pushes out
   its own connections and a client that sends its request at once is served. When every
   held connection is a request under way, a new request is answered 503 at once, without
-  reaching the app (uvicorn's ``limit_concurrency``), rather than queued.
+  reaching the app (uvicorn's ``limit_concurrency``), rather than queued. The cap is kept
+  within the process's open files (``room_for``).
 
 Both are per server process: with ``--workers N`` each worker has its own timers, its own
 cap and its own list of connections awaiting a head.
@@ -31,8 +32,10 @@ own (its workers, logging and process model), a larger change than one protocol 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+import resource
 from typing import Any, cast
 
 from uvicorn.config import Config
@@ -140,13 +143,43 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """The options of ``uvicorn.run`` that cut slow and idle clients."""
+    """The options of ``uvicorn.run`` that cut slow and idle clients, with room made for
+    ``max_connections`` (``room_for``)."""
     # uvicorn pickles its config for each worker process (spawn): a partial of a module-level
     # class travels, and uvicorn calls it as it would the class itself.
     protocol = functools.partial(HeadDeadlineProtocol, header_timeout=settings.header_timeout)
     return {
         "http": cast("type[asyncio.Protocol]", protocol),
         # uvicorn answers 503 once it holds limit_concurrency connections, the new one
-        # included: one more than max_connections lets max_connections be served.
-        "limit_concurrency": settings.max_connections + 1,
+        # included: one more than the cap lets the cap be served.
+        "limit_concurrency": room_for(settings.max_connections) + 1,
     }
+
+
+OTHER_FILES = 100  # what a server process opens besides connections: store, index, logs, pipes
+
+
+def room_for(connections: int) -> int:
+    """The connections a server process can hold, at most ``connections``: each is an open
+    file, and a process out of files resets every new connection at once (uvloop), the
+    slowloris's goal. So the soft limit of open files is raised to the hard one, as Go's
+    runtime does (the workers inherit it), and a cap that still does not fit is lowered to
+    what does, with a warning."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + OTHER_FILES
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else hard
+        with contextlib.suppress(ValueError, OSError):  # a platform that will not
+            resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            soft = raised
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return connections
+    fits = max(1, soft - OTHER_FILES)
+    logger.warning(
+        "PLAN_ARCHIVE_MAX_CONNECTIONS=%d does not fit in %d open files per process "
+        "(ulimit -n); holding %d connections instead",
+        connections,
+        soft,
+        fits,
+    )
+    return fits
