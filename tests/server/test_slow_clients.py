@@ -4,13 +4,17 @@ deadline and the cap on connections (server/connections.py)."""
 from __future__ import annotations
 
 import http.client
+import resource
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from server.connections import OTHER_FILES
 from server.settings import Settings, SettingsError
 from tests.conftest import served
 
@@ -202,3 +206,37 @@ def test_the_settings_come_from_the_environment() -> None:
     for name in ("PLAN_ARCHIVE_HEADER_TIMEOUT", "PLAN_ARCHIVE_MAX_CONNECTIONS"):
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: "0"}, env_file=None)
+
+
+def _cap_under(soft: int, hard: int, max_connections: int) -> tuple[int, int, str]:
+    """The cap ``serve`` would give uvicorn in a process started with these limits of open
+    files, the soft limit it then has, and what it logged."""
+    script = (
+        "import resource\n"
+        "from server.connections import uvicorn_options\n"
+        "from server.settings import Settings\n"
+        f"environ = {{'PLAN_ARCHIVE_MAX_CONNECTIONS': '{max_connections}'}}\n"
+        "options = uvicorn_options(Settings.from_env(environ, env_file=None))\n"
+        "print(options['limit_concurrency'] - 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    cap, after = map(int, done.stdout.split())
+    return cap, after, done.stderr
+
+
+def test_the_cap_is_given_the_open_files_it_needs() -> None:
+    """A process out of open files resets every new connection: serve raises its soft limit
+    to the hard one, and lowers a cap that still does not fit, saying so."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard < 2000:
+        pytest.skip(f"the hard limit of open files is {hard}")
+    assert _cap_under(256, 2000, 1000)[:2] == (1000, 2000)
+    cap, after, logged = _cap_under(512, 512, 1000)
+    assert (cap, after) == (512 - OTHER_FILES, 512)
+    assert "PLAN_ARCHIVE_MAX_CONNECTIONS=1000 does not fit in 512 open files" in logged
