@@ -151,7 +151,7 @@ def test_slow_clients_at_the_cap_make_room_for_a_whole_request(port: int) -> Non
             time.sleep(0.02)  # in this order on the server too
         time.sleep(0.1)
         status, took = _healthz(port)
-        assert (status, took < 0.5) == (200, True), took
+        assert (status, took < 1) == (200, True), took
         time.sleep(0.1)
         assert [_still_open(connection) for connection in slow] == [False] + [True] * (CAP - 1)
     finally:
@@ -172,7 +172,7 @@ def test_past_the_cap_of_requests_under_way_a_new_one_is_refused_at_once(port: i
             )
         time.sleep(0.2)
         status, took = _healthz(port)
-        assert (status, took < 0.5) == (503, True), took
+        assert (status, took < 1) == (503, True), took
         for connection in busy:  # the request timeout (2 s) answers them
             connection.settimeout(2 + SLACK)
             assert connection.recv(65536).startswith(b"HTTP/1.1 503 ")
