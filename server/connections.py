@@ -131,14 +131,14 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         """Close this connection, still without a whole head: its time is up, or its place
         is needed."""
         self._stop_waiting()
-        if self.transport.is_closing() or self.transport.get_protocol() is not self:
-            return
-        logger.debug("closed a connection that had not sent a whole request head")
-        if self._head_begun:  # a slow client, not an idle one: say why
-            self.transport.write(_TOO_SLOW)
-        self.transport.close()
-        # Its place is free now, though connection_lost comes only on a later turn of the
-        # loop: a head that has come meanwhile (the newcomer's) must not count it.
+        if not self.transport.is_closing():
+            logger.debug("closed a connection that had not sent a whole request head")
+            if self._head_begun:  # a slow client, not an idle one: say why
+                self.transport.write(_TOO_SLOW)
+            self.transport.close()
+        # Its place is free now (closing already, it was leaving), though connection_lost
+        # comes only on a later turn of the loop: a head that has come meanwhile (the
+        # newcomer's) must not count it.
         self.connections.discard(self)
 
 
