@@ -797,6 +797,8 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
     """Serve the GraphQL API at /graphql and health at /healthz."""
     import uvicorn
 
+    from server.connections import uvicorn_options
+
     _open(obj, index=True).dispose()  # migrate once here, and fail early with one line
     settings = obj.settings
     with contextlib.ExitStack() as held:
@@ -825,6 +827,7 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
             log_config=None,  # uvicorn's lines go through our handler, with the request id
             log_level="info",
             access_log=False,  # our access line (server/observability.py) replaces uvicorn's
+            **uvicorn_options(settings),  # slow and idle clients are cut (server/connections.py)
         )
 
 

@@ -43,6 +43,10 @@ class Settings:
     log_format: str = "json"  # "json" or "text" lines on stderr, under plan-archive serve
     # prometheus_client's multiprocess folder, set by `plan-archive serve` for its workers
     metrics_dir: Path | None = None
+    # Slow and idle clients (server/connections.py): seconds a connection has to send a whole
+    # request head, and connections one server process holds before it answers 503.
+    header_timeout: float = 10.0
+    max_connections: int = 1000
 
     @property
     def index_dir(self) -> Path:
@@ -134,6 +138,8 @@ class Settings:
             metrics=metrics == "on",
             log_format=log_format,
             metrics_dir=Path(metrics_dir) if metrics_dir else None,
+            header_timeout=number("PLAN_ARCHIVE_HEADER_TIMEOUT", 10.0),
+            max_connections=max(1, int(number("PLAN_ARCHIVE_MAX_CONNECTIONS", 1000))),
         )
 
     def prepare_data_dir(self) -> None:
