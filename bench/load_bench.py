@@ -7,7 +7,8 @@
 Builds a deterministic archive of synthetic reports through the real ingest path
 (``api_bench.build``), starts ``plan-archive serve --workers 2`` on loopback with the response
 cache off (``PLAN_ARCHIVE_RESPONSE_CACHE_MB=0``), and runs ``--clients`` concurrent clients,
-each on its own kept-alive connection, sending back to back, in turn:
+each on its own kept-alive connection (opened over the first second), sending back to back,
+in turn:
 
 - list: a list page, ``measures(first: 20, filter: {fiscalYears})`` with departments;
 - detail: a measure's page, ``node(id)`` with the fields the search page's measure view asks
@@ -21,17 +22,18 @@ in ``--ingest-runs`` CLI runs one after the other; the load lasts ``--seconds``,
 ingest is done if that takes longer. Phase 2 runs the same load for ``--seconds`` without an
 ingest, on the archive as phase 1 left it (so the larger one). Per query type it prints
 requests, errors (a status other than 200, GraphQL errors, or a detail page whose node is
-null), p50, p95 and p99 latency as the client sees it, and requests/s; then the ingest's
-duration.
+null; their causes below), p50, p95 and p99 latency as the client sees it, and requests/s;
+then how many clients each worker got, and the ingest's duration.
 
-Where the time goes, per phase: the CPU seconds of the server's processes, of the ingest,
-of this load generator and of the rest of the machine (from /proc: the machine may be
-shared), against what the cores could give; and the server's own figures from /metrics,
-scraped before and after: the mean time a request spends in the app, and for search how
-much of it is the index search itself. With ``--profile``, py-spy (``pip install py-spy``;
-on PATH or ``--py-spy``) samples the server's processes and prints the share of their CPU
-samples per layer (Whoosh and our index, SQLAlchemy and the driver, graphql-core,
-Strawberry, ...), each sample charged to the innermost frame of a known layer.
+Where the time goes: first, each request's own time, one client alone. Then per phase the
+CPU seconds of the server's processes, of the ingest, of this load generator and of the
+rest of the machine (from /proc: the machine may be shared), against what the cores could
+give; and the server's own figures from /metrics, scraped before and after: the mean time a
+request spends in the app, and for search how much of it is the index search itself. With
+``--profile``, py-spy (``pip install py-spy``; on PATH or ``--py-spy``) samples the server's
+processes and prints the share of their CPU samples per layer (Whoosh and our index,
+SQLAlchemy, the driver, graphql-core, Strawberry, ...), each sample charged to its innermost
+frame in a known layer.
 
 On PostgreSQL the archive lives in a schema of its own, dropped at the end. This is a
 benchmark, not a test: it prints figures and asserts nothing.
@@ -373,19 +375,19 @@ def profiled(server_pid: int, py_spy: str | None, into: list[str]) -> Iterator[N
         path.unlink(missing_ok=True)
 
 
-# py-spy's frames read "function (file:line)". Each sample is charged to its innermost frame
+# py-spy's frames read "Class.function (file:line)". Each sample is charged to its innermost frame
 # that one of these matches (the first that does, in this order).
 _OURS = re.escape(str(ROOT))
 LAYERS = [
     ("index search (our index/, Whoosh)", rf"{_OURS}/index/|/whoosh/"),
     (  # SQLAlchemy's frames that call the driver's C code: running SQL and fetching rows
         "SQL in the driver (execute, fetch rows)",
-        r"^do_execute(many|_no_params)? \(|^fetch(one|many|all) \(.*/sqlalchemy/engine/cursor"
+        r"\bdo_execute(many|_no_params)? \(|\bfetch(one|many|all) \([^)]*/sqlalchemy/engine/cursor"
         r"|/psycopg",
     ),
     ("SQLAlchemy (ORM, Core, rows to objects)", r"/sqlalchemy/|/sqlite3/"),
     ("our archive/ (queries, lineage)", rf"{_OURS}/archive/"),
-    ("JSON", r"/json/"),
+    ("JSON (bodies, JSON columns)", r"/json/"),
     ("graphql-core (validation, execution)", r"/graphql/"),
     ("Strawberry", r"/strawberry/"),
     ("our schema/ (resolvers, loaders)", rf"{_OURS}/schema/"),
@@ -589,6 +591,14 @@ def main() -> None:
         try:
             # Warm every worker (its snapshot of the index, its connections) first.
             asyncio.run(run_phase(server.pid, port, arguments.clients, 5, bodies))
+            alone = asyncio.run(run_phase(server.pid, port, 1, 6, bodies))
+            print(
+                "one client alone, each request's own time (p50): "
+                + ", ".join(
+                    f"{kind} {percentile([ms for _, ms in alone.latencies[kind]], 0.5):.0f} ms"
+                    for kind in KINDS
+                )
+            )
             setting = (
                 f"{arguments.clients} clients, {arguments.workers} workers, response cache off, "
                 f"{kind_of_store}"
