@@ -66,8 +66,11 @@ def reports(count: int) -> list[tuple[str, bytes]]:
     return files
 
 
-def build(data_dir: Path, count: int) -> None:
-    settings = Settings.from_env({"PLAN_ARCHIVE_DATA_DIR": str(data_dir)}, env_file=None)
+def build(data_dir: Path, count: int, database_url: str = "") -> None:
+    """Store ``count`` measures of synthetic reports and index them; on SQLite in ``data_dir``,
+    or on the store at ``database_url`` (an empty one)."""
+    env = {"PLAN_ARCHIVE_DATA_DIR": str(data_dir), "PLAN_ARCHIVE_DATABASE_URL": database_url}
+    settings = Settings.from_env(env, env_file=None)
     engine = open_store(settings)
     started = time.perf_counter()
     stored = 0
@@ -142,12 +145,20 @@ async def load(port: int, kind: str, clients: int, seconds: float) -> None:
     )
 
 
-def _serve(data_dir: Path, workers: int, cache: bool) -> tuple[subprocess.Popen[bytes], int]:
+def _serve(
+    data_dir: Path, workers: int, cache: bool, database_url: str = ""
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``plan-archive serve`` on loopback over ``data_dir`` (and ``database_url``, else the
+    folder's SQLite file), once it answers /readyz: the process and its port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "PLAN_ARCHIVE_DATA_DIR": str(data_dir)}
-    env.pop("PLAN_ARCHIVE_DATABASE_URL", None)
+    # An empty URL is SQLite in the data folder, whatever the shell or a .env says.
+    env = {
+        **os.environ,
+        "PLAN_ARCHIVE_DATA_DIR": str(data_dir),
+        "PLAN_ARCHIVE_DATABASE_URL": database_url,
+    }
     env["PLAN_ARCHIVE_RESPONSE_CACHE_MB"] = "64" if cache else "0"
     command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
     server = subprocess.Popen(
