@@ -20,6 +20,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,7 +52,15 @@ def similarity(left: str, right: str) -> float:
     return 2 * len(a & b) / (len(a) + len(b))
 
 
-def match_score(measure: Measure, candidate: Measure) -> float:
+class Titled(Protocol):
+    @property
+    def number(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+
+def match_score(measure: Titled, candidate: Titled) -> float:
     """How surely ``candidate`` is ``measure`` in another year; 0 when it is not."""
     if title_key(measure.title) == title_key(candidate.title):
         return 2.0
@@ -63,8 +72,18 @@ def match_score(measure: Measure, candidate: Measure) -> float:
     return 0.0
 
 
+class _Candidate(NamedTuple):
+    id: int
+    number: str
+    title: str
+
+
 def history_by_measure_ids(db: Session, ids: Sequence[int]) -> list[list[tuple[Measure, Document]]]:
-    """For each measure id, the measure in every year it is found, ascending (two queries)."""
+    """For each measure id, the measure in every year it is found, ascending (three queries).
+
+    Candidates are matched on their numbers and titles only (a municipality has hundreds of
+    measures over the years, and loading each whole, its texts included, was most of a
+    measure page's time); only the measures chosen are loaded whole."""
     targets = {
         m.id: (m, d)
         for m, d in db.execute(
@@ -72,52 +91,65 @@ def history_by_measure_ids(db: Session, ids: Sequence[int]) -> list[list[tuple[M
         )
     }
     municipalities = {d.municipality for _, d in targets.values()}
-    by_city_year: dict[tuple[str, int], list[tuple[Measure, Document]]] = defaultdict(list)
-    for measure, document in db.execute(
-        select(Measure, Document)
+    by_city_year: dict[tuple[str, int], list[_Candidate]] = defaultdict(list)
+    for measure_id, number, title, city, year in db.execute(
+        select(
+            Measure.id, Measure.number, Measure.title, Document.municipality, Document.fiscal_year
+        )
         .join(Measure.document)
         .where(Document.municipality.in_(municipalities))
     ):
-        by_city_year[(document.municipality, document.fiscal_year)].append((measure, document))
+        by_city_year[(city, year)].append(_Candidate(measure_id, number, title))
     explicit = curation.explicit_links(db, municipalities)
-    histories: list[list[tuple[Measure, Document]]] = []
+    chosen: list[list[int]] = []
     for measure_id in ids:
         if measure_id not in targets:
-            histories.append([])
+            chosen.append([])
             continue
         measure, document = targets[measure_id]
-        found = [(measure, document)]
+        found = [measure_id]
         for (city, year), candidates in by_city_year.items():
             if city != document.municipality or year == document.fiscal_year:
                 continue
             partner = _partner(measure, document, year, candidates, explicit)
             if partner is not None:
-                found.append(partner)
-        histories.append(sorted(found, key=lambda pair: pair[1].fiscal_year))
-    return histories
+                found.append(partner.id)
+        chosen.append(found)
+    partners = {i for found in chosen for i in found[1:]} - set(targets)
+    whole = dict(targets)
+    if partners:
+        whole.update(
+            (m.id, (m, d))
+            for m, d in db.execute(
+                select(Measure, Document).join(Measure.document).where(Measure.id.in_(partners))
+            )
+        )
+    return [
+        sorted((whole[i] for i in found), key=lambda pair: pair[1].fiscal_year) for found in chosen
+    ]
 
 
 def _partner(
     measure: Measure,
     document: Document,
     year: int,
-    candidates: list[tuple[Measure, Document]],
+    candidates: list[_Candidate],
     explicit: curation.Explicit,
-) -> tuple[Measure, Document] | None:
+) -> _Candidate | None:
     """The measure's self in ``year``: a curator's link first, else the rule's best candidate
     that no curator has tied to another measure."""
     city, own_year = document.municipality, document.fiscal_year
     key = (city, own_year, measure.number, year)
     if key in explicit:
         number = explicit[key]
-        return next(((c, d) for c, d in candidates if c.number == number), None)
+        return next((c for c in candidates if c.number == number), None)
     allowed = [
-        (c, d)
-        for c, d in candidates
+        c
+        for c in candidates
         if explicit.get((city, year, c.number, own_year), measure.number) == measure.number
     ]
-    scored = [(match_score(measure, c), c.number == measure.number, c, d) for c, d in allowed]
+    scored = [(match_score(measure, c), c.number == measure.number, c) for c in allowed]
     best = max(scored, key=lambda item: (item[0], item[1]), default=None)
     if best is None or best[0] <= 0:
         return None
-    return best[2], best[3]
+    return best[2]
