@@ -24,6 +24,7 @@ from schema.connections import archive_filter, measure_connection, search_result
 from schema.context import CloseContext
 from schema.cost import CostLimiter
 from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors
+from schema.ids import parse_global_id
 from schema.limits import Limits
 from schema.mutations import Mutation
 from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
@@ -57,17 +58,10 @@ def _search_cursor_kind(query: str, where: MeasureFilter | None, order: SearchOr
 
 def _measure_id(value: str) -> int:
     """The database id in a Measure's global ID; anything else is BAD_USER_INPUT."""
-    try:
-        global_id = relay.GlobalID.from_id(value)
-    except Exception:  # a malformed ID
-        global_id = None
-    if (
-        global_id is None
-        or global_id.type_name != "Measure"
-        or not (global_id.node_id.isascii() and global_id.node_id.isdigit())
-    ):
+    found = parse_global_id(value)
+    if found is None or found.type_name != "Measure":
         raise PublicError("measure must be a Measure's id", BAD_USER_INPUT)
-    return int(global_id.node_id[:18])
+    return found.number
 
 
 _NODE_TYPES: dict[str, Any] = {}  # GraphQL type name -> class, filled by build_schema
@@ -77,14 +71,11 @@ _NODE_TYPES: dict[str, Any] = {}  # GraphQL type name -> class, filled by build_
 class Query:
     @strawberry.field(description="Any object by its global ID; null when there is none.")
     async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
-        try:
-            global_id = relay.GlobalID.from_id(id)
-        except Exception:  # a malformed ID names nothing
+        global_id = parse_global_id(id)  # a malformed ID names nothing, as a missing row
+        node_type = _NODE_TYPES.get(global_id.type_name) if global_id is not None else None
+        if global_id is None or node_type is None:
             return None
-        node_type = _NODE_TYPES.get(global_id.type_name)
-        if node_type is None:
-            return None
-        nodes = await node_type.resolve_nodes(info=info, node_ids=[global_id.node_id])
+        nodes = await node_type.resolve_nodes(info=info, node_ids=[str(global_id.number)])
         found: relay.Node | None = nodes[0]
         return found
 
