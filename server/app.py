@@ -128,8 +128,9 @@ class GraphQLApp(GraphQL[Context, None]):
                 message = "this server takes no uploads: PLAN_ARCHIVE_API_TOKENS is not set"
             response: Response = _error(401, "UNAUTHENTICATED", message)
         else:
+            request = Request(scope=scope, receive=receive)
             try:
-                response = await self._answer(Request(scope=scope, receive=receive))
+                response = await self._answer(request)
             except HTTPException as refused:  # Strawberry's own refusals, in plain text
                 response = _error(refused.status_code, "BAD_REQUEST", refused.reason)
             except PoolTimeout:  # every pooled store connection stayed in use
@@ -138,6 +139,8 @@ class GraphQLApp(GraphQL[Context, None]):
             except Exception:  # a body that is not a GraphQL request (bad UTF-8, JSON, map)
                 logger.warning("unreadable GraphQL request", exc_info=True)
                 response = _error(400, "BAD_REQUEST", "the request is not a GraphQL request")
+            finally:
+                await request.close()  # an upload's files, when no resolver read and closed them
         await response(scope, receive, send)
 
     async def _answer(self, request: Request) -> Response:

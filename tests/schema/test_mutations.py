@@ -3,6 +3,7 @@ nothing."""
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,3 +153,19 @@ def test_an_ingest_while_another_writer_holds_the_archive_is_refused_clearly(
         assert "SELECT" not in error["message"]
         count = client.post("/graphql", json={"query": "{ measures { totalCount } }"}).json()
         assert count["data"]["measures"]["totalCount"] == 0
+
+
+def test_an_upload_refused_before_it_is_read_leaves_no_file_open(writable: TestClient) -> None:
+    """Refused before the resolver runs (here: an unknown field), nobody reads the upload;
+    the server closes it (pytest turns the unclosed file's ResourceWarning into an error)."""
+    operations = json.dumps(
+        {"query": INGEST.replace("sourceName", "nope"), "variables": {"file": None}}
+    )
+    response = writable.post(
+        "/graphql",
+        data={"operations": operations, "map": json.dumps({"0": ["variables.file"]})},
+        files={"0": ("report.txt", SAMPLE.read_bytes(), "text/plain")},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    gc.collect()  # a file left open warns when collected
