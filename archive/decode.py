@@ -69,6 +69,16 @@ def decode_document(data: bytes) -> DecodedText:
     return DecodedText(_normalise_newlines(best[1]), best[2])
 
 
+def storable(text: str) -> bool:
+    """Whether every store can hold ``text``: it has no NUL and no lone surrogate."""
+    return _UNSTORABLE.search(text) is None
+
+
+# PostgreSQL refuses NUL (U+0000) in text, and a lone surrogate (U+D800 to U+DFFF) has no UTF-8
+# form, so neither SQLite nor PostgreSQL can take one. Strict decoders never make a surrogate.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 

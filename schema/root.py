@@ -25,6 +25,7 @@ from schema.context import CloseContext
 from schema.cost import CostLimiter
 from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors
 from schema.ids import parse_global_id
+from schema.inputs import TEXT_REFUSED, TextArguments, lone_surrogate_at
 from schema.limits import Limits
 from schema.mutations import Mutation
 from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
@@ -196,6 +197,8 @@ class Schema(strawberry.Schema):
                     if isinstance(error, GraphQLSyntaxError)
                     else "GRAPHQL_VALIDATION_FAILED"
                 )
+                if isinstance(error, GraphQLSyntaxError) and lone_surrogate_at(error):
+                    error.message, code = TEXT_REFUSED, BAD_USER_INPUT  # as in a variable
                 error.extensions = {**(error.extensions or {}), "code": code}
 
 
@@ -222,5 +225,6 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
             # A portal sends the same few documents over and over: parse and validate each once.
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
+            TextArguments,
         ],
     )

@@ -30,6 +30,8 @@ from archive.db import reader, writer
 from index.search import IndexNotBuilt
 from schema import build_schema
 from schema.context import Context
+from schema.errors import BAD_USER_INPUT
+from schema.inputs import TEXT_REFUSED
 from server.cache import ResponseCache
 from server.export import export_routes
 from server.limits import RequestLimits
@@ -60,6 +62,11 @@ def authenticated(connection: HTTPConnection, tokens: tuple[str, ...]) -> bool:
     return any(matches)
 
 
+class TextRefused(HTTPException):
+    """Text no store can hold, found before GraphQL ran: the client's mistake in a value, so
+    BAD_USER_INPUT as when GraphQL finds it (``schema.inputs``)."""
+
+
 class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, settings: Settings, metrics: Metrics | None = None, **kwargs: Any) -> None:
         schema = build_schema(settings.limits)
@@ -84,15 +91,16 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON as Strawberry reads it, refusing text no database can hold: a ``\\ud800``
-        escape decodes to a lone surrogate, which is not Unicode text."""
+        escape decodes to a lone surrogate, which is not Unicode text. (A NUL is refused
+        where it is used, by ``schema.inputs``.)"""
         value = json.loads(data)
         escaped = b"\\ud" if isinstance(data, bytes) else "\\ud"
         if escaped in data.lower():  # type: ignore[operator]
             try:
                 json.dumps(value, ensure_ascii=False).encode()
             except UnicodeEncodeError:
-                raise HTTPException(
-                    400, "the request holds a lone surrogate (\\ud800-\\udfff)"
+                raise TextRefused(
+                    400, f"{TEXT_REFUSED}; the request holds a lone \\ud800-\\udfff escape"
                 ) from None
         return value
 
@@ -132,7 +140,8 @@ class GraphQLApp(GraphQL[Context, None]):
             try:
                 response = await self._answer(request)
             except HTTPException as refused:  # Strawberry's own refusals, in plain text
-                response = _error(refused.status_code, "BAD_REQUEST", refused.reason)
+                code = BAD_USER_INPUT if isinstance(refused, TextRefused) else "BAD_REQUEST"
+                response = _error(refused.status_code, code, refused.reason)
             except PoolTimeout:  # every pooled store connection stayed in use
                 logger.warning("no store connection was free", exc_info=True)
                 response = _error(503, "STORE_BUSY", "the store is busy; try again shortly")

@@ -211,13 +211,14 @@ def test_query_cost_limit_is_configurable(sample_settings: Settings) -> None:
         ("query($q: String!) { search(query: $q) { totalCount } }", "q"),
     ],
 )
-def test_lone_surrogates_are_bad_requests(client: TestClient, query: str, variables: str) -> None:
+def test_lone_surrogates_are_bad_user_input(client: TestClient, query: str, variables: str) -> None:
+    """Refused before GraphQL runs (400), with the code GraphQL gives a NUL (schema.inputs)."""
     value = ["\ud800"] if variables == "d" else "a\ud800"
     body = json.dumps({"query": query, "variables": {variables: value}})  # ASCII: \ud800
     response = client.post("/graphql", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400
     error = response.json()["errors"][0]
-    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "surrogate" in error["message"]
 
 
