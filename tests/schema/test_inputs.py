@@ -5,6 +5,7 @@ a traceback in the log), however it came, and the log holds no traceback for it.
 from __future__ import annotations
 
 import base64
+import codecs
 import json
 import logging
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from tests import pdfs
 from tests.conftest import SAMPLE, settings_for
 
 REFUSED = "text arguments must not contain NUL (U+0000) or lone surrogates"
@@ -209,3 +211,51 @@ def test_an_ingest_with_a_nul_municipality_stores_nothing(
             )
             assert REFUSED in _refused(response.json())["message"]
         assert _post(client, "{ documents { id } }") == {"data": {"documents": []}}
+
+
+# Files: text a reader made up is made storable, a text file holding NUL is no text file. --
+
+
+def _upload_raw(client: TestClient, data: bytes, filename: bytes) -> dict[str, Any]:
+    """A GraphQL multipart upload written by hand, so the file name can hold any byte."""
+    query = "mutation($file: Upload!) { ingestDocument(file: $file) { sourceName measureCount } }"
+    operations = json.dumps({"query": query, "variables": {"file": None}}).encode()
+    parts = [
+        b'Content-Disposition: form-data; name="operations"\r\n\r\n' + operations,
+        b'Content-Disposition: form-data; name="map"\r\n\r\n{"0": ["variables.file"]}',
+        b'Content-Disposition: form-data; name="0"; filename="' + filename + b'"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n" + data,
+    ]
+    body = b"".join(b"--xx\r\n" + part + b"\r\n" for part in parts) + b"--xx--\r\n"
+    response = client.post(
+        "/graphql",
+        content=body,
+        headers={
+            "content-type": "multipart/form-data; boundary=xx",
+            "Authorization": f"Bearer {TOKEN}",
+        },
+    )
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def test_uploaded_files_land_as_text_a_store_holds(tmp_path: Path, caplog_clean: Any) -> None:
+    """Each was INTERNAL on PostgreSQL (and the first two stored a NUL on SQLite, the PDF
+    failed there too)."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    with TestClient(create_app(settings_for(tmp_path, PLAN_ARCHIVE_API_TOKENS=TOKEN))) as client:
+        utf16 = codecs.BOM_UTF16_LE + text.replace("日立市", "日立\x00市").encode("utf-16-le")
+        refused = _refused(_upload_raw(client, utf16, b"report.txt"))
+        assert refused["message"] == (
+            "refused: this is a binary file, not text (it holds NUL characters)"
+        )
+        assert _post(client, "{ documents { id } }") == {"data": {"documents": []}}
+        named = _upload_raw(client, SAMPLE.read_bytes(), b"report\x00.txt")
+        assert named == {
+            "data": {"ingestDocument": {"sourceName": "report.txt", "measureCount": 12}}
+        }
+        misread = pdfs.misread(text, {"、": "0000", "ー": "D800"})
+        stored = _upload_raw(client, misread, b"report.pdf")
+        assert stored == {
+            "data": {"ingestDocument": {"sourceName": "report.pdf", "measureCount": 12}}
+        }
