@@ -34,7 +34,7 @@ from schema.errors import BAD_USER_INPUT
 from schema.inputs import TEXT_REFUSED
 from server.cache import ResponseCache
 from server.export import export_routes
-from server.limits import RequestLimits
+from server.limits import BodyTooLarge, RequestLimits
 from server.observability import (
     ArchiveCollector,
     Metrics,
@@ -142,6 +142,8 @@ class GraphQLApp(GraphQL[Context, None]):
             except HTTPException as refused:  # Strawberry's own refusals, in plain text
                 code = BAD_USER_INPUT if isinstance(refused, TextRefused) else "BAD_REQUEST"
                 response = _error(refused.status_code, code, refused.reason)
+            except BodyTooLarge:  # RequestLimits answers it: 413
+                raise
             except PoolTimeout:  # every pooled store connection stayed in use
                 logger.warning("no store connection was free", exc_info=True)
                 response = _error(503, "STORE_BUSY", "the store is busy; try again shortly")
