@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
@@ -93,7 +94,14 @@ class GraphQLApp(GraphQL[Context, None]):
         """JSON as Strawberry reads it, refusing text no database can hold: a ``\\ud800``
         escape decodes to a lone surrogate, which is not Unicode text. (A NUL is refused
         where it is used, by ``schema.inputs``.)"""
-        value = json.loads(data)
+        try:
+            value = json.loads(data)
+        except UnicodeDecodeError:  # not the JSONDecodeError that Strawberry refuses itself
+            raise HTTPException(400, "the request body is not UTF-8") from None
+        except RecursionError:
+            raise HTTPException(400, "the request's JSON nests too deeply") from None
+        if not isinstance(value, dict | list):  # Strawberry reads fields of it (a list: batch)
+            raise HTTPException(400, "the request's JSON must be an object")
         escaped = b"\\ud" if isinstance(data, bytes) else "\\ud"
         if escaped in data.lower():  # type: ignore[operator]
             try:
@@ -144,10 +152,12 @@ class GraphQLApp(GraphQL[Context, None]):
                 response = _error(refused.status_code, code, refused.reason)
             except BodyTooLarge:  # RequestLimits answers it: 413
                 raise
+            except StarletteHTTPException as refused:  # a multipart body Starlette cannot read
+                response = _error(refused.status_code, "BAD_REQUEST", refused.detail)
             except PoolTimeout:  # every pooled store connection stayed in use
                 logger.warning("no store connection was free", exc_info=True)
                 response = _error(503, "STORE_BUSY", "the store is busy; try again shortly")
-            except Exception:  # a body that is not a GraphQL request (bad UTF-8, JSON, map)
+            except Exception:  # not known to be the client's (a map of the wrong shape may be)
                 logger.warning("unreadable GraphQL request", exc_info=True)
                 response = _error(400, "BAD_REQUEST", "the request is not a GraphQL request")
             finally:

@@ -139,14 +139,48 @@ def test_bad_settings_name_the_variable(name: str, value: str) -> None:
         (b'{"query":"{fiscalYears{year}}\xff"}', "application/json"),
         (b'"just a string"', "application/json"),
         (b"query=1", "text/plain"),
+        (
+            b'{"query":"{fiscalYears{year}}","v":' + b"[" * 10**5 + b"]" * 10**5 + b"}",
+            "application/json",
+        ),
     ],
 )
 def test_unreadable_requests_get_a_graphql_shaped_error(
-    client: TestClient, body: bytes, content_type: str
+    client: TestClient, body: bytes, content_type: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A client's mistake: no traceback in the log (bad UTF-8 and deep nesting left one)."""
     response = client.post("/graphql", content=body, headers={"content-type": content_type})
     assert 400 <= response.status_code < 500
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    _no_traceback(caplog)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b"garbage", "multipart/form-data; boundary=xx", "Invalid multipart data."),
+        (b"garbage", "multipart/form-data", "Missing boundary in multipart."),
+    ],
+)
+def test_an_unreadable_upload_is_a_bad_request(
+    sample_settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    body: bytes,
+    content_type: str,
+    message: str,
+) -> None:
+    with _client(sample_settings.data_dir, PLAN_ARCHIVE_API_TOKENS="token") as client:
+        response = client.post(
+            "/graphql",
+            content=body,
+            headers={"content-type": content_type, "Authorization": "Bearer token"},
+        )
+    assert response.status_code == 400
+    assert response.json()["errors"][0] == {
+        "message": message,
+        "extensions": {"code": "BAD_REQUEST"},
+    }
+    _no_traceback(caplog)
 
 
 def test_a_mutation_over_get_is_refused_as_json(client: TestClient) -> None:
