@@ -34,11 +34,14 @@ def decode_document(data: bytes) -> DecodedText:
     for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             try:
-                return DecodedText(_normalise_newlines(data[2:].decode(encoding)), encoding)
+                text = data[2:].decode(encoding)
             except UnicodeDecodeError as error:
                 raise DecodeError(
                     f"starts with a UTF-16 BOM but is not UTF-16 (byte {error.start + 2})"
                 ) from None
+            if "\x00" in text:  # as a NUL byte in the other encodings: not a text report
+                raise DecodeError("this is a binary file, not text (it holds NUL characters)")
+            return DecodedText(_normalise_newlines(text), encoding)
     if b"\x00" in data:
         raise DecodeError("this is a binary file, not text")
     if data.startswith(codecs.BOM_UTF8):
@@ -67,6 +70,22 @@ def decode_document(data: bytes) -> DecodedText:
         where = f" (not UTF-8 at byte {utf8_error.start})" if utf8_error else ""
         raise DecodeError(f"the file is not text in UTF-8, Shift_JIS (CP932) or EUC-JP{where}")
     return DecodedText(_normalise_newlines(best[1]), best[2])
+
+
+def storable(text: str) -> bool:
+    """Whether every store can hold ``text``: it has no NUL and no lone surrogate."""
+    return _UNSTORABLE.search(text) is None
+
+
+def make_storable(text: str) -> str:
+    """``text`` without its NULs, each lone surrogate replaced by U+FFFD (the replacement
+    character): for text a reader made up, not a file's own (a PDF's, a file name)."""
+    return _UNSTORABLE.sub(lambda found: "" if found[0] == "\x00" else "\ufffd", text)
+
+
+# PostgreSQL refuses NUL (U+0000) in text, and a lone surrogate (U+D800 to U+DFFF) has no UTF-8
+# form, so neither SQLite nor PostgreSQL can take one. Strict decoders never make a surrogate.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _normalise_newlines(text: str) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from archive import faults
-from archive.decode import DecodedText, DecodeError, decode_document
+from archive.decode import DecodedText, DecodeError, decode_document, make_storable, storable
 from archive.errors import DocumentRefused
 from archive.models import (
     Department,
@@ -110,13 +110,19 @@ def prepare_document(
         raise DocumentRefused(source_name, f"fiscal year {year} is not a Western year")
     if municipality is not None and not municipality.strip():
         raise DocumentRefused(source_name, "--municipality is empty")
+    if municipality is not None and not storable(municipality):
+        raise DocumentRefused(
+            source_name, "--municipality holds a NUL or bytes that are not UTF-8 text"
+        )
     city = (municipality or report.municipality or "").strip()
     if not city:
         raise DocumentRefused(
             source_name, "cannot tell the municipality from the title; pass --municipality"
         )
     return PreparedDocument(
-        source_name=source_name,
+        # Only a name to show: a NUL (an uploaded file's name may hold one) is dropped, and a
+        # file name's bytes that were not UTF-8 become U+FFFD, rather than refuse the report.
+        source_name=make_storable(source_name),
         sha256=hashlib.sha256(data).hexdigest(),
         encoding=decoded.encoding,
         raw_text=decoded.text,

@@ -33,7 +33,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.decode import DecodeError
+from archive.decode import DecodeError, make_storable
 
 PAGE_BREAK = "\f"
 # The folder holding the ``archive`` package: the child imports this code, never a module of
@@ -93,7 +93,10 @@ def extract_text(data: bytes, limits: PdfLimits = PdfLimits()) -> str:
     answer = json.loads(done.stdout)
     if "refused" in answer:
         raise DecodeError(answer["refused"])
-    pages: list[str] = answer["pages"]
+    # What the reader makes of a font's ToUnicode map: a glyph mapped to U+0000 (how some
+    # writers say "no character") is dropped, and one mapped to half a surrogate pair (a
+    # broken map) is U+FFFD. Neither is in the printed text, and no store could hold them.
+    pages = [make_storable(page) for page in answer["pages"]]
     if not any(page.strip() for page in pages):
         raise DecodeError("the PDF has no text layer (scanned pages?); it needs OCR first")
     return join_pages(pages)

@@ -11,7 +11,6 @@ import asyncio
 from pathlib import PurePosixPath
 
 import strawberry
-from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from archive import queries
@@ -19,6 +18,7 @@ from archive.errors import DocumentRefused
 from archive.ingest import delete_document, store_document
 from archive.isolated import PreparationTimeout, prepare_isolated
 from schema.errors import BAD_USER_INPUT, NOT_FOUND, TIMEOUT, UNAUTHENTICATED, PublicError
+from schema.ids import parse_global_id
 from schema.types import Document, Info
 
 
@@ -107,13 +107,10 @@ class Mutation:
     @strawberry.mutation(description="Delete a report and its measures; returns what was deleted.")
     def delete_document(self, info: Info, id: strawberry.ID) -> Document | None:
         _require_writer(info)
-        try:
-            global_id = relay.GlobalID.from_id(id)
-            document_id = int(global_id.node_id)
-        except Exception:
-            raise PublicError("id is not a Document ID", BAD_USER_INPUT) from None
-        if global_id.type_name != "Document" or not 0 < document_id < 2**62:
+        global_id = parse_global_id(id)
+        if global_id is None or global_id.type_name != "Document":
             raise PublicError("id is not a Document ID", BAD_USER_INPUT)
+        document_id = global_id.number
         with info.context.writing() as db, db.begin():
             found = queries.documents_by_ids(db, [document_id])[0]
             if found is None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import strawberry
 
+from archive.decode import storable
 from schema.errors import BAD_USER_INPUT, PublicError
 
 DEFAULT_PAGE_SIZE = 20
@@ -50,6 +51,8 @@ def decode_cursor(kind: str, cursor: str, shape: tuple[type, ...]) -> tuple[Any,
         or value[0] != kind
         or not all(type(v) is t for v, t in zip(value[1:], shape, strict=True))
         or any(type(v) is int and not -(2**62) < v < 2**62 for v in value[1:])
+        # JSON escapes can hide text no store can hold (a NUL, a lone surrogate).
+        or any(type(v) is str and not storable(v) for v in value[1:])
     ):
         raise PublicError("after is not a valid cursor for this list", BAD_USER_INPUT)
     return tuple(value[1:])

@@ -20,6 +20,8 @@ from index.search import highlight
 from schema.connections import archive_filter, measure_connection, search_results
 from schema.context import CloseContext
 from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors
+from schema.ids import parse_global_id
+from schema.inputs import TEXT_REFUSED, TextArguments, lone_surrogate_at
 from schema.limiter import QueryLimiter
 from schema.limits import Limits
 from schema.mutations import Mutation
@@ -54,17 +56,10 @@ def _search_cursor_kind(query: str, where: MeasureFilter | None, order: SearchOr
 
 def _measure_id(value: str) -> int:
     """The database id in a Measure's global ID; anything else is BAD_USER_INPUT."""
-    try:
-        global_id = relay.GlobalID.from_id(value)
-    except Exception:  # a malformed ID
-        global_id = None
-    if (
-        global_id is None
-        or global_id.type_name != "Measure"
-        or not (global_id.node_id.isascii() and global_id.node_id.isdigit())
-    ):
+    found = parse_global_id(value)
+    if found is None or found.type_name != "Measure":
         raise PublicError("measure must be a Measure's id", BAD_USER_INPUT)
-    return int(global_id.node_id[:18])
+    return found.number
 
 
 _NODE_TYPES: dict[str, Any] = {}  # GraphQL type name -> class, filled by build_schema
@@ -74,14 +69,11 @@ _NODE_TYPES: dict[str, Any] = {}  # GraphQL type name -> class, filled by build_
 class Query:
     @strawberry.field(description="Any object by its global ID; null when there is none.")
     async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
-        try:
-            global_id = relay.GlobalID.from_id(id)
-        except Exception:  # a malformed ID names nothing
+        global_id = parse_global_id(id)  # a malformed ID names nothing, as a missing row
+        node_type = _NODE_TYPES.get(global_id.type_name) if global_id is not None else None
+        if global_id is None or node_type is None:
             return None
-        node_type = _NODE_TYPES.get(global_id.type_name)
-        if node_type is None:
-            return None
-        nodes = await node_type.resolve_nodes(info=info, node_ids=[global_id.node_id])
+        nodes = await node_type.resolve_nodes(info=info, node_ids=[str(global_id.number)])
         found: relay.Node | None = nodes[0]
         return found
 
@@ -209,6 +201,8 @@ class Schema(strawberry.Schema):
                     if isinstance(error, GraphQLSyntaxError)
                     else "GRAPHQL_VALIDATION_FAILED"
                 )
+                if isinstance(error, GraphQLSyntaxError) and lone_surrogate_at(error):
+                    error.message, code = TEXT_REFUSED, BAD_USER_INPUT  # as in a variable
                 error.extensions = {**(error.extensions or {}), "code": code}
 
 
@@ -229,5 +223,6 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
             # A portal sends the same few documents over and over: parse and validate each once.
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
+            TextArguments,
         ],
     )

@@ -14,6 +14,7 @@ from archive import compare, indicators, models
 from archive.eras import western_to_era_label
 from schema.context import Context
 from schema.errors import BAD_USER_INPUT, PublicError
+from schema.ids import parse_number
 from schema.pagination import PageInfo
 
 Info = strawberry.Info[Context, None]
@@ -26,11 +27,9 @@ class MeasureOrder(enum.Enum):
 
 
 def _int_ids(node_ids: Iterable[str]) -> list[int]:
-    """Database ids from node ids; anything that cannot be one (², 10**30) becomes -1."""
-    return [
-        int(i) if str(i).isascii() and str(i).isdigit() and len(str(i)) <= 18 else -1
-        for i in node_ids
-    ]
+    """Database ids from node ids; anything that cannot be one (², 01, 10**30) becomes -1,
+    which no row has."""
+    return [-1 if (number := parse_number(str(i))) is None else number for i in node_ids]
 
 
 @strawberry.type(description="A municipality's plan report for one fiscal year.")

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
@@ -32,6 +33,8 @@ from index.background import BackgroundUpdates
 from index.search import IndexNotBuilt
 from schema import build_schema
 from schema.context import Context
+from schema.errors import BAD_USER_INPUT
+from schema.inputs import TEXT_REFUSED
 from server.cache import ResponseCache
 from server.export import export_routes
 from server.limits import RequestLimits
@@ -67,6 +70,11 @@ def authenticated(connection: HTTPConnection, tokens: tuple[str, ...]) -> bool:
     return any(matches)
 
 
+class TextRefused(HTTPException):
+    """Text no store can hold, found before GraphQL ran: the client's mistake in a value, so
+    BAD_USER_INPUT as when GraphQL finds it (``schema.inputs``)."""
+
+
 class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, settings: Settings, metrics: Metrics | None = None, **kwargs: Any) -> None:
         schema = build_schema(settings.limits)
@@ -94,15 +102,23 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON as Strawberry reads it, refusing text no database can hold: a ``\\ud800``
-        escape decodes to a lone surrogate, which is not Unicode text."""
-        value = json.loads(data)
+        escape decodes to a lone surrogate, which is not Unicode text. (A NUL is refused
+        where it is used, by ``schema.inputs``.)"""
+        try:
+            value = json.loads(data)
+        except UnicodeDecodeError:  # not the JSONDecodeError that Strawberry refuses itself
+            raise HTTPException(400, "the request body is not UTF-8") from None
+        except RecursionError:
+            raise HTTPException(400, "the request's JSON nests too deeply") from None
+        if not isinstance(value, dict | list):  # Strawberry reads fields of it (a list: batch)
+            raise HTTPException(400, "the request's JSON must be an object")
         escaped = b"\\ud" if isinstance(data, bytes) else "\\ud"
         if escaped in data.lower():  # type: ignore[operator]
             try:
                 json.dumps(value, ensure_ascii=False).encode()
             except UnicodeEncodeError:
-                raise HTTPException(
-                    400, "the request holds a lone surrogate (\\ud800-\\udfff)"
+                raise TextRefused(
+                    400, f"{TEXT_REFUSED}; the request holds a lone \\ud800-\\udfff escape"
                 ) from None
         return value
 
@@ -147,9 +163,12 @@ class GraphQLApp(GraphQL[Context, None]):
                 await request.body()
             except ClientDisconnect:
                 return  # the client went away; nobody to answer
-            response = await self.threads.run(
-                functools.partial(self._answer_safely, request), _work_deadline(scope)
-            )
+            try:
+                response = await self.threads.run(
+                    functools.partial(self._answer_safely, request), _work_deadline(scope)
+                )
+            finally:
+                await request.close()  # an upload's files, when no resolver read and closed them
         await response(scope, receive, send)
 
     async def _answer_safely(self, request: Request) -> Response:
@@ -157,11 +176,14 @@ class GraphQLApp(GraphQL[Context, None]):
         try:
             return await self._answer(request)
         except HTTPException as refused:  # Strawberry's own refusals, in plain text
-            return _error(refused.status_code, "BAD_REQUEST", refused.reason)
+            code = BAD_USER_INPUT if isinstance(refused, TextRefused) else "BAD_REQUEST"
+            return _error(refused.status_code, code, refused.reason)
+        except StarletteHTTPException as refused:  # a multipart body Starlette cannot read
+            return _error(refused.status_code, "BAD_REQUEST", refused.detail)
         except PoolTimeout:  # every pooled store connection stayed in use
             logger.warning("no store connection was free")
             return _error(503, "STORE_BUSY", "the store is busy; try again shortly")
-        except Exception:  # a body that is not a GraphQL request (bad UTF-8, JSON, map)
+        except Exception:  # not known to be the client's (a map of the wrong shape may be)
             logger.warning("unreadable GraphQL request", exc_info=True)
             return _error(400, "BAD_REQUEST", "the request is not a GraphQL request")
 

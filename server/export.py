@@ -30,6 +30,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
+from archive.decode import storable
 from index.search import Searcher
 from schema.errors import BAD_USER_INPUT, PublicError
 from schema.export import MEDIA_TYPES, YEARS, prepare_export
@@ -168,6 +169,9 @@ def _parameters(
     for name in _SINGLE:
         if len(params.getlist(name)) > 1:
             raise HTTPException(400, f"give {name} once")
+    for name, value in params.multi_items():
+        if not storable(value):  # a NUL (%00): PostgreSQL refuses it in a parameter
+            raise HTTPException(400, f"{name} must not contain NUL (U+0000)")
     query = params.get("q")
     if query is not None and not query.strip():
         raise HTTPException(400, "q is empty; leave it out to export the measure list")

@@ -32,8 +32,10 @@ def allow_streaming(scope: Scope) -> None:
     scope.setdefault("state", {})[_STREAMING] = True
 
 
-class _TooLarge(Exception):
-    pass
+class BodyTooLarge(Exception):
+    """Raised by the ``receive`` that ``RequestLimits`` hands the app, once a body without a
+    Content-Length (chunked) passes its cap. An app that catches every exception must let
+    this one through: ``RequestLimits`` answers it with 413."""
 
 
 class RequestLimits:
@@ -81,7 +83,7 @@ class RequestLimits:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > cap:
-                    raise _TooLarge
+                    raise BodyTooLarge
             return message
 
         begun = asyncio.get_running_loop().time()
@@ -101,7 +103,7 @@ class RequestLimits:
                     await send(message)
 
                 await self.app(scope, counted_receive, watched_send)
-        except _TooLarge:
+        except BodyTooLarge:
             if not started:
                 await send_error(
                     send, 413, "PAYLOAD_TOO_LARGE", f"the request body is over {cap} bytes"

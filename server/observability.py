@@ -256,7 +256,7 @@ def graphql_request(scope: Scope, body: bytes) -> tuple[object, object]:
             payload = json.loads(_multipart_operations(content_type, body))
         else:
             return None, None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None, None
     if not isinstance(payload, dict):
         return None, None  # a batch, or not an object

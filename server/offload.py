@@ -23,6 +23,7 @@ quarter of a millisecond); whatever a request left on it is cancelled before the
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 import weakref
@@ -54,7 +55,9 @@ class WorkerThreads:
         """``work()`` run to completion in a worker thread on its event loop; its awaits are
         cancelled at ``deadline`` (``time.monotonic()``) with ``TimeoutError``."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._run, work, deadline)
+        # The request's context variables (its request id, for the log lines) go with it.
+        context = contextvars.copy_context()
+        return await loop.run_in_executor(self._pool, context.run, self._run, work, deadline)
 
     def close(self) -> None:
         """Wait for the work in progress, then close every thread's loop."""

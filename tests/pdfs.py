@@ -14,6 +14,8 @@ machines write. Three layouts:
 The forms are drawn from the fields our parser reads from the text, so for them the
 comparison is a round trip through our own parser; ``lines`` depends on nothing of ours.
 
+A misread map (``misread``): characters a reader sees as NUL or half a surrogate pair.
+
 And the refusals: a scanned page (an image, no text), an encrypted file, a truncated file.
 """
 
@@ -48,8 +50,9 @@ def _numbered() -> _Numbered:
     return pdf
 
 
-def lines(text: str) -> bytes:
+def lines(text: str, *, compress: bool = True) -> bytes:
     pdf = _numbered()
+    pdf.set_compression(compress)
     rows = text.split("\n")
     for start in range(0, len(rows), LINES_PER_PAGE):
         pdf.add_page()
@@ -123,6 +126,18 @@ def _preamble(report: ParsedReport, text: str) -> list[str]:
 
 def _wide(number: int) -> str:
     return str(number).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+
+
+def misread(text: str, codes: dict[str, str]) -> bytes:
+    """``lines(text)`` whose font's ToUnicode map says each character of ``codes`` is another
+    UTF-16 code unit: "0000" (how some writers mark a glyph as no character) or half of a
+    surrogate pair such as "D800" (a broken map). A reader can only pass these on."""
+    data = lines(text, compress=False)  # the map in plain text, to rewrite in place
+    for character, code in codes.items():
+        mapped = f"> <{ord(character):04X}>".encode()
+        assert mapped in data, character
+        data = data.replace(mapped, f"> <{code}>".encode())  # same length: offsets hold
+    return data
 
 
 def scanned() -> bytes:

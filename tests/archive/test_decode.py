@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from archive.decode import DecodeError, decode_document
+from archive.decode import DecodeError, decode_document, make_storable, storable
 
 TEXT = "日立市の情報化推進アクションプラン\n市民サービスの推進。ｶﾀｶﾅ以外"
 PLAIN = "高齢者向けタブレット入門講座を開催した。\n計 12回。"
@@ -99,3 +99,21 @@ def test_odd_characters_are_those_of_their_unicode_categories() -> None:
 
     every = [chr(code) for code in range(sys.maxunicode + 1)]
     assert [c for c in every if odd(c) != bool(_suspicion(c))] == []
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_holding_nul_is_binary(encoding: str) -> None:
+    """A NUL byte is refused in the other encodings before decoding; in UTF-16 every other
+    byte is one, so the decoded text is checked: U+0000 is in no report (and PostgreSQL
+    stores no NUL)."""
+    bom = codecs.BOM_UTF16_LE if encoding == "utf-16-le" else codecs.BOM_UTF16_BE
+    with pytest.raises(DecodeError, match="binary"):
+        decode_document(bom + (PLAIN + "\x00").encode(encoding))
+
+
+def test_storable_text_has_no_nul_and_no_lone_surrogate() -> None:
+    assert storable(PLAIN + "\U0001f600\t\f")
+    for bad in ("\x00", "a\ud800", "\udfffa", "\udc82\udca0.txt"):
+        assert not storable(bad)
+    assert make_storable("a\x00b\ud800c\udc82.txt") == "ab\ufffdc\ufffd.txt"
+    assert make_storable(PLAIN) == PLAIN

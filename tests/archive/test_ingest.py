@@ -169,6 +169,9 @@ def test_strict_refuses_text_without_measures() -> None:
         ),
         ("No 01 推進事項 題 \n達成状況 実施した。 [R3継続] ".encode(), {}, "--municipality"),
         ("No 01 推進事項 題 \n".encode(), {"fiscal_year": 20, "municipality": "日立市"}, "Western"),
+        # From the command line: argv bytes that are not UTF-8 decode to lone surrogates.
+        (b"No 01", {"fiscal_year": 2020, "municipality": "\udc93\xfa\u7acb"}, "not UTF-8"),
+        (b"No 01", {"fiscal_year": 2020, "municipality": "\u65e5\x00"}, "NUL"),
     ],
 )
 def test_missing_year_or_municipality_asks_for_the_option(
@@ -176,6 +179,15 @@ def test_missing_year_or_municipality_asks_for_the_option(
 ) -> None:
     with pytest.raises(DocumentRefused, match=message):
         prepare_document(data, "x.txt", **options)
+
+
+def test_a_file_name_is_kept_as_text_a_store_holds(engine: Engine, sample_bytes: bytes) -> None:
+    """Only a name to show: made storable, where refusing would cost the clerk the report."""
+    result = _ingest(engine, sample_bytes, "\udc93\udcfa\x00.txt")
+    with reader(engine)() as db:
+        document = db.get(Document, result.document_id)
+        assert document is not None
+        assert document.source_name == "\ufffd\ufffd.txt"
 
 
 def test_options_override_what_the_text_says(engine: Engine, sample_bytes: bytes) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from archive.db import reader, writer
 from archive.errors import DocumentRefused
@@ -165,6 +165,21 @@ def test_an_unreadable_pdf_is_refused_with_its_reason(name: str) -> None:
     assert "\n" not in refused.value.reason
     if name == "scanned.pdf":
         assert "OCR" in refused.value.reason
+
+
+def test_a_misread_font_map_is_stored_without_nul_or_lone_surrogates(engine: Engine) -> None:
+    """A glyph the ToUnicode map calls U+0000 is dropped, one it maps to half a surrogate pair
+    is U+FFFD: the report is stored whole on either store (a surrogate failed both, a NUL
+    PostgreSQL), instead of refusing a file whose clerk cannot mend its fonts."""
+    text = SAMPLE.read_text(encoding="utf-8")
+    prepared = prepare_document(pdfs.misread(text, {"、": "0000", "ー": "D800"}), "report.pdf")
+    assert "\x00" not in prepared.raw_text
+    assert "、" not in prepared.raw_text
+    assert prepared.raw_text.count("\ufffd") == text.count("ー")
+    with writer(engine)() as db, db.begin():
+        assert store_document(db, prepared).measure_count == 12
+    with reader(engine)() as db:
+        assert db.scalar(select(Document.raw_text)) == prepared.raw_text
 
 
 def test_an_owner_password_alone_does_not_stop_reading() -> None:

@@ -3,6 +3,7 @@ nothing."""
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Iterator
@@ -177,3 +178,19 @@ def test_an_upload_does_not_wait_for_a_busy_index(writable: TestClient, tmp_path
     while _counts(writable) != (24, 2) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _counts(writable) == (24, 2)
+
+
+def test_an_upload_refused_before_it_is_read_leaves_no_file_open(writable: TestClient) -> None:
+    """Refused before the resolver runs (here: an unknown field), nobody reads the upload;
+    the server closes it (pytest turns the unclosed file's ResourceWarning into an error)."""
+    operations = json.dumps(
+        {"query": INGEST.replace("sourceName", "nope"), "variables": {"file": None}}
+    )
+    response = writable.post(
+        "/graphql",
+        data={"operations": operations, "map": json.dumps({"0": ["variables.file"]})},
+        files={"0": ("report.txt", SAMPLE.read_bytes(), "text/plain")},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    gc.collect()  # a file left open warns when collected

@@ -215,6 +215,9 @@ def test_the_limit_is_honoured(portal: TestClient) -> None:
         ("q=%22open", 'a quotation mark (") is not closed'),
         ("order=score", "order must be one of fiscalYear, -fiscalYear"),
         ("q=市&order=asc", "order must be one of relevance, fiscalYear, -fiscalYear"),
+        # PostgreSQL refused a NUL: the export was a 500 with an ERROR in the log.
+        ("municipality=%E6%97%A5%00", "municipality must not contain NUL (U+0000)"),
+        ("q=%E5%B8%82%00&pillar=%00", "q must not contain NUL (U+0000)"),
     ],
 )
 def test_bad_parameters_are_a_400_with_one_line(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import socket
 from collections.abc import Iterator
@@ -138,14 +139,48 @@ def test_bad_settings_name_the_variable(name: str, value: str) -> None:
         (b'{"query":"{fiscalYears{year}}\xff"}', "application/json"),
         (b'"just a string"', "application/json"),
         (b"query=1", "text/plain"),
+        (
+            b'{"query":"{fiscalYears{year}}","v":' + b"[" * 10**5 + b"]" * 10**5 + b"}",
+            "application/json",
+        ),
     ],
 )
 def test_unreadable_requests_get_a_graphql_shaped_error(
-    client: TestClient, body: bytes, content_type: str
+    client: TestClient, body: bytes, content_type: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A client's mistake: no traceback in the log (bad UTF-8 and deep nesting left one)."""
     response = client.post("/graphql", content=body, headers={"content-type": content_type})
     assert 400 <= response.status_code < 500
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    _no_traceback(caplog)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        (b"garbage", "multipart/form-data; boundary=xx", "Invalid multipart data."),
+        (b"garbage", "multipart/form-data", "Missing boundary in multipart."),
+    ],
+)
+def test_an_unreadable_upload_is_a_bad_request(
+    sample_settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    body: bytes,
+    content_type: str,
+    message: str,
+) -> None:
+    with _client(sample_settings.data_dir, PLAN_ARCHIVE_API_TOKENS="token") as client:
+        response = client.post(
+            "/graphql",
+            content=body,
+            headers={"content-type": content_type, "Authorization": "Bearer token"},
+        )
+    assert response.status_code == 400
+    assert response.json()["errors"][0] == {
+        "message": message,
+        "extensions": {"code": "BAD_REQUEST"},
+    }
+    _no_traceback(caplog)
 
 
 def test_a_mutation_over_get_is_refused_as_json(client: TestClient) -> None:
@@ -211,13 +246,14 @@ def test_query_cost_limit_is_configurable(sample_settings: Settings) -> None:
         ("query($q: String!) { search(query: $q) { totalCount } }", "q"),
     ],
 )
-def test_lone_surrogates_are_bad_requests(client: TestClient, query: str, variables: str) -> None:
+def test_lone_surrogates_are_bad_user_input(client: TestClient, query: str, variables: str) -> None:
+    """Refused before GraphQL runs (400), with the code GraphQL gives a NUL (schema.inputs)."""
     value = ["\ud800"] if variables == "d" else "a\ud800"
     body = json.dumps({"query": query, "variables": {variables: value}})  # ASCII: \ud800
     response = client.post("/graphql", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400
     error = response.json()["errors"][0]
-    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "surrogate" in error["message"]
 
 
@@ -229,3 +265,87 @@ def test_query_cost_counts_root_lists_as_the_archive_holds_them(
         assert not _errors(limited, "{ documents { rawText } }")
         error = _errors(limited, "{ documents { rawText text } }")[0]
         assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
+
+
+def _chunks(*parts: bytes) -> Iterator[bytes]:
+    """A body without Content-Length: the client sends it chunked."""
+    yield from parts
+
+
+def _no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    for record in caplog.records:
+        assert record.exc_info is None, record.getMessage()
+        assert record.levelno < logging.ERROR, record.getMessage()
+
+
+def test_a_chunked_body_over_the_limit_is_413(
+    sample_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No Content-Length to refuse it by: the body is counted as it comes. Reading it failed
+    inside GraphQL's request handling, which answered 400 and logged a traceback."""
+    caplog.set_level(logging.INFO)
+    with _client(
+        sample_settings.data_dir,
+        PLAN_ARCHIVE_MAX_BODY_BYTES="2000",
+        PLAN_ARCHIVE_MAX_UPLOAD_BYTES="5000",
+        PLAN_ARCHIVE_API_TOKENS="token",
+    ) as client:
+        query = json.dumps({"query": "{ fiscalYears { year } }", "pad": "x" * 1500}).encode()
+        fits = client.post(
+            "/graphql", content=_chunks(query), headers={"content-type": "application/json"}
+        )
+        assert fits.json() == {"data": {"fiscalYears": [{"year": 2020}]}}
+        big = client.post(
+            "/graphql",
+            content=_chunks(query, b" " * 1000),
+            headers={"content-type": "application/json"},
+        )
+        assert big.status_code == 413
+        assert big.json()["errors"][0] == {
+            "message": "the request body is over 2000 bytes",
+            "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+        }
+        # An upload: the upload cap, counted the same way.
+        upload = client.post(
+            "/graphql",
+            content=_chunks(
+                b'--xx\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{}\r\n',
+                b'--xx\r\nContent-Disposition: form-data; name="0"; filename="r.txt"\r\n\r\n',
+                b"x" * 6000,
+                b"\r\n--xx--\r\n",
+            ),
+            headers={
+                "content-type": "multipart/form-data; boundary=xx",
+                "Authorization": "Bearer token",
+            },
+        )
+        assert upload.status_code == 413
+        assert upload.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+        assert "5000 bytes" in upload.json()["errors"][0]["message"]
+    _no_traceback(caplog)
+
+
+def test_a_chunked_body_over_the_limit_is_413_on_a_real_server(sample_settings: Settings) -> None:
+    """As uvicorn hands a chunked body over: chunk by chunk, as they come off the wire."""
+    with served(sample_settings.data_dir, PLAN_ARCHIVE_MAX_BODY_BYTES="2000") as (_, port, _):
+        connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+        with connection:
+            connection.sendall(
+                b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+            )
+            chunk = b" " * 1000
+            try:
+                for _ in range(5):
+                    connection.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                connection.sendall(b"0\r\n\r\n")
+            except OSError:
+                pass  # the server may answer and close before the last chunk
+            received = b""
+            while not _complete(received):
+                part = connection.recv(65536)
+                if not part:
+                    break
+                received += part
+        assert received.startswith(b"HTTP/1.1 413"), received[:200]
+        assert b"PAYLOAD_TOO_LARGE" in received

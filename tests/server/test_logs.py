@@ -92,11 +92,17 @@ def test_a_hostile_incoming_id_is_replaced(
         assert hostile not in lines.getvalue()
 
 
-def test_errors_logged_while_handling_carry_the_id(client: TestClient, lines: io.StringIO) -> None:
-    response = client.post(
-        "/graphql", content=b'{"query": "\xff"}', headers={"content-type": "application/json"}
-    )
-    assert response.status_code == 400
+def test_errors_logged_while_handling_carry_the_id(tmp_path: Path, lines: io.StringIO) -> None:
+    """A server's fault (its store lost a table; a client's mistake logs no problem)."""
+    settings = settings_for(tmp_path)
+    with TestClient(create_app(settings)) as client:
+        engine = db.create_store_engine(settings.database_url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP TABLE measure_departments"))
+            connection.execute(text("DROP TABLE measures"))
+        engine.dispose()
+        response = client.post("/graphql", json={"query": "{ measures { totalCount } }"})
+    assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL"
     records = _records(lines)
     problems = [r for r in records if r["level"] in ("WARNING", "ERROR")]
     assert problems, records
