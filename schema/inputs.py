@@ -37,6 +37,26 @@ _SURROGATE = re.compile(
 )
 
 
+# No list argument needs more values than this (a filter of every fiscal year, department or
+# municipality there is has a few hundred); a longer one would cost seconds of coercion
+# before any resolver could refuse it (120,000 integers took 2 s).
+MAX_LIST_VALUES = 1000
+
+
+def oversized_list(value: object) -> bool:
+    """Whether ``value`` holds, however deep, a list of more than MAX_LIST_VALUES values."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            if len(item) > MAX_LIST_VALUES:
+                return True
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+    return False
+
+
 def unstorable(value: object) -> bool:
     """Whether ``value`` (a variable's decoded JSON) holds a string no store can hold, in a
     list or an object (keys included) however deep."""
@@ -84,11 +104,19 @@ def lone_surrogate_at(error: GraphQLError) -> bool:
 
 
 class TextArguments(SchemaExtension):
-    """Refuses, before it runs, an operation given text no store can hold."""
+    """Refuses, before it runs, an operation given text no store can hold, or a variable
+    list longer than any argument needs (lists written in the document are bounded by the
+    token limit)."""
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         for name, value in (context.variables or {}).items():
+            if oversized_list(value):
+                where = f"${name}: " if _NAME.fullmatch(name) else ""
+                raise GraphQLError(
+                    f"{where}a list may hold at most {MAX_LIST_VALUES} values",
+                    extensions={"code": BAD_USER_INPUT},
+                )
             if unstorable(value):
                 where = f"${name}: " if _NAME.fullmatch(name) else ""
                 # Raised before execution, so it is the operation's only error as is.

@@ -122,6 +122,17 @@ class GraphQLApp(GraphQL[Context, None]):
                 ) from None
         return value
 
+    async def parse_multipart(self, request: Any) -> dict[str, str]:
+        """A multipart request's operations, its files in place; a ``map`` or ``operations``
+        of the wrong shape (a list, a path that is not text) is the client's mistake: 400,
+        where Strawberry's own code would fail on it with a TypeError."""
+        try:
+            return await super().parse_multipart(request)
+        except (TypeError, AttributeError, IndexError, ValueError):
+            raise HTTPException(
+                400, "the multipart request's operations or map is not of the right shape"
+            ) from None
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(
             db=getattr(request.state, "db", None) or self.sessions(),

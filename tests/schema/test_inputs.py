@@ -259,3 +259,23 @@ def test_uploaded_files_land_as_text_a_store_holds(tmp_path: Path, caplog_clean:
         assert stored == {
             "data": {"ingestDocument": {"sourceName": "report.pdf", "measureCount": 12}}
         }
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"fiscalYears": list(range(120_000))},
+        {"departments": ["秘書課"] * 1001},
+    ],
+    ids=["120,000 years", "1,001 departments"],
+)
+def test_a_filter_longer_than_any_needs_is_refused_before_it_is_read(
+    client: TestClient, caplog_clean: Any, where: dict[str, Any]
+) -> None:
+    error = _refused(_post(client, FILTER, f=where))
+    assert "at most 1000 values" in error["message"]
+
+
+def test_a_filter_of_a_thousand_values_is_read(client: TestClient) -> None:
+    body = _post(client, FILTER, f={"fiscalYears": list(range(1020, 2020))})
+    assert body["data"]["measures"]["totalCount"] == 0

@@ -183,6 +183,30 @@ def test_an_unreadable_upload_is_a_bad_request(
     _no_traceback(caplog)
 
 
+@pytest.mark.parametrize(
+    ("operations", "files_map"),
+    [
+        ('{"query": "{ fiscalYears { year } }"}', '[["variables.file"]]'),
+        ('{"query": "{ fiscalYears { year } }"}', '{"0": [1]}'),
+        ('{"query": "{ fiscalYears { year } }"}', '{"0": "variables.file"}'),
+        ('["not", "an", "operation"]', '{"0": ["0.file"]}'),
+    ],
+)
+def test_a_malformed_multipart_map_is_a_bad_request(
+    sample_settings: Settings, caplog: pytest.LogCaptureFixture, operations: str, files_map: str
+) -> None:
+    with _client(sample_settings.data_dir, PLAN_ARCHIVE_API_TOKENS="token") as client:
+        response = client.post(
+            "/graphql",
+            data={"operations": operations, "map": files_map},
+            files={"0": ("report.txt", b"text", "text/plain")},
+            headers={"Authorization": "Bearer token"},
+        )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    _no_traceback(caplog)
+
+
 def test_a_mutation_over_get_is_refused_as_json(client: TestClient) -> None:
     response = client.get(
         "/graphql", params={"query": 'mutation { deleteDocument(id: "x") { id } }'}
