@@ -151,8 +151,11 @@ async def client(
     stop: asyncio.Event,
     phase: Phase,
     began: float,
+    think: float = 0.0,
 ) -> None:
-    """One client on one kept-alive connection: list, detail, search, list, ... back to back.
+    """One client on one kept-alive connection: list, detail, search, list, ... back to back,
+    or with ``think`` seconds between an answer and the next request (a reader of the page;
+    0 makes the server's capacity the only limit, so latency is mostly queueing).
     Each client starts at another kind, so the mix is even at every moment, and at another
     year, measure and search.
 
@@ -183,6 +186,8 @@ async def client(
         if cause is not None:
             phase.errors[kind] += 1
             phase.causes[cause] += 1
+        if think:
+            await asyncio.sleep(think)
     connection[1].close()
 
 
@@ -235,12 +240,13 @@ async def run_phase(
     bodies: dict[str, list[bytes]],
     ingest_folders: list[Path] | None = None,
     env: dict[str, str] | None = None,
+    think: float = 0.0,
 ) -> Phase:
     phase = Phase()
     stop = asyncio.Event()
     began = time.perf_counter()
     tasks = [
-        asyncio.create_task(client(port, n, n / clients, bodies, stop, phase, began))
+        asyncio.create_task(client(port, n, n / clients, bodies, stop, phase, began, think))
         for n in range(clients)
     ]
     waits = [asyncio.sleep(seconds), spread(server_pid, port, phase)]
@@ -566,6 +572,9 @@ def main() -> None:
     parser.add_argument("--ingest-runs", type=int, default=1, help="CLI runs they are split in")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url", default="", help="PostgreSQL; default: SQLite")
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="seconds a client pauses after each answer"
+    )
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
     parser.add_argument("--py-spy", default=shutil.which("py-spy"), help="py-spy's path")
     arguments = parser.parse_args()
@@ -600,8 +609,8 @@ def main() -> None:
                 )
             )
             setting = (
-                f"{arguments.clients} clients, {arguments.workers} workers, response cache off, "
-                f"{kind_of_store}"
+                f"{arguments.clients} clients (think {arguments.think:g} s), "
+                f"{arguments.workers} workers, response cache off, {kind_of_store}"
             )
             for ingesting in (True, False):
                 profile: list[str] = []
@@ -616,6 +625,7 @@ def main() -> None:
                             bodies,
                             folders if ingesting else None,
                             env,
+                            arguments.think,
                         )
                     )
                 after = cpu_snapshot(server.pid)
