@@ -58,19 +58,18 @@ def measure_connection(
     kind = f"measure-{order.value}"
     key = decode_cursor(kind, after, _KEY) if after else None
     db = info.context.db
-    rows = queries.list_measures(
+    rows = queries.measure_rows(
         db,
         where,
         after=key,
         limit=limit + 1,
         descending=order is MeasureOrder.FISCAL_YEAR_DESC,
     )
+    page = rows[:limit]
+    nodes = [Measure.from_row(row, row) for row in page]
     edges = [
-        MeasureEdge(
-            cursor=encode_cursor(kind, queries.measure_key(measure, document)),
-            node=Measure.from_row(measure, document),
-        )
-        for measure, document in rows[:limit]
+        MeasureEdge(cursor=encode_cursor(kind, row.key), node=node)
+        for row, node in zip(page, nodes, strict=True)
     ]
     return MeasureConnection(
         total_count=queries.count_measures(db, where),

@@ -167,7 +167,7 @@ class Query:
         )
         db = info.context.db
         rows = queries.index_rows_by_key(db, [hit.key for hit in results.hits])
-        measures = queries.measures_by_ids(db, [hit.measure_id or 0 for hit in results.hits])
+        measures = queries.measure_rows_by_ids(db, [hit.measure_id or 0 for hit in results.hits])
         edges = []
         for position, (hit, found) in enumerate(zip(results.hits, measures, strict=True)):
             row = rows.get(hit.key)
@@ -177,7 +177,7 @@ class Query:
                 SearchEdge(
                     cursor=encode_cursor(kind, (results.generation, offset + position)),
                     score=hit.score,
-                    node=Measure.from_row(*found),
+                    node=Measure.from_row(found, found),
                     highlights=[
                         Highlight(field=h.field, fragments=h.fragments)
                         for h in highlight(row.fields, hit.matched)

@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
-from archive import compare, indicators, models
+from archive import compare, indicators, models, queries
 from archive.eras import western_to_era_label
 from schema.context import Context
 from schema.errors import BAD_USER_INPUT, PublicError
@@ -103,7 +103,7 @@ class Department(relay.Node):
     name: str
 
     @classmethod
-    def from_row(cls, row: models.Department) -> Department:
+    def from_row(cls, row: models.Department | queries.DepartmentRow) -> Department:
         return cls(id=row.id, name=row.name)
 
     @strawberry.field(description="Its measures in every year; `first` is 1 to 100.")
@@ -275,7 +275,12 @@ class Measure(relay.Node):
     sources: strawberry.Private[dict[str, list[int]]]
 
     @classmethod
-    def from_row(cls, measure: models.Measure, document: models.Document) -> Measure:
+    def from_row(
+        cls,
+        measure: models.Measure | queries.MeasureRow,
+        document: models.Document | queries.MeasureRow,
+    ) -> Measure:
+        """From a measure and its document; a MeasureRow holds both (``from_row(row, row)``)."""
         carry_over = None
         if measure.carry_over_tag and measure.carry_over_status:
             carry_over = CarryOver(
