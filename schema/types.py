@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -274,6 +274,10 @@ class Measure(relay.Node):
     pillar_id: strawberry.Private[int | None]
     sources: strawberry.Private[dict[str, list[int]]]
 
+    # The page's departments when its list read them with it (measure_connection), so that
+    # ``departments`` answers at once instead of waiting on a loader for each measure.
+    department_rows: strawberry.Private[list[queries.DepartmentRow] | None] = None
+
     @classmethod
     def from_row(
         cls,
@@ -352,8 +356,16 @@ class Measure(relay.Node):
         flags = await info.context.loaders.carry_over_flags.load(self.id)
         return [CarryOverFlag(flag) for flag in flags]
 
-    @strawberry.field(description="担当部課所, one per department, in printed order.")
-    async def departments(self, info: Info) -> list[Department]:
+    @strawberry.field(
+        description="担当部課所, one per department, in printed order.",
+        graphql_type=list[Department],
+    )
+    def departments(self, info: Info) -> list[Department] | Awaitable[list[Department]]:
+        if self.department_rows is not None:
+            return [Department.from_row(row) for row in self.department_rows]
+        return self._load_departments(info)
+
+    async def _load_departments(self, info: Info) -> list[Department]:
         rows = await info.context.loaders.departments_by_measure.load(self.id)
         return [Department.from_row(row) for row in rows]
 
