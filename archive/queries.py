@@ -492,16 +492,66 @@ def _measure_rows(
                 number=number,
                 status=status,
                 departments=department_names,
-                fields={
-                    "title": title,
-                    "description": description,
-                    "achievement": achievement,
-                    "departments": "、".join(department_names),
-                    "pillar": pillar_title or "",
-                },
+                fields=_measure_fields(
+                    title, description, achievement, department_names, pillar_title
+                ),
             )
         )
     return rows
+
+
+def _measure_fields(
+    title: str,
+    description: str,
+    achievement: str,
+    departments: Sequence[str],
+    pillar_title: str | None,
+) -> dict[str, str]:
+    """A measure's searchable text by field, as the index holds it."""
+    return {
+        "title": title,
+        "description": description,
+        "achievement": achievement,
+        "departments": "、".join(departments),
+        "pillar": pillar_title or "",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRow:
+    """What a search hit shows: the measure, its departments, and its searchable fields as
+    the index holds them (highlights are made from those)."""
+
+    measure: MeasureRow
+    departments: list[DepartmentRow]
+    fields: dict[str, str]
+
+
+_SEARCH_ROWS = (
+    select(*_ROW_COLUMNS, Pillar.title)
+    .join(Measure.document)
+    .outerjoin(Pillar, Pillar.id == Measure.pillar_id)
+    .where(Measure.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def search_rows(db: Session, ids: Sequence[int]) -> list[SearchRow | None]:
+    """The rows of these measures (a page of search hits), in ``ids`` order; None for one
+    no longer in the store. Two statements, read as columns."""
+    rows = db.connection().execute(_SEARCH_ROWS, {"ids": list(ids)}).all()
+    departments = departments_by_measure_ids(db, [row[0] for row in rows])
+    found = {}
+    for (*columns, pillar_title), names in zip(rows, departments, strict=True):
+        measure = MeasureRow(*columns)
+        fields = _measure_fields(
+            measure.title,
+            measure.description,
+            measure.achievement,
+            [d.name for d in names],
+            pillar_title,
+        )
+        found[measure.id] = SearchRow(measure, names, fields)
+    return [found.get(i) for i in ids]
 
 
 def _document_row(document: Document) -> IndexRow:
