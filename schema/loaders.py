@@ -68,7 +68,7 @@ def _loader(db: Session, batch: Callable[[Session, Sequence[K]], Sequence[V]]) -
 
 class Loaders:
     def __init__(self, db: Session) -> None:
-        self.departments_by_measure: DataLoader[int, list[Department]] = _loader(
+        self.departments_by_measure: DataLoader[int, list[queries.DepartmentRow]] = _loader(
             db, queries.departments_by_measure_ids
         )
         self.department: DataLoader[int, Department | None] = _loader(

@@ -155,18 +155,18 @@ class Query:
             timeout=info.context.remaining(),
         )
         db = info.context.db
-        rows = queries.index_rows_by_key(db, [hit.key for hit in results.hits])
-        measures = queries.measures_by_ids(db, [hit.measure_id or 0 for hit in results.hits])
+        rows = queries.search_rows(db, [hit.measure_id or 0 for hit in results.hits])
         edges = []
-        for position, (hit, found) in enumerate(zip(results.hits, measures, strict=True)):
-            row = rows.get(hit.key)
-            if row is None or found is None:
+        for position, (hit, row) in enumerate(zip(results.hits, rows, strict=True)):
+            if row is None:
                 continue  # deleted from the store after the index was read
+            node = Measure.from_row(row.measure, row.measure)
+            node.department_rows = row.departments
             edges.append(
                 SearchEdge(
                     cursor=encode_cursor(kind, (results.generation, offset + position)),
                     score=hit.score,
-                    node=Measure.from_row(*found),
+                    node=node,
                     highlights=[
                         Highlight(field=h.field, fragments=h.fragments)
                         for h in highlight(row.fields, hit.matched)

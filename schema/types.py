@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import datetime
 from typing import Any
 
 import strawberry
 from strawberry import relay
 
-from archive import compare, indicators, models
+from archive import compare, indicators, models, queries
 from archive.eras import western_to_era_label
 from schema.context import Context
 from schema.errors import BAD_USER_INPUT, PublicError
@@ -102,7 +102,7 @@ class Department(relay.Node):
     name: str
 
     @classmethod
-    def from_row(cls, row: models.Department) -> Department:
+    def from_row(cls, row: models.Department | queries.DepartmentRow) -> Department:
         return cls(id=row.id, name=row.name)
 
     @strawberry.field(description="Its measures in every year; `first` is 1 to 100.")
@@ -273,8 +273,17 @@ class Measure(relay.Node):
     pillar_id: strawberry.Private[int | None]
     sources: strawberry.Private[dict[str, list[int]]]
 
+    # The page's departments when its list read them with it (measure_connection), so that
+    # ``departments`` answers at once instead of waiting on a loader for each measure.
+    department_rows: strawberry.Private[list[queries.DepartmentRow] | None] = None
+
     @classmethod
-    def from_row(cls, measure: models.Measure, document: models.Document) -> Measure:
+    def from_row(
+        cls,
+        measure: models.Measure | queries.MeasureRow,
+        document: models.Document | queries.MeasureRow,
+    ) -> Measure:
+        """From a measure and its document; a MeasureRow holds both (``from_row(row, row)``)."""
         carry_over = None
         if measure.carry_over_tag and measure.carry_over_status:
             carry_over = CarryOver(
@@ -346,8 +355,16 @@ class Measure(relay.Node):
         flags = await info.context.loaders.carry_over_flags.load(self.id)
         return [CarryOverFlag(flag) for flag in flags]
 
-    @strawberry.field(description="担当部課所, one per department, in printed order.")
-    async def departments(self, info: Info) -> list[Department]:
+    @strawberry.field(
+        description="担当部課所, one per department, in printed order.",
+        graphql_type=list[Department],
+    )
+    def departments(self, info: Info) -> list[Department] | Awaitable[list[Department]]:
+        if self.department_rows is not None:
+            return [Department.from_row(row) for row in self.department_rows]
+        return self._load_departments(info)
+
+    async def _load_departments(self, info: Info) -> list[Department]:
         rows = await info.context.loaders.departments_by_measure.load(self.id)
         return [Department.from_row(row) for row in rows]
 

@@ -121,3 +121,25 @@ def test_an_unexpected_failure_is_masked_as_internal(tmp_path: Path) -> None:
 def test_syntax_errors_have_a_code(client: TestClient) -> None:
     body = client.post("/graphql", json={"query": "{"}).json()
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+
+
+def test_departments_read_with_the_page_whether_asked_directly_or_in_fragments(
+    client: TestClient,
+) -> None:
+    # measure_connection reads a page's departments with it when the selection asks for
+    # them (schema/connections.py): fragments must be looked into, and the answer is the
+    # same as through the per-measure loader (which a node's departments still use).
+    direct = graphql(client, PAGE, first=12)["data"]["measures"]["edges"]
+    fragments = """
+    fragment Names on Measure { departments { name } }
+    query { measures(first: 12) { ... on MeasureConnection {
+      edges { node { number ...Names } } } } }"""
+    through = graphql(client, fragments)["data"]["measures"]["edges"]
+    expected = [(e["node"]["number"], e["node"]["departments"]) for e in direct]
+    assert [(e["node"]["number"], e["node"]["departments"]) for e in through] == expected
+    node = (
+        """query($id: ID!) { node(id: $id) { ... on Measure { number departments { name } } } }"""
+    )
+    first = graphql(client, node, id=direct[6]["node"]["id"])["data"]["node"]
+    assert first["departments"] == direct[6]["node"]["departments"]
+    assert any(len(e["node"]["departments"]) > 1 for e in direct)
