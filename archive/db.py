@@ -23,6 +23,8 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _BEGIN = "plan_archive_begin"
+_DEADLINE = "plan_archive_deadline"  # an execution option: time.monotonic() of the end
+_TIMEOUT_SET = "plan_archive_timeout_set"  # in a PostgreSQL connection's info: ms
 
 
 # The key of the PostgreSQL advisory lock every write transaction holds: one writer at a time,
@@ -52,13 +54,20 @@ def create_store_engine(
         kwargs.setdefault("connect_args", {}).setdefault("timeout", lock_timeout)
         engine = create_engine(url, **kwargs)
 
+        busy_ms = int(lock_timeout * 1000)
+
         def connect(dbapi_connection: Any, _record: Any) -> None:
-            _sqlite_connect(dbapi_connection, int(lock_timeout * 1000))
+            _sqlite_connect(dbapi_connection, busy_ms)
+
+        def checkin(dbapi_connection: Any, _record: Any) -> None:
+            # A request's deadline (``limit_session``) ends with its use of the connection.
+            if dbapi_connection is not None:  # None when the connection was invalidated
+                dbapi_connection.set_progress_handler(None, 0)
+                dbapi_connection.execute(f"PRAGMA busy_timeout={busy_ms}")
 
         event.listen(engine, "connect", connect)
         event.listen(engine, "begin", _sqlite_begin)
-        # A request's deadline (``limit_session``) ends with its use of the connection.
-        event.listen(engine, "checkin", _forget_deadline)
+        event.listen(engine, "checkin", checkin)
         return engine
     engine = create_engine(url, pool_pre_ping=True, **kwargs)
     if engine.dialect.name == "postgresql":
@@ -73,6 +82,7 @@ def create_store_engine(
 
         event.listen(engine, "connect", settings)
         event.listen(engine, "begin", _postgresql_begin)
+        event.listen(engine, "before_cursor_execute", _postgresql_clock)
     return engine
 
 
@@ -86,19 +96,43 @@ def _sqlite_connect(dbapi_connection: Any, busy_ms: int) -> None:
     cursor.close()
 
 
-def _forget_deadline(dbapi_connection: Any, _record: Any) -> None:
-    if dbapi_connection is not None:  # None when the connection was invalidated
-        dbapi_connection.set_progress_handler(None, 0)
-
-
 def _postgresql_begin(connection: Any) -> None:
+    deadline = connection.get_execution_options().get(_DEADLINE)
+    if deadline is not None:  # the writer's lock is waited for within the deadline too
+        left = _milliseconds_left(deadline)
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {left}")
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {left}")
+        connection.info[_TIMEOUT_SET] = left
     if connection.get_execution_options().get(_BEGIN) == "IMMEDIATE":
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
+
+
+def _postgresql_clock(
+    connection: Any, cursor: Any, _statement: Any, _parameters: Any, _context: Any, _many: bool
+) -> None:
+    """Before each statement of a session with a deadline: past it, refuse; and when the
+    transaction's statement_timeout (set at its start) runs past the deadline by more than
+    half a second, shorten it to what is left, so several statements together stop there."""
+    deadline = connection.get_execution_options().get(_DEADLINE)
+    if deadline is None:
+        return
+    left = _milliseconds_left(deadline)
+    if left <= 1:
+        raise StoreTimeout("the store took too long to answer (statement timeout)")
+    if connection.info.get(_TIMEOUT_SET, 0) - left > 500:
+        cursor.execute(f"SET LOCAL statement_timeout = {left}")
+        connection.info[_TIMEOUT_SET] = left
+
+
+def _milliseconds_left(deadline: float) -> int:
+    return max(1, int((deadline - time.monotonic()) * 1000))
 
 
 def store_problem(error: BaseException) -> StoreBusy | StoreTimeout | StoreFull | None:
     """A clear one-line error for a store that was busy or slow, or None for anything else."""
     original = getattr(error, "orig", None) or error
+    if isinstance(original, StoreTimeout):
+        return original
     name = type(original).__name__
     text_ = str(original).lower()
     if name == "LockNotAvailable" or "database is locked" in text_:
@@ -115,35 +149,25 @@ def store_problem(error: BaseException) -> StoreBusy | StoreTimeout | StoreFull 
 
 
 def _sqlite_begin(connection: Any) -> None:
-    mode = connection.get_execution_options().get(_BEGIN, "DEFERRED")
-    connection.exec_driver_sql(f"BEGIN {mode}")
-
-
-_DEADLINE = "plan_archive_deadline"
+    options = connection.get_execution_options()
+    deadline = options.get(_DEADLINE)
+    if deadline is not None:  # cleared when the connection goes back to the pool
+        raw = connection.connection.dbapi_connection
+        raw.execute(f"PRAGMA busy_timeout={_milliseconds_left(deadline)}")
+        raw.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+    connection.exec_driver_sql(f"BEGIN {options.get(_BEGIN, 'DEFERRED')}")
 
 
 def limit_session(session: Session, deadline: float) -> Session:
-    """Make every statement of ``session`` stop at ``deadline`` (``time.monotonic()``): on
-    PostgreSQL the transaction's ``statement_timeout`` is what remains of the time, on SQLite
-    a progress handler interrupts the statement. Past the deadline a statement fails as a
-    statement timeout would (``store_problem`` calls it one), so a request that ran out of
-    time stops its store work instead of finishing it for nobody."""
-    if not session.info.get(_DEADLINE):
-        event.listen(session, "after_begin", _start_clock)
-    session.info[_DEADLINE] = deadline
+    """Make the store work of ``session`` stop at ``deadline`` (``time.monotonic()``), waiting
+    for the writer's lock included. On SQLite a progress handler interrupts a statement past
+    it and the busy timeout is what is left; on PostgreSQL the transaction's
+    ``statement_timeout`` and ``lock_timeout`` are what is left, shortened again before each
+    statement. Past the deadline a statement fails as a statement timeout would
+    (``store_problem`` calls it one), so a request that ran out of time stops its store work
+    instead of finishing it for nobody. Call it before the session's first statement."""
+    session.bind = session.get_bind().execution_options(**{_DEADLINE: deadline})
     return session
-
-
-def _start_clock(session: Session, _transaction: Any, connection: Any) -> None:
-    deadline = session.info.get(_DEADLINE)
-    if deadline is None:
-        return
-    if connection.dialect.name == "postgresql":
-        remaining = max(1, int((deadline - time.monotonic()) * 1000))
-        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {remaining}")
-    elif connection.dialect.name == "sqlite":
-        raw = connection.connection.dbapi_connection
-        raw.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
 
 
 def reader(engine: Engine) -> sessionmaker[Session]:

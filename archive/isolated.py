@@ -23,7 +23,7 @@ from dataclasses import asdict
 
 from archive.errors import DocumentRefused
 from archive.ingest import PreparedDocument, prepare_document
-from archive.pdf import _CODE_ROOT, _ENVIRONMENT, PdfLimits
+from archive.pdf import PdfLimits, child_environment
 
 MEMORY_BYTES = 2 << 30  # the child's address space: far above what any report needs
 
@@ -52,14 +52,12 @@ def prepare_isolated(
         "pdf_limits": asdict(pdf_limits or PdfLimits()),
         "cpu_seconds": max(1, int(seconds) + 1),
     }
-    environment = {name: os.environ[name] for name in _ENVIRONMENT if name in os.environ}
-    environment |= {"PYTHONPATH": _CODE_ROOT, "PYTHONWARNINGS": "ignore"}
     child = subprocess.Popen(
         [sys.executable, "-P", "-m", "archive.isolated"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=environment,
+        env=child_environment(),
         start_new_session=True,  # its own process group: a PDF reader below it goes too
     )
     try:

@@ -56,6 +56,13 @@ class PdfLimits:
     max_characters: int = 5_000_000  # far above any plan report; a bomb of text stops here
 
 
+def child_environment() -> dict[str, str]:
+    """The environment of a child process that reads a file: enough to run this code's
+    Python, nothing else (no store URL, no tokens)."""
+    environment = {name: os.environ[name] for name in _ENVIRONMENT if name in os.environ}
+    return environment | {"PYTHONPATH": _CODE_ROOT, "PYTHONWARNINGS": "ignore"}
+
+
 def is_pdf(data: bytes) -> bool:
     # The header may follow up to 1 KiB of junk (the PDF specification allows it).
     return b"%PDF-" in data[:1024]
@@ -71,8 +78,7 @@ def extract_text(data: bytes, limits: PdfLimits = PdfLimits()) -> str:
     if b"%%EOF" not in data.rstrip(b"\0\r\n\t ")[-2048:]:
         raise DecodeError("the PDF is truncated or damaged (it has no end-of-file marker)")
     command = [sys.executable, "-P", "-m", "archive.pdf", json.dumps(limits.__dict__)]
-    environment = {name: os.environ[name] for name in _ENVIRONMENT if name in os.environ}
-    environment |= {"PYTHONPATH": _CODE_ROOT, "PYTHONWARNINGS": "ignore"}
+    environment = child_environment()
     try:
         with _READERS:
             done = subprocess.run(

@@ -35,10 +35,12 @@ class BackgroundUpdates:
         self._done = 0  # requests whose changes are in the index
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._failing = False  # the last attempt failed unexpectedly (logged once)
 
     def request(self, wait: float = 0.0) -> bool:
         """Ask for the index to take every change stored so far, and wait up to ``wait``
-        seconds for it; whether it has."""
+        seconds for it; whether the attempt is over (the index took the changes, or needs a
+        rebuild first and keeps them queued for it)."""
         with self._changed:
             if self._closed:
                 return False
@@ -90,6 +92,9 @@ class BackgroundUpdates:
             # queued in the store for it, and requests do not wait for it.
             logger.warning("the index was not updated: %s", error)
         except Exception:
-            logger.exception("updating the index failed; the work stays queued")
+            if not self._failing:  # once per run of failures, not every few seconds
+                logger.exception("updating the index failed; the work stays queued")
+            self._failing = True
             return False
+        self._failing = False
         return True

@@ -12,7 +12,7 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from archive.db import StoreBusy, StoreFull, store_problem
+from archive.db import StoreBusy, StoreFull, StoreTimeout, store_problem
 
 logger = logging.getLogger("plan_archive.graphql")
 
@@ -32,6 +32,11 @@ class PublicError(Exception):
         self.code = code
 
 
+def store_code(problem: StoreBusy | StoreTimeout | StoreFull) -> str:
+    """The error code of a store that was busy, slow or full."""
+    return {StoreBusy: "STORE_BUSY", StoreFull: "STORE_FULL"}.get(type(problem), "STORE_TIMEOUT")
+
+
 def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
@@ -40,17 +45,19 @@ def _should_mask(error: GraphQLError) -> bool:
         error.extensions = {**(error.extensions or {}), "code": original.code}
         return False
     problem = store_problem(original)
-    if error.path is None and problem is None:
-        # Raised before any resolver ran: the variables did not fit their types.
+    if (
+        error.path is None
+        and problem is None
+        and (isinstance(original, GraphQLError) or error.message.startswith('Variable "$'))
+    ):
+        # Raised before any resolver ran: the variables did not fit their types. Anything
+        # else raised there (a limit's own code failing) is a server problem, masked.
         error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
         return False
     if problem is not None:  # the store was busy or slow: say so, without its SQL
         logger.warning("store problem in %s: %s", error.path, original)
         error.message = str(problem)
-        code = {StoreBusy: "STORE_BUSY", StoreFull: "STORE_FULL"}.get(
-            type(problem), "STORE_TIMEOUT"
-        )
-        error.extensions = {**(error.extensions or {}), "code": code}
+        error.extensions = {**(error.extensions or {}), "code": store_code(problem)}
         error.original_error = None
         return False
     logger.error("unexpected error in %s", error.path, exc_info=original)

@@ -85,9 +85,9 @@ class Mutation:
             del data  # the child is done with the bytes; they may be megabytes
             with info.context.writing() as db, db.begin():
                 result = store_document(db, prepared)
-        except PreparationTimeout as timeout:
+        except PreparationTimeout as timeout:  # not the file's fault: the server's time
             if info.context.on_ingest is not None:
-                info.context.on_ingest("refused", 0)
+                info.context.on_ingest("failed", 0)
             raise PublicError(f"{timeout}; nothing was stored", TIMEOUT) from None
         except DocumentRefused as refusal:
             if info.context.on_ingest is not None:

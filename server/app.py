@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gc
 import hmac
@@ -16,7 +17,6 @@ from typing import Any
 
 from cross_web import HTTPException  # what Strawberry raises to refuse a request
 from sqlalchemy import text
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -29,12 +29,12 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from archive import queries
-from archive.db import limit_session, reader, writer
+from archive.db import limit_session, reader, store_problem, writer
 from index.background import BackgroundUpdates
 from index.search import IndexNotBuilt
 from schema import build_schema
 from schema.context import Context
-from schema.errors import BAD_USER_INPUT
+from schema.errors import BAD_USER_INPUT, INTERNAL, INTERNAL_MESSAGE, store_code
 from schema.inputs import TEXT_REFUSED
 from server.cache import ResponseCache
 from server.export import export_routes
@@ -136,7 +136,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(
-            db=getattr(request.state, "db", None) or self.sessions(),
+            db=request.state.db,  # the request's session, made and closed by _answer
             searcher=self.searcher,
             limits=self.settings.limits,
             authenticated=authenticated(request, self.settings.api_tokens),
@@ -175,12 +175,9 @@ class GraphQLApp(GraphQL[Context, None]):
                 await request.body()
             except ClientDisconnect:
                 return  # the client went away; nobody to answer
-            try:
-                response = await self.threads.run(
-                    functools.partial(self._answer_safely, request), _work_deadline(scope)
-                )
-            finally:
-                await request.close()  # an upload's files, when no resolver read and closed them
+            response = await self.threads.run(
+                functools.partial(self._answer_safely, request), _work_deadline(scope)
+            )
         await response(scope, receive, send)
 
     async def _answer_safely(self, request: Request) -> Response:
@@ -192,12 +189,15 @@ class GraphQLApp(GraphQL[Context, None]):
             return _error(refused.status_code, code, refused.reason)
         except StarletteHTTPException as refused:  # a multipart body Starlette cannot read
             return _error(refused.status_code, "BAD_REQUEST", refused.detail)
-        except PoolTimeout:  # every pooled store connection stayed in use
-            logger.warning("no store connection was free")
-            return _error(503, "STORE_BUSY", "the store is busy; try again shortly")
-        except Exception:  # not known to be the client's (a map of the wrong shape may be)
-            logger.warning("unreadable GraphQL request", exc_info=True)
-            return _error(400, "BAD_REQUEST", "the request is not a GraphQL request")
+        except Exception as error:  # the store, or a bug: not the client's doing
+            problem = store_problem(error)
+            if problem is not None:  # busy, slow or full: say so, without its SQL
+                logger.warning("store problem answering a request: %s", problem)
+                return _error(503, store_code(problem), str(problem))
+            logger.error("unexpected error answering a request", exc_info=True)
+            return _error(500, INTERNAL, INTERNAL_MESSAGE)
+        finally:
+            await request.close()  # an upload's files, when no resolver read and closed them
 
     async def _answer(self, request: Request) -> Response:
         """The answer from the response cache, or from GraphQL (kept if it may be cached).
@@ -206,9 +206,13 @@ class GraphQLApp(GraphQL[Context, None]):
         reads the snapshot that the version names. Its statements stop at the deadline.
         """
         db = self.sessions()
-        request.state.work_deadline = deadline = _work_deadline(request.scope)
+        deadline = _work_deadline(request.scope)
         if deadline is not None:
+            # Resolvers stop a little before the work is cut (server/offload.py), so that
+            # a statement or search past its time answers with its own error.
+            deadline -= WORK_MARGIN
             limit_session(db, deadline)
+        request.state.work_deadline = deadline
         try:
             key = self._cache_key(request, db)
             if key is not None and (found := self.cache.get(key)) is not None:
@@ -252,8 +256,8 @@ class GraphQLApp(GraphQL[Context, None]):
 
 
 def _work_deadline(scope: Scope) -> float | None:
-    """When the work behind an answer must stop: a little before the request's own limit,
-    so that the work answers with its own timeout error rather than being cut."""
+    """When the work behind an answer is cut: a little before the request's own limit, so
+    that a timeout is answered by the work (a GraphQL error) rather than by the loop."""
     limit = request_deadline(scope)
     if limit is None:
         return None
@@ -294,15 +298,10 @@ def create_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        # What the process holds once it is ready (the schema, the models, the libraries:
-        # hundreds of thousands of objects that live as long as it) leaves the garbage
-        # collector's reach: a full collection walked them all, a pause of 0.1-0.3 s that
-        # stopped every thread of the process, the event loop's included.
-        gc.collect()
-        gc.freeze()
         yield
-        graphql.index_updates.close()
-        graphql.threads.close()
+        # Both wait for work in progress: in threads, so the loop keeps closing connections.
+        await asyncio.to_thread(graphql.index_updates.close)
+        await asyncio.to_thread(graphql.threads.close)
         graphql.searcher.close()
         graphql.engine.dispose()
 
@@ -347,4 +346,11 @@ def app_from_env() -> Starlette:
     # waiting for it gets it after at most this interval, so the loop answers within a few
     # intervals however busy the workers are (Python's default is 5 ms).
     sys.setswitchinterval(SWITCH_INTERVAL)
-    return create_app(settings)
+    app = create_app(settings)
+    # What the process holds once it is ready (the schema, the models, the libraries:
+    # hundreds of thousands of objects that live as long as it) leaves the garbage
+    # collector's reach: a full collection walked them all, a pause of 0.1-0.3 s that
+    # stopped every thread of the process, the event loop's included.
+    gc.collect()
+    gc.freeze()
+    return app

@@ -10,8 +10,8 @@ that one thread (its store session is never shared between threads), and the pro
 loop only waits for the answer.
 
 ``threads`` bounds how many requests of a process work at once; the rest wait in line,
-without a thread, until one is free or their time is up (a request whose client is gone
-or whose time ran out while it waited never starts). Past its deadline the work is
+without a thread, until one is free (a request whose time ran out while it waited starts
+with no time left, and stops at its first statement). Past its deadline the work is
 abandoned by the process's loop, which answers with a timeout at once, and stops by itself
 in its thread: its awaits are cancelled, and its store statements and searches carry the
 same deadline (``Context.deadline``).
@@ -40,14 +40,8 @@ class WorkerThreads:
         self._local = threading.local()
         self._loops: list[asyncio.AbstractEventLoop] = []
         self._lock = threading.Lock()
-        self._busy = 0
         # Loops are closed when the server shuts down, or when this object is forgotten.
         self._finalizer = weakref.finalize(self, _close, self._pool, self._loops)
-
-    @property
-    def busy(self) -> int:
-        """Requests working in a thread now."""
-        return self._busy
 
     async def run(
         self, work: Callable[[], Coroutine[Any, Any, T]], deadline: float | None = None
@@ -70,13 +64,9 @@ class WorkerThreads:
             with self._lock:
                 self._loops.append(loop)
         timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
-        with self._lock:
-            self._busy += 1
         try:
             return loop.run_until_complete(asyncio.wait_for(work(), timeout))
         finally:
-            with self._lock:
-                self._busy -= 1
             _cancel_leftovers(loop)
 
 

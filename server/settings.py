@@ -98,6 +98,12 @@ class Settings:
                 raise SettingsError(f"{name} must be {'zero or more' if zero else 'above zero'}")
             return parsed
 
+        def whole(name: str, default: int) -> int:
+            parsed = number(name, default)
+            if not parsed.is_integer():
+                raise SettingsError(f"{name} must be a whole number")
+            return int(parsed)
+
         graphiql = value("PLAN_ARCHIVE_GRAPHIQL", "true").strip().lower()
         if graphiql not in ("true", "false", "1", "0", "yes", "no"):
             raise SettingsError("PLAN_ARCHIVE_GRAPHIQL must be true or false")
@@ -123,7 +129,7 @@ class Settings:
             max_body_bytes=int(number("PLAN_ARCHIVE_MAX_BODY_BYTES", 1 << 20)),
             max_upload_bytes=int(number("PLAN_ARCHIVE_MAX_UPLOAD_BYTES", 50 << 20)),
             request_timeout=number("PLAN_ARCHIVE_REQUEST_TIMEOUT", 10.0),
-            worker_threads=int(number("PLAN_ARCHIVE_WORKER_THREADS", 4)),
+            worker_threads=whole("PLAN_ARCHIVE_WORKER_THREADS", 4),
             stream_timeout=number("PLAN_ARCHIVE_STREAM_TIMEOUT", 300.0),
             max_export_rows=int(number("PLAN_ARCHIVE_MAX_EXPORT_ROWS", 50_000)),
             max_concurrent_exports=int(number("PLAN_ARCHIVE_MAX_CONCURRENT_EXPORTS", 2)),

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
-from archive.db import StoreTimeout, limit_session, reader, store_problem
+from archive.db import StoreBusy, StoreTimeout, limit_session, reader, store_problem, writer
 
 # A statement that runs for minutes on either store: it counts to a billion.
 _ENDLESS = text(
@@ -37,3 +37,32 @@ def test_the_deadline_leaves_with_the_session(engine: Engine) -> None:
             "WHERE i < 300000) SELECT count(*) FROM n"
         )
         assert db.execute(short).scalar() == 300000
+
+
+def test_statements_that_each_fit_stop_together_at_the_deadline(engine: Engine) -> None:
+    """Each statement starts with time left, but not with the whole request's time again."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's progress handler reads the clock itself (the test above)")
+    sleep = text("SELECT pg_sleep(0.6)")
+    with limit_session(reader(engine)(), time.monotonic() + 1.0) as db:
+        started = time.monotonic()
+        db.execute(sleep)
+        with pytest.raises((OperationalError, StoreTimeout)) as stopped:
+            db.execute(sleep)
+        assert time.monotonic() - started < 1.5
+    assert isinstance(store_problem(stopped.value), StoreTimeout)
+
+
+def test_waiting_for_the_writer_lock_stops_at_the_deadline(engine: Engine) -> None:
+    """Another writer holds the archive (its lock waits 30 s by default): a request with a
+    deadline gives up at its deadline."""
+    sessions = writer(engine)
+    with sessions() as holder, holder.begin():
+        holder.execute(text("SELECT 1"))  # the writer's lock, held until the block ends
+        started = time.monotonic()
+        late = limit_session(sessions(), time.monotonic() + 0.5)
+        with pytest.raises(OperationalError) as refused, late.begin():
+            late.execute(text("SELECT 1"))
+        late.close()
+        assert time.monotonic() - started < 3
+    assert isinstance(store_problem(refused.value), StoreBusy | StoreTimeout)

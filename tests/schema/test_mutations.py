@@ -189,7 +189,8 @@ def test_an_upload_refused_before_it_is_read_leaves_no_file_open(writable: TestC
     response = writable.post(
         "/graphql",
         data={"operations": operations, "map": json.dumps({"0": ["variables.file"]})},
-        files={"0": ("report.txt", SAMPLE.read_bytes(), "text/plain")},
+        # Over 1 MiB, so the upload is spooled to a file on disk (an open one warns).
+        files={"0": ("report.txt", SAMPLE.read_bytes() * 200, "text/plain")},
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
     assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
