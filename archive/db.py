@@ -9,6 +9,7 @@ timeout, while an immediate one waits for the lock up front.
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def create_store_engine(
                 dbapi_connection.execute(f"PRAGMA busy_timeout={busy_ms}")
 
         event.listen(engine, "connect", connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", functools.partial(_sqlite_begin, busy_ms=busy_ms))
         event.listen(engine, "checkin", checkin)
         return engine
     engine = create_engine(url, pool_pre_ping=True, **kwargs)
@@ -81,8 +82,16 @@ def create_store_engine(
             dbapi_connection.autocommit = autocommit
 
         event.listen(engine, "connect", settings)
-        event.listen(engine, "begin", _postgresql_begin)
-        event.listen(engine, "before_cursor_execute", _postgresql_clock)
+        limits = {
+            "statement_ms": int(statement_timeout * 1000),
+            "lock_ms": int(lock_timeout * 1000),
+        }
+        event.listen(engine, "begin", functools.partial(_postgresql_begin, **limits))
+        event.listen(
+            engine,
+            "before_cursor_execute",
+            functools.partial(_postgresql_clock, statement_ms=limits["statement_ms"]),
+        )
     return engine
 
 
@@ -96,19 +105,28 @@ def _sqlite_connect(dbapi_connection: Any, busy_ms: int) -> None:
     cursor.close()
 
 
-def _postgresql_begin(connection: Any) -> None:
+def _postgresql_begin(connection: Any, *, statement_ms: int, lock_ms: int) -> None:
     deadline = connection.get_execution_options().get(_DEADLINE)
     if deadline is not None:  # the writer's lock is waited for within the deadline too
         left = _milliseconds_left(deadline)
-        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {left}")
-        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {left}")
-        connection.info[_TIMEOUT_SET] = left
+        if left < statement_ms:
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {left}")
+        if left < lock_ms:
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {left}")
+        connection.info[_TIMEOUT_SET] = min(left, statement_ms)
     if connection.get_execution_options().get(_BEGIN) == "IMMEDIATE":
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
 
 
 def _postgresql_clock(
-    connection: Any, cursor: Any, _statement: Any, _parameters: Any, _context: Any, _many: bool
+    connection: Any,
+    cursor: Any,
+    _statement: Any,
+    _parameters: Any,
+    _context: Any,
+    _many: bool,
+    *,
+    statement_ms: int,
 ) -> None:
     """Before each statement of a session with a deadline: past it, refuse; and when the
     transaction's statement_timeout (set at its start) runs past the deadline by more than
@@ -119,7 +137,7 @@ def _postgresql_clock(
     left = _milliseconds_left(deadline)
     if left <= 1:
         raise StoreTimeout("the store took too long to answer (statement timeout)")
-    if connection.info.get(_TIMEOUT_SET, 0) - left > 500:
+    if connection.info.get(_TIMEOUT_SET, statement_ms) - left > 500:
         cursor.execute(f"SET LOCAL statement_timeout = {left}")
         connection.info[_TIMEOUT_SET] = left
 
@@ -148,12 +166,12 @@ def store_problem(error: BaseException) -> StoreBusy | StoreTimeout | StoreFull 
     return None
 
 
-def _sqlite_begin(connection: Any) -> None:
+def _sqlite_begin(connection: Any, *, busy_ms: int) -> None:
     options = connection.get_execution_options()
     deadline = options.get(_DEADLINE)
     if deadline is not None:  # cleared when the connection goes back to the pool
         raw = connection.connection.dbapi_connection
-        raw.execute(f"PRAGMA busy_timeout={_milliseconds_left(deadline)}")
+        raw.execute(f"PRAGMA busy_timeout={min(busy_ms, _milliseconds_left(deadline))}")
         raw.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
     connection.exec_driver_sql(f"BEGIN {options.get(_BEGIN, 'DEFERRED')}")
 
