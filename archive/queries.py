@@ -447,12 +447,6 @@ def _index_statement(key: Any) -> Select[*tuple[Any, ...]]:
 # document ids for indexing.
 _INDEX_BY_MEASURE = _index_statement(Measure.id)
 _INDEX_BY_DOCUMENT = _index_statement(Measure.document_id)
-_DEPARTMENT_NAMES = (
-    select(MeasureDepartment.measure_id, Department.name)
-    .join(Department, Department.id == MeasureDepartment.department_id)
-    .where(MeasureDepartment.measure_id.in_(bindparam("ids", expanding=True)))
-    .order_by(MeasureDepartment.measure_id, MeasureDepartment.position)
-)
 
 
 def _measure_rows(
@@ -460,13 +454,9 @@ def _measure_rows(
 ) -> list[IndexRow]:
     """Index rows of the measures ``statement`` selects by ``keys``, read as plain columns
     (two queries, no ORM objects: indexing reads every measure, searches read a page)."""
-    connection = db.connection()
-    measures = connection.execute(statement, {"keys": list(keys)}).all()
-    names: dict[int, list[str]] = defaultdict(list)
-    for measure_id, name in connection.execute(
-        _DEPARTMENT_NAMES, {"ids": [m[0] for m in measures]}
-    ):
-        names[measure_id].append(name)
+    measures = db.connection().execute(statement, {"keys": list(keys)}).all()
+    departments = departments_by_measure_ids(db, [m[0] for m in measures])
+    names = {m[0]: [d.name for d in found] for m, found in zip(measures, departments, strict=True)}
     rows = []
     for (
         measure_id,

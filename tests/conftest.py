@@ -10,6 +10,7 @@ os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 import hashlib
 import json
+import logging
 import shutil
 import socket
 import subprocess
@@ -236,6 +237,13 @@ def post_graphql(port: int, query: str, **variables: Any) -> dict[str, Any]:
     with urllib.request.urlopen(request, timeout=30) as answer:
         body: dict[str, Any] = json.loads(answer.read())
     return body
+
+
+def no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """No record with a traceback, none at ERROR: a client's mistake is no server problem."""
+    for record in caplog.records:
+        assert record.exc_info is None, record.getMessage()
+        assert record.levelno < logging.ERROR, record.getMessage()
 
 
 def free_port() -> int:

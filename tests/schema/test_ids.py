@@ -4,7 +4,6 @@ enters the API (``node``, ``compare``, ``deleteDocument``)."""
 from __future__ import annotations
 
 import base64
-import logging
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from strawberry import relay
 
 from schema.ids import MAX_DATABASE_ID, GlobalId, parse_global_id, parse_number
 from server.app import create_app
-from tests.conftest import SAMPLE, archive_of, graphql, settings_for
+from tests.conftest import SAMPLE, archive_of, graphql, no_traceback, settings_for
 
 
 def _b64(text: str) -> str:
@@ -103,12 +102,6 @@ DELETE = "mutation($id: ID!) { deleteDocument(id: $id) { id } }"
 TOKEN = "s3cret-token"
 
 
-def _no_traceback(caplog: pytest.LogCaptureFixture) -> None:
-    for record in caplog.records:
-        assert record.exc_info is None, record.getMessage()
-        assert record.levelno < logging.ERROR, record.getMessage()
-
-
 def test_node_answers_its_own_ids_and_null_for_any_other_spelling(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -122,7 +115,7 @@ def test_node_answers_its_own_ids_and_null_for_any_other_spelling(
         assert graphql(client, NODE, id=_b64(text)) == {"data": {"node": None}}, text
     for spelling in (own + "\n", " " + own, own[:4] + " " + own[4:], "TWVhc3VyZTox=="):
         assert graphql(client, NODE, id=spelling) == {"data": {"node": None}}, spelling
-    _no_traceback(caplog)
+    no_traceback(caplog)
 
 
 def test_compare_refuses_an_id_past_eighteen_digits(
@@ -133,7 +126,7 @@ def test_compare_refuses_an_id_past_eighteen_digits(
         body = graphql(client, COMPARE, id=_b64(text))
         assert body["data"] == {"compare": None}
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", text
-    _no_traceback(caplog)
+    no_traceback(caplog)
 
 
 def test_delete_document_takes_only_a_document_id(
@@ -159,4 +152,4 @@ def test_delete_document_takes_only_a_document_id(
             headers=auth,
         ).json()
         assert deleted == {"data": {"deleteDocument": {"id": relay.to_base64("Document", 1)}}}
-    _no_traceback(caplog)
+    no_traceback(caplog)

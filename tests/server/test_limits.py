@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings, SettingsError
-from tests.conftest import served, settings_for
+from tests.conftest import no_traceback, served, settings_for
 
 
 def _client(data_dir: Path, **env: str) -> TestClient:
@@ -66,16 +66,24 @@ def test_each_limit_is_configurable(limited: TestClient) -> None:
     assert big.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
-def _complete(response: bytes) -> bool:
-    head, separator, body = response.partition(b"\r\n\r\n")
-    declared = re.search(rb"content-length: (\d+)", head.lower())
-    return bool(separator) and declared is not None and len(body) >= int(declared[1])
+def _answer(connection: socket.socket) -> bytes:
+    """What the server sends, until it closes or the body its Content-Length declares has
+    come (headers and body may come in separate packets)."""
+    received = b""
+    while True:
+        head, separator, body = received.partition(b"\r\n\r\n")
+        declared = re.search(rb"content-length: (\d+)", head.lower())
+        if separator and declared is not None and len(body) >= int(declared[1]):
+            return received
+        part = connection.recv(65536)
+        if not part:
+            return received
+        received += part
 
 
 def test_request_time_limit(sample_settings: Settings) -> None:
     """A request still unanswered after the limit gets 503, on a real server: here a client
-    that sends half its body and stalls. (The limit covers waiting; a single blocking query
-    or search is bounded by its own caps instead: see the README.)"""
+    that sends half its body and stalls."""
     with served(sample_settings.data_dir, PLAN_ARCHIVE_REQUEST_TIMEOUT="0.3") as (_, port, _):
         connection = socket.create_connection(("127.0.0.1", port), timeout=5)
         with connection:
@@ -85,15 +93,7 @@ def test_request_time_limit(sample_settings: Settings) -> None:
                 + f"Content-Length: {len(body)}\r\n\r\n".encode()
                 + body[:10]
             )
-            # Headers and body may come in separate packets: read until the server closes
-            # or the body declared by Content-Length has arrived.
-            received = b""
-            while not _complete(received):
-                chunk = connection.recv(65536)
-                if not chunk:
-                    break
-                received += chunk
-            reply = received.decode()
+            reply = _answer(connection).decode()
         assert reply.startswith("HTTP/1.1 503")
         assert '"code": "TIMEOUT"' in reply or '"code":"TIMEOUT"' in reply
 
@@ -152,7 +152,7 @@ def test_unreadable_requests_get_a_graphql_shaped_error(
     response = client.post("/graphql", content=body, headers={"content-type": content_type})
     assert 400 <= response.status_code < 500
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
-    _no_traceback(caplog)
+    no_traceback(caplog)
 
 
 @pytest.mark.parametrize(
@@ -180,7 +180,7 @@ def test_an_unreadable_upload_is_a_bad_request(
         "message": message,
         "extensions": {"code": "BAD_REQUEST"},
     }
-    _no_traceback(caplog)
+    no_traceback(caplog)
 
 
 @pytest.mark.parametrize(
@@ -204,7 +204,7 @@ def test_a_malformed_multipart_map_is_a_bad_request(
         )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
-    _no_traceback(caplog)
+    no_traceback(caplog)
 
 
 def test_a_mutation_over_get_is_refused_as_json(client: TestClient) -> None:
@@ -296,12 +296,6 @@ def _chunks(*parts: bytes) -> Iterator[bytes]:
     yield from parts
 
 
-def _no_traceback(caplog: pytest.LogCaptureFixture) -> None:
-    for record in caplog.records:
-        assert record.exc_info is None, record.getMessage()
-        assert record.levelno < logging.ERROR, record.getMessage()
-
-
 def test_a_chunked_body_over_the_limit_is_413(
     sample_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -346,7 +340,7 @@ def test_a_chunked_body_over_the_limit_is_413(
         assert upload.status_code == 413
         assert upload.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
         assert "5000 bytes" in upload.json()["errors"][0]["message"]
-    _no_traceback(caplog)
+    no_traceback(caplog)
 
 
 def test_a_chunked_body_over_the_limit_is_413_on_a_real_server(sample_settings: Settings) -> None:
@@ -365,11 +359,6 @@ def test_a_chunked_body_over_the_limit_is_413_on_a_real_server(sample_settings: 
                 connection.sendall(b"0\r\n\r\n")
             except OSError:
                 pass  # the server may answer and close before the last chunk
-            received = b""
-            while not _complete(received):
-                part = connection.recv(65536)
-                if not part:
-                    break
-                received += part
+            received = _answer(connection)
         assert received.startswith(b"HTTP/1.1 413"), received[:200]
         assert b"PAYLOAD_TOO_LARGE" in received
