@@ -288,19 +288,6 @@ def measure_rows(
     return [MeasureRow(*row) for row in db.connection().execute(statement, values)]
 
 
-_ROWS_BY_IDS = (
-    select(*_ROW_COLUMNS)
-    .join(Measure.document)
-    .where(Measure.id.in_(bindparam("ids", expanding=True)))
-)
-
-
-def measure_rows_by_ids(db: Session, ids: Sequence[int]) -> list[MeasureRow | None]:
-    rows = db.connection().execute(_ROWS_BY_IDS, {"ids": list(ids)})
-    found = {row.id: row for row in (MeasureRow(*columns) for columns in rows)}
-    return [found.get(i) for i in ids]
-
-
 def measures_by_ids(db: Session, ids: Sequence[int]) -> list[tuple[Measure, Document] | None]:
     rows = db.execute(
         select(Measure, Document).join(Measure.document).where(Measure.id.in_(list(ids)))
