@@ -16,17 +16,20 @@ unlink (``archive/curation``) overrides the rule for the years it names.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from archive import curation
 from archive.models import Document, Measure
+from archive.queries import data_version
 
 SAME_NUMBER_SIMILARITY = 0.5
 OTHER_NUMBER_SIMILARITY = 0.8
@@ -78,78 +81,179 @@ class _Candidate(NamedTuple):
     title: str
 
 
-def history_by_measure_ids(db: Session, ids: Sequence[int]) -> list[list[tuple[Measure, Document]]]:
-    """For each measure id, the measure in every year it is found, ascending (three queries).
+class _Target(NamedTuple):
+    number: str
+    title: str
+    municipality: str
+    fiscal_year: int
+
+
+@dataclass(slots=True)
+class _City:
+    """What matching a municipality's measures needs: its measures of each year as light
+    candidates, and its curators' links."""
+
+    years: dict[int, list[_Candidate]]
+    explicit: curation.Explicit
+
+
+@dataclass(slots=True)
+class _Known:
+    """What one data version of the store is known to hold: municipalities read, and each
+    measure's chosen selves (its own id first, then the other years')."""
+
+    cities: dict[str, _City] = field(default_factory=dict)
+    chosen: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    most_cities: int | None = None  # beyond it, the municipality read first is dropped
+    most_measures: int | None = None  # beyond it, every chosen list is dropped
+
+    def keep_city(self, city: str, found: _City) -> None:
+        self.cities[city] = found
+        while self.most_cities is not None and len(self.cities) > self.most_cities:
+            self.cities.pop(next(iter(self.cities)), None)
+
+    def keep_chosen(self, measure_id: int, chosen: tuple[int, ...]) -> None:
+        if self.most_measures is not None and len(self.chosen) >= self.most_measures:
+            self.chosen.clear()
+        self.chosen[measure_id] = chosen
+
+
+class Lineages:
+    """Histories worked out once per data version of one store, for a process that answers
+    many requests (the server's workers: a measure's page asks for its history, and its
+    carry-over flags ask again).
+
+    The history of a measure depends on every measure of its municipality, in every year,
+    and on the curators' links; all change only in a write transaction, and every write
+    transaction advances the data version (``archive.db.writer``). So what is kept is keyed
+    on the version the request's own transaction reads: a request that sees a newer version
+    works its histories out again, and one that still reads an older snapshot gets that
+    snapshot's. The matching and the candidates are kept, never the measures themselves:
+    those are read in the request's transaction like any other row.
+
+    Bounded: ``VERSIONS`` versions, ``CITIES`` municipalities and ``MEASURES`` chosen lists
+    per version; beyond them the oldest is dropped and worked out again when asked for.
+    Safe to share between threads: each holds the GIL while it changes a dict, and two
+    threads working out the same entry at once write equal values.
+    """
+
+    VERSIONS = 2
+    CITIES = 64
+    MEASURES = 100_000
+
+    def __init__(self) -> None:
+        self._known: OrderedDict[int, _Known] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def at(self, version: int) -> _Known:
+        with self._lock:
+            known = self._known.get(version)
+            if known is None:
+                known = _Known(most_cities=self.CITIES, most_measures=self.MEASURES)
+                self._known[version] = known
+                while len(self._known) > self.VERSIONS:
+                    self._known.popitem(last=False)
+            else:
+                self._known.move_to_end(version)
+            return known
+
+
+def history_by_measure_ids(
+    db: Session, ids: Sequence[int], lineages: Lineages | None = None
+) -> list[list[tuple[Measure, Document]]]:
+    """For each measure id, the measure in every year it is found, ascending; an unknown id
+    has an empty history.
 
     Candidates are matched on their numbers and titles only (a municipality has hundreds of
     measures over the years, and loading each whole, its texts included, was most of a
-    measure page's time); only the measures chosen are loaded whole."""
-    targets = {
-        m.id: (m, d)
-        for m, d in db.execute(
-            select(Measure, Document).join(Measure.document).where(Measure.id.in_(list(ids)))
+    measure page's time); only the measures chosen are loaded whole. With ``lineages``, the
+    matching is kept for the store's data version, and a history asked for again costs two
+    queries: the version and the chosen measures."""
+    known = _Known() if lineages is None else lineages.at(data_version(db))
+    missing = [i for i in dict.fromkeys(ids) if i not in known.chosen]
+    if missing:
+        _choose(db, missing, known)
+    wanted = {i for measure_id in ids for i in known.chosen.get(measure_id, ())}
+    whole: dict[int, tuple[Measure, Document]] = {}
+    if wanted:
+        whole.update(
+            (m.id, (m, d))
+            for m, d in db.execute(
+                select(Measure, Document).join(Measure.document).where(Measure.id.in_(wanted))
+            )
         )
+    return [
+        sorted(
+            (whole[i] for i in known.chosen.get(measure_id, ()) if i in whole),
+            key=lambda pair: pair[1].fiscal_year,
+        )
+        for measure_id in ids
+    ]
+
+
+def _choose(db: Session, ids: list[int], known: _Known) -> None:
+    """Work out the chosen selves of ``ids`` into ``known`` (three queries at most)."""
+    targets = {
+        measure_id: _Target(number, title, city, year)
+        for measure_id, number, title, city, year in db.execute(_light(Measure.id.in_(ids)))
     }
-    municipalities = {d.municipality for _, d in targets.values()}
-    by_city_year: dict[tuple[str, int], list[_Candidate]] = defaultdict(list)
-    for measure_id, number, title, city, year in db.execute(
+    # Read once: another thread may drop a municipality from ``known`` meanwhile.
+    cities = {t.municipality: known.cities.get(t.municipality) for t in targets.values()}
+    unread = {city for city, found in cities.items() if found is None}
+    if unread:
+        explicit = curation.explicit_links(db, unread)
+        years: dict[str, dict[int, list[_Candidate]]] = {city: defaultdict(list) for city in unread}
+        for measure_id, number, title, city, year in db.execute(
+            _light(Document.municipality.in_(unread))
+        ):
+            years[city][year].append(_Candidate(measure_id, number, title))
+        for city in unread:
+            cities[city] = read = _City(dict(years[city]), explicit)
+            known.keep_city(city, read)
+    for measure_id in ids:
+        target = targets.get(measure_id)
+        if target is None:
+            known.keep_chosen(measure_id, ())
+            continue
+        place = cities[target.municipality]
+        assert place is not None  # read above
+        selves = [measure_id]
+        for year, candidates in place.years.items():
+            if year == target.fiscal_year:
+                continue
+            partner = _partner(target, year, candidates, place.explicit)
+            if partner is not None:
+                selves.append(partner.id)
+        known.keep_chosen(measure_id, tuple(selves))
+
+
+def _light(where: ColumnElement[bool]) -> Select[int, str, str, str, int]:
+    """Measures as matching reads them: id, number, title, municipality and fiscal year."""
+    return (
         select(
             Measure.id, Measure.number, Measure.title, Document.municipality, Document.fiscal_year
         )
         .join(Measure.document)
-        .where(Document.municipality.in_(municipalities))
-    ):
-        by_city_year[(city, year)].append(_Candidate(measure_id, number, title))
-    explicit = curation.explicit_links(db, municipalities)
-    chosen: list[list[int]] = []
-    for measure_id in ids:
-        if measure_id not in targets:
-            chosen.append([])
-            continue
-        measure, document = targets[measure_id]
-        found = [measure_id]
-        for (city, year), candidates in by_city_year.items():
-            if city != document.municipality or year == document.fiscal_year:
-                continue
-            partner = _partner(measure, document, year, candidates, explicit)
-            if partner is not None:
-                found.append(partner.id)
-        chosen.append(found)
-    partners = {i for found in chosen for i in found[1:]} - set(targets)
-    whole = dict(targets)
-    if partners:
-        whole.update(
-            (m.id, (m, d))
-            for m, d in db.execute(
-                select(Measure, Document).join(Measure.document).where(Measure.id.in_(partners))
-            )
-        )
-    return [
-        sorted((whole[i] for i in found), key=lambda pair: pair[1].fiscal_year) for found in chosen
-    ]
+        .where(where)
+    )
 
 
 def _partner(
-    measure: Measure,
-    document: Document,
-    year: int,
-    candidates: list[_Candidate],
-    explicit: curation.Explicit,
+    measure: _Target, year: int, candidates: list[_Candidate], explicit: curation.Explicit
 ) -> _Candidate | None:
     """The measure's self in ``year``: a curator's link first, else the rule's best candidate
     that no curator has tied to another measure."""
-    city, own_year = document.municipality, document.fiscal_year
-    key = (city, own_year, measure.number, year)
+    city, own_year, number = measure.municipality, measure.fiscal_year, measure.number
+    key = (city, own_year, number, year)
     if key in explicit:
-        number = explicit[key]
-        return next((c for c in candidates if c.number == number), None)
-    allowed = [
-        c
-        for c in candidates
-        if explicit.get((city, year, c.number, own_year), measure.number) == measure.number
-    ]
-    scored = [(match_score(measure, c), c.number == measure.number, c) for c in allowed]
-    best = max(scored, key=lambda item: (item[0], item[1]), default=None)
-    if best is None or best[0] <= 0:
-        return None
-    return best[2]
+        linked = explicit[key]
+        return next((c for c in candidates if c.number == linked), None)
+    best: _Candidate | None = None
+    best_rank = (0.0, False)
+    for candidate in candidates:
+        if explicit and explicit.get((city, year, candidate.number, own_year), number) != number:
+            continue  # a curator tied it to another measure
+        rank = (match_score(measure, candidate), candidate.number == number)
+        if rank[0] > 0 and (best is None or rank > best_rank):
+            best, best_rank = candidate, rank
+    return best

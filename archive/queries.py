@@ -189,14 +189,16 @@ def find_measures(
     return [(m, d) for m, d in db.execute(statement.order_by(Document.municipality))]
 
 
+_ROOT_LIST_SIZES: dict[str, Any] = {
+    "Query.documents": select(func.count()).select_from(Document),
+    "Query.departments": select(func.count()).select_from(Department),
+    "Query.fiscalYears": select(func.count(func.distinct(Document.fiscal_year))),
+}
+
+
 def root_list_size(db: Session, key: str) -> int | None:
     """How many items the API's root list ``key`` ("Query.documents"…) holds, if known."""
-    statements: dict[str, Any] = {
-        "Query.documents": select(func.count()).select_from(Document),
-        "Query.departments": select(func.count()).select_from(Department),
-        "Query.fiscalYears": select(func.count(func.distinct(Document.fiscal_year))),
-    }
-    statement = statements.get(key)
+    statement = _ROOT_LIST_SIZES.get(key)
     return None if statement is None else db.scalar(statement) or 0
 
 

@@ -15,6 +15,7 @@ from strawberry.types.graphql import OperationType
 
 from archive import queries
 from archive.db import limit_session
+from archive.lineage import Lineages
 from archive.pdf import PdfLimits
 from index.search import Searcher
 from schema.limits import Limits
@@ -42,10 +43,12 @@ class Context:
     # Set after the operation: a query answered without errors, whose answer depends only
     # on the archive's data, so a response cache may keep it (see server/cache.py).
     cacheable: bool = False
+    # Histories worked out per data version, shared by the process's requests.
+    lineages: Lineages | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.db)
+        self.loaders = Loaders(self.db, self.lineages)
 
     def remaining(self) -> float | None:
         """Seconds left before the deadline (never below zero), or None without one."""

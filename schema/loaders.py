@@ -67,7 +67,8 @@ def _loader(db: Session, batch: Callable[[Session, Sequence[K]], Sequence[V]]) -
 
 
 class Loaders:
-    def __init__(self, db: Session) -> None:
+    def __init__(self, db: Session, lineages: lineage.Lineages | None = None) -> None:
+        self._lineages = lineages
         self.departments_by_measure: DataLoader[int, list[queries.DepartmentRow]] = _loader(
             db, queries.departments_by_measure_ids
         )
@@ -102,6 +103,6 @@ class Loaders:
     def _histories(self, db: Session, ids: Sequence[int]) -> list[list[tuple[Measure, Document]]]:
         missing = [i for i in dict.fromkeys(ids) if i not in self._history_of]
         if missing:
-            found = lineage.history_by_measure_ids(db, missing)
+            found = lineage.history_by_measure_ids(db, missing, self._lineages)
             self._history_of.update(zip(missing, found, strict=True))
         return [self._history_of[i] for i in ids]

@@ -30,6 +30,7 @@ from strawberry.asgi import GraphQL
 
 from archive import queries
 from archive.db import limit_session, reader, store_problem, writer
+from archive.lineage import Lineages
 from index.background import BackgroundUpdates
 from index.search import IndexNotBuilt
 from schema import build_schema
@@ -88,6 +89,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.writer = writer(self.engine)
         # One searcher per process, reused by every request.
         self.searcher = open_searcher(settings, metrics.search_seconds.observe if metrics else None)
+        self.lineages = Lineages()  # histories, kept per data version (archive/lineage.py)
         self.cache = ResponseCache(
             settings.response_cache_bytes, metrics.cache_lookup if metrics else None
         )
@@ -145,6 +147,7 @@ class GraphQLApp(GraphQL[Context, None]):
             deadline=getattr(request.state, "work_deadline", None),
             pdf_limits=self.pdf_limits,
             on_ingest=self._ingested if self.metrics else None,
+            lineages=self.lineages,
         )
         request.state.context = context
         return context

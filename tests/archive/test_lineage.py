@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
-from archive.db import writer
+from archive import curation
+from archive.db import reader, writer
 from archive.ingest import prepare_document, store_document
-from archive.lineage import history_by_measure_ids
+from archive.lineage import Lineages, history_by_measure_ids
 from archive.models import Document, Measure
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -118,3 +120,60 @@ def test_the_rule_decides_every_fixture_pair_right(engine: Engine) -> None:
     assert found.wrong == []
     assert (found.precision, found.recall) == (1.0, 1.0)
     assert found.nones_right == found.nones
+
+
+def _numbers_by_year(history: list[tuple[Measure, Document]]) -> dict[int, str]:
+    return {d.fiscal_year: m.number for m, d in history}
+
+
+def _measure_id(db: Session, year: int, number: str) -> int:
+    return db.scalars(
+        select(Measure.id)
+        .join(Measure.document)
+        .where(Document.fiscal_year == year, Measure.number == number)
+    ).one()
+
+
+def test_kept_histories_are_the_rule_s_own(engine: Engine) -> None:
+    for path in REPORTS:
+        with writer(engine)() as db, db.begin():
+            store_document(db, prepare_document(path.read_bytes(), path.name))
+    kept = Lineages()
+    with reader(engine)() as db:
+        ids = list(db.scalars(select(Measure.id)))
+        worked_out = history_by_measure_ids(db, ids)
+        # Twice: the first fills what is kept, the second reads only from it.
+        for _ in range(2):
+            again = history_by_measure_ids(db, [*ids, 999_999], kept)
+            assert [[m.id for m, _ in h] for h in again[:-1]] == [
+                [m.id for m, _ in h] for h in worked_out
+            ]
+            assert again[-1] == []  # no such measure
+
+
+def test_kept_histories_follow_every_write(engine: Engine) -> None:
+    """One ``Lineages`` kept across writes answers as if nothing were kept: a new year, a
+    curator's unlink, and the unlink taken back, each seen by the next read."""
+    kept = Lineages()
+    for path in REPORTS[:2]:  # 2019 and 2020
+        with writer(engine)() as db, db.begin():
+            store_document(db, prepare_document(path.read_bytes(), path.name))
+
+    def history_of_2020_no_05() -> dict[int, str]:
+        with reader(engine)() as db:
+            measure_id = _measure_id(db, 2020, "05")
+            found = history_by_measure_ids(db, [measure_id], kept)[0]
+            assert found == history_by_measure_ids(db, [measure_id])[0]  # nothing kept
+            return _numbers_by_year(found)
+
+    assert history_of_2020_no_05() == {2019: "05", 2020: "05"}
+    with writer(engine)() as db, db.begin():
+        path = REPORTS[2]
+        store_document(db, prepare_document(path.read_bytes(), path.name))
+    assert history_of_2020_no_05() == {2019: "05", 2020: "05", 2021: SAME[(2020, 2021)]["05"]}
+    with writer(engine)() as db, db.begin():
+        curation.replace(db, curation.parse("unlink,日立市,2020,05,2021"))
+    assert history_of_2020_no_05() == {2019: "05", 2020: "05"}
+    with writer(engine)() as db, db.begin():
+        curation.replace(db, curation.parse(""))
+    assert history_of_2020_no_05() == {2019: "05", 2020: "05", 2021: SAME[(2020, 2021)]["05"]}
