@@ -90,20 +90,21 @@ def build(data_dir: Path, count: int, database_url: str = "") -> None:
 
 async def _post(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, payload: bytes
-) -> tuple[int, bytes]:
-    """One POST /graphql over a kept-alive HTTP/1.1 connection: (status, body)."""
+) -> tuple[int, bytes, bool]:
+    """One POST /graphql over a kept-alive HTTP/1.1 connection: (status, body, whether the
+    server closes the connection after it, as ``Connection: close`` says)."""
     writer.write(
         b"POST /graphql HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
         b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload)
     )
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
+    lines = head.lower().split(b"\r\n")
     length = next(
-        int(line.split(b":", 1)[1])
-        for line in head.lower().split(b"\r\n")
-        if line.startswith(b"content-length:")
+        int(line.split(b":", 1)[1]) for line in lines if line.startswith(b"content-length:")
     )
-    return status, await reader.readexactly(length)
+    closing = any(line.startswith(b"connection:") and b"close" in line for line in lines)
+    return status, await reader.readexactly(length), closing
 
 
 async def load(port: int, kind: str, clients: int, seconds: float) -> None:
@@ -117,7 +118,7 @@ async def load(port: int, kind: str, clients: int, seconds: float) -> None:
 
     async def client(number: int) -> None:
         nonlocal errors
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        connection = None
         i = number
         while time.monotonic() < deadline:
             if kind == "list":
@@ -126,12 +127,18 @@ async def load(port: int, kind: str, clients: int, seconds: float) -> None:
                 body = {"query": SEARCH_QUERY, "variables": {"q": QUERIES[i % len(QUERIES)]}}
             payload = json.dumps(body).encode()
             started = time.perf_counter()
-            status, answer = await _post(reader, writer, payload)
+            if connection is None:  # the first, or the server closed the last one
+                connection = await asyncio.open_connection("127.0.0.1", port)
+            status, answer, closing = await _post(*connection, payload)
             latencies.append((time.perf_counter() - started) * 1000)
+            if closing:
+                connection[1].close()
+                connection = None
             if status != 200 or b'"errors"' in answer:
                 errors += 1
             i += clients
-        writer.close()
+        if connection is not None:
+            connection[1].close()
 
     started = time.perf_counter()
     await asyncio.gather(*(client(n) for n in range(clients)))

@@ -114,7 +114,8 @@ class Phase:
     )
     errors: Counter[str] = field(default_factory=Counter)
     causes: Counter[str] = field(default_factory=Counter)  # "HTTP 503", "GraphQL errors", ...
-    spread: list[int] = field(default_factory=list)  # the clients' connections per worker
+    # The clients' connections per worker, at seconds into the phase: [(seconds, counts)].
+    spread: list[tuple[float, list[int]]] = field(default_factory=list)
     seconds: float = 0.0
     ingest_seconds: float | None = None
     ingest_cpu: float = 0.0  # seconds, the ingest runs and their helper processes
@@ -161,10 +162,13 @@ async def client(
 
     The clients connect over the phase's first second, as users arrive, rather than all at
     once: a worker accepts every connection waiting when it wakes, so a burst would go to
-    whichever worker woke first and stay there (each kept-alive connection keeps its worker).
+    whichever worker woke first and stay there (each kept-alive connection keeps its worker,
+    until its worker closes it to even the spread out: then the client connects again, as
+    any HTTP client does after ``Connection: close``, and the next request's time counts the
+    new connection).
     """
     await asyncio.sleep(delay)
-    connection = await asyncio.open_connection("127.0.0.1", port)
+    connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
     sent_of: Counter[str] = Counter()
     step = number
     while not stop.is_set():
@@ -175,12 +179,15 @@ async def client(
         sent_of[kind] += 1
         sent = time.perf_counter()
         try:
-            status, answer = await _post(*connection, payload)
+            if connection is None:  # the first, or the server closed the last one
+                connection = await asyncio.open_connection("127.0.0.1", port)
+            status, answer, closing = await _post(*connection, payload)
         except (OSError, asyncio.IncompleteReadError, ValueError, RuntimeError):
-            status, answer = 0, b""  # the connection broke: an error, and a new connection
-            connection[1].close()
-            connection = await asyncio.open_connection("127.0.0.1", port)
+            status, answer, closing = 0, b"", True  # the connection broke: an error
         done = time.perf_counter()
+        if closing and connection is not None:  # a new connection for the next request
+            connection[1].close()
+            connection = None
         phase.latencies[kind].append((sent - began, (done - sent) * 1000))
         cause = _error(status, answer)
         if cause is not None:
@@ -188,7 +195,8 @@ async def client(
             phase.causes[cause] += 1
         if think:
             await asyncio.sleep(think)
-    connection[1].close()
+    if connection is not None:
+        connection[1].close()
 
 
 def _error(status: int, answer: bytes) -> str | None:
@@ -249,7 +257,7 @@ async def run_phase(
         asyncio.create_task(client(port, n, n / clients, bodies, stop, phase, began, think))
         for n in range(clients)
     ]
-    waits = [asyncio.sleep(seconds), spread(server_pid, port, phase)]
+    waits = [asyncio.sleep(seconds), spread(server_pid, port, phase, (2, max(2, seconds - 1)))]
     if ingest_folders:
         assert env is not None
         waits.append(ingest(ingest_folders, env, phase, began))
@@ -285,10 +293,18 @@ def _processes() -> Iterator[tuple[int, int, str]]:
             yield int(entry.name), int(rest.split()[1]), name
 
 
-async def spread(server_pid: int, port: int, phase: Phase) -> None:
-    """Once every client is connected, how many connections each server worker accepted (a
-    kept-alive connection stays with its worker), from /proc."""
-    await asyncio.sleep(2)
+async def spread(server_pid: int, port: int, phase: Phase, moments: tuple[float, ...]) -> None:
+    """How many connections each server worker holds, from /proc, at each of ``moments``
+    (seconds into the phase): once every client is connected, and near the end (the workers
+    even the spread out, server/balance.py)."""
+    waited = 0.0
+    for moment in moments:
+        await asyncio.sleep(moment - waited)
+        waited = moment
+        phase.spread.append((moment, _connections_per_worker(server_pid, port)))
+
+
+def _connections_per_worker(server_pid: int, port: int) -> list[int]:
     listening: set[str] = set()
     established: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -308,7 +324,7 @@ async def spread(server_pid: int, port: int, phase: Phase) -> None:
     workers = [pid for pid, links in sockets.items() if listening & set(links)]
     if len(workers) > 1:
         workers.remove(server_pid)  # the supervisor listens, its workers accept
-    phase.spread = sorted(
+    return sorted(
         (sum(link in established for link in sockets[pid]) for pid in workers), reverse=True
     )
 
@@ -455,7 +471,8 @@ def report(
     rows(None, phase.seconds)
     if phase.causes:
         print("errors  " + ", ".join(f"{n} {cause}" for cause, n in phase.causes.most_common()))
-    print(f"clients per worker: {' + '.join(map(str, phase.spread)) or 'unknown'}")
+    moments = [f"{' + '.join(map(str, counts))} at {at:.0f} s" for at, counts in phase.spread]
+    print(f"clients per worker: {', '.join(moments) or 'unknown'}")
     if phase.ingest_seconds is not None:
         print(
             f"ingest  {phase.ingest_seconds:.1f} s for {len(phase.ingest_lines)} CLI run(s); "

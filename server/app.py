@@ -37,6 +37,7 @@ from schema import build_schema
 from schema.context import Context
 from schema.errors import BAD_USER_INPUT, INTERNAL, INTERNAL_MESSAGE, store_code
 from schema.inputs import TEXT_REFUSED
+from server import balance
 from server.cache import ResponseCache
 from server.export import export_routes
 from server.limits import RequestLimits
@@ -350,6 +351,7 @@ def app_from_env() -> Starlette:
     # intervals however busy the workers are (Python's default is 5 ms).
     sys.setswitchinterval(SWITCH_INTERVAL)
     app = create_app(settings)
+    balance.join(os.environ)  # with --workers N, this worker counts from now on
     # What the process holds once it is ready (the schema, the models, the libraries:
     # hundreds of thousands of objects that live as long as it) leaves the garbage
     # collector's reach: a full collection walked them all, a pause of 0.1-0.3 s that

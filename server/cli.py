@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -797,6 +798,7 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
     """Serve the GraphQL API at /graphql and health at /healthz."""
     import uvicorn
 
+    from server import balance
     from server.connections import uvicorn_options
 
     _open(obj, index=True).dispose()  # migrate once here, and fail early with one line
@@ -813,6 +815,12 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
         from server.observability import configure_logging
 
         configure_logging(settings.log_format)
+        peers_folder = None
+        if workers > 1:  # the workers spread their connections evenly (server/balance.py)
+            peers_folder = Path(
+                held.enter_context(tempfile.TemporaryDirectory(prefix="plan-archive-workers-"))
+            )
+            os.environ[balance.FOLDER_VARIABLE] = str(peers_folder)
         click.echo(
             f"plan-archive: search page at http://{host}:{port}/, "
             f"GraphQL at http://{host}:{port}/graphql",
@@ -827,7 +835,8 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
             log_config=None,  # uvicorn's lines go through our handler, with the request id
             log_level="info",
             access_log=False,  # our access line (server/observability.py) replaces uvicorn's
-            **uvicorn_options(settings),  # slow and idle clients are cut (server/connections.py)
+            # Slow and idle clients are cut (server/connections.py).
+            **uvicorn_options(settings, peers_folder),
         )
 
 

@@ -36,12 +36,14 @@ import contextlib
 import functools
 import logging
 import resource
+from pathlib import Path
 from typing import Any, cast
 
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from server.balance import Peers, peers
 from server.settings import Settings
 
 logger = logging.getLogger("plan_archive.server")
@@ -58,6 +60,8 @@ _TOO_SLOW = (
 # This process's connections awaiting a request head, the longest waiting first (a dict keeps
 # its insertion order). uvicorn runs one server in each process, so one list serves.
 _AWAITING_HEAD: dict[HeadDeadlineProtocol, None] = {}
+# This process's connections told to close after their current answer (server/balance.py).
+_LEAVING: set[HeadDeadlineProtocol] = set()
 
 
 class HeadDeadlineProtocol(HttpToolsProtocol):
@@ -73,15 +77,19 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
         *,
         header_timeout: float,
+        peers_folder: str | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.header_timeout = header_timeout
+        # The other worker processes of the server, when it has more than one.
+        self.peers: Peers | None = None if peers_folder is None else peers(Path(peers_folder))
         self._head_deadline: asyncio.TimerHandle | None = None
         self._head_begun = False  # a byte of the awaited head has come
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._await_head()
+        self._publish()
         # limit_concurrency is max_connections + 1 (uvicorn_options): this one is too many.
         if self.limit_concurrency is not None and len(self.connections) >= self.limit_concurrency:
             longest = next(iter(_AWAITING_HEAD))
@@ -101,6 +109,8 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
             or self.transport.is_closing()
         ):
             self._stop_waiting()
+            if self.cycle is not before:
+                self._balance()
         else:
             self._head_begun = True
 
@@ -113,7 +123,24 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_waiting()
+        _LEAVING.discard(self)
         super().connection_lost(exc)
+        self._publish()
+
+    def _publish(self) -> None:
+        if self.peers is not None:
+            self.peers.publish(len(self.connections))
+
+    def _balance(self) -> None:
+        """Answer this request with ``Connection: close`` when this process holds more
+        than its share of the server's connections, not counting those already leaving
+        (server/balance.py)."""
+        if self.peers is None or not self.cycle.keep_alive or self in _LEAVING:
+            return
+        held = len(self.connections)
+        if held - len(_LEAVING) > self.peers.share(held):
+            self.cycle.keep_alive = False
+            _LEAVING.add(self)
 
     def _await_head(self) -> None:
         self._stop_waiting()
@@ -140,14 +167,21 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         # comes only on a later turn of the loop: a head that has come meanwhile (the
         # newcomer's) must not count it.
         self.connections.discard(self)
+        _LEAVING.discard(self)
+        self._publish()
 
 
-def uvicorn_options(settings: Settings) -> dict[str, Any]:
+def uvicorn_options(settings: Settings, peers_folder: Path | None = None) -> dict[str, Any]:
     """The options of ``uvicorn.run`` that cut slow and idle clients, with room made for
-    ``max_connections`` (``room_for``)."""
+    ``max_connections`` (``room_for``); with ``peers_folder``, the worker processes spread
+    their kept-alive connections evenly (server/balance.py)."""
     # uvicorn pickles its config for each worker process (spawn): a partial of a module-level
     # class travels, and uvicorn calls it as it would the class itself.
-    protocol = functools.partial(HeadDeadlineProtocol, header_timeout=settings.header_timeout)
+    protocol = functools.partial(
+        HeadDeadlineProtocol,
+        header_timeout=settings.header_timeout,
+        peers_folder=None if peers_folder is None else str(peers_folder),
+    )
     return {
         "http": cast("type[asyncio.Protocol]", protocol),
         # uvicorn answers 503 once it holds limit_concurrency connections, the new one
