@@ -18,8 +18,9 @@ in turn:
 
 Phase 1 runs them while ``plan-archive ingest`` stores and indexes ``--ingest-reports`` new
 reports (municipality-years the archive does not hold, so every one is stored and indexed),
-in ``--ingest-runs`` CLI runs one after the other; the load lasts ``--seconds``, or until the
-ingest is done if that takes longer. Phase 2 runs the same load for ``--seconds`` without an
+in ``--ingest-runs`` CLI runs one after the other, at the CLI's own ``--nice`` unless
+``--ingest-nice`` says otherwise; the load lasts ``--seconds``, or until the ingest is done
+if that takes longer. Phase 2 runs the same load for ``--seconds`` without an
 ingest, on the archive as phase 1 left it (so the larger one). Per query type it prints
 requests, errors (a status other than 200, GraphQL errors, or a detail page whose node is
 null; their causes below), p50, p95 and p99 latency as the client sees it, and requests/s;
@@ -212,8 +213,10 @@ def _error(status: int, answer: bytes) -> str | None:
     return None
 
 
-async def ingest(folders: list[Path], env: dict[str, str], phase: Phase, began: float) -> None:
-    """``plan-archive ingest`` of each folder, one run after the other."""
+async def ingest(
+    folders: list[Path], env: dict[str, str], phase: Phase, began: float, options: list[str]
+) -> None:
+    """``plan-archive ingest`` of each folder (with ``options``), one run after the other."""
     used = resource.getrusage(resource.RUSAGE_CHILDREN)  # an ended run's, helpers included
     for folder in folders:
         process = await asyncio.create_subprocess_exec(
@@ -221,6 +224,7 @@ async def ingest(folders: list[Path], env: dict[str, str], phase: Phase, began: 
             "-m",
             "server.cli",
             "ingest",
+            *options,
             str(folder),
             env=env,
             cwd=folder.parent,  # no developer's .env
@@ -249,6 +253,7 @@ async def run_phase(
     ingest_folders: list[Path] | None = None,
     env: dict[str, str] | None = None,
     think: float = 0.0,
+    ingest_options: list[str] | None = None,
 ) -> Phase:
     phase = Phase()
     stop = asyncio.Event()
@@ -260,7 +265,7 @@ async def run_phase(
     waits = [asyncio.sleep(seconds), spread(server_pid, port, phase, (2, max(2, seconds - 1)))]
     if ingest_folders:
         assert env is not None
-        waits.append(ingest(ingest_folders, env, phase, began))
+        waits.append(ingest(ingest_folders, env, phase, began, ingest_options or []))
     await asyncio.gather(*waits)
     stop.set()
     await asyncio.gather(*tasks)
@@ -587,6 +592,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--ingest-reports", type=int, default=60, help="100 measures each")
     parser.add_argument("--ingest-runs", type=int, default=1, help="CLI runs they are split in")
+    parser.add_argument(
+        "--ingest-nice", type=int, help="the runs' --nice (default: the CLI's own, 10)"
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url", default="", help="PostgreSQL; default: SQLite")
     parser.add_argument(
@@ -643,6 +651,9 @@ def main() -> None:
                             folders if ingesting else None,
                             env,
                             arguments.think,
+                            []
+                            if arguments.ingest_nice is None
+                            else ["--nice", str(arguments.ingest_nice)],
                         )
                     )
                 after = cpu_snapshot(server.pid)

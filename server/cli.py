@@ -97,6 +97,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
     type=click.IntRange(1, 100_000),
     help="Files per store transaction and index commit.",
 )
+@click.option(
+    "--nice",
+    default=10,
+    show_default=True,
+    envvar="PLAN_ARCHIVE_INGEST_NICE",
+    type=click.IntRange(0, 19),
+    help="Lower this run's CPU priority by N (0: as it is), so that a server on the same "
+    "machine answers first. Also PLAN_ARCHIVE_INGEST_NICE.",
+)
 @click.pass_obj
 def ingest(
     obj: _Obj,
@@ -105,6 +114,7 @@ def ingest(
     municipality: str | None,
     strict: bool,
     batch: int,
+    nice: int,
 ) -> None:
     """Ingest report files, or every file under a folder.
 
@@ -115,7 +125,13 @@ def ingest(
     interrupted run leaves whole batches stored and the rest of the index work queued;
     running it again finishes the job (files already stored come back unchanged). On a
     terminal a progress line shows on stderr. Exits 1 if any file was refused.
+
+    The run yields the CPU to other work (--nice 10): with a server on the same cores, an
+    ingest slows its answers down far less, and takes longer only when they compete.
     """
+    if nice:
+        with contextlib.suppress(OSError):  # helpers (index, PDF reading) inherit it
+            os.nice(nice)
     engine = _open(obj, index=True)
     sessions = writer(engine)
     progress = _Progress(enabled=sys.stderr.isatty())

@@ -7,6 +7,10 @@ import os
 # A PROMETHEUS_MULTIPROC_DIR from the developer's shell would put every figure of the suite
 # in that folder (prometheus_client reads it once, at import): gone before anything imports it.
 os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+# Tests run ``plan-archive ingest`` inside the pytest process (click's CliRunner): its default
+# --nice would lower the whole suite's priority from then on, and every later test would wait
+# behind the rest of a shared machine. tests/server/test_ingest_nice.py runs it as users do.
+os.environ["PLAN_ARCHIVE_INGEST_NICE"] = "0"
 
 import hashlib
 import json
