@@ -107,15 +107,19 @@ class _Known:
     most_cities: int | None = None  # beyond it, the municipality read first is dropped
     most_measures: int | None = None  # beyond it, every chosen list is dropped
 
+    lock: threading.Lock = field(default_factory=threading.Lock)  # for dropping, not reading
+
     def keep_city(self, city: str, found: _City) -> None:
-        self.cities[city] = found
-        while self.most_cities is not None and len(self.cities) > self.most_cities:
-            self.cities.pop(next(iter(self.cities)), None)
+        with self.lock:
+            self.cities[city] = found
+            while self.most_cities is not None and len(self.cities) > self.most_cities:
+                self.cities.pop(next(iter(self.cities)), None)
 
     def keep_chosen(self, measure_id: int, chosen: tuple[int, ...]) -> None:
-        if self.most_measures is not None and len(self.chosen) >= self.most_measures:
-            self.chosen.clear()
-        self.chosen[measure_id] = chosen
+        with self.lock:
+            if self.most_measures is not None and len(self.chosen) >= self.most_measures:
+                self.chosen.clear()
+            self.chosen[measure_id] = chosen
 
 
 class Lineages:
@@ -133,8 +137,9 @@ class Lineages:
 
     Bounded: ``VERSIONS`` versions, ``CITIES`` municipalities and ``MEASURES`` chosen lists
     per version; beyond them the oldest is dropped and worked out again when asked for.
-    Safe to share between threads: each holds the GIL while it changes a dict, and two
-    threads working out the same entry at once write equal values.
+    Safe to share between threads: what is kept changes under a lock, a request reads each
+    entry once (a dict read, atomic), and two threads working out the same entry at once
+    write equal values.
     """
 
     VERSIONS = 2
@@ -170,10 +175,12 @@ def history_by_measure_ids(
     matching is kept for the store's data version, and a history asked for again costs two
     queries: the version and the chosen measures."""
     known = _Known() if lineages is None else lineages.at(data_version(db))
-    missing = [i for i in dict.fromkeys(ids) if i not in known.chosen]
+    # Read once: another thread may drop what is kept meanwhile (``_Known.keep_chosen``).
+    selves = {i: known.chosen.get(i) for i in dict.fromkeys(ids)}
+    missing = [i for i, chosen in selves.items() if chosen is None]
     if missing:
-        _choose(db, missing, known)
-    wanted = {i for measure_id in ids for i in known.chosen.get(measure_id, ())}
+        selves.update(_choose(db, missing, known))
+    wanted = {i for chosen in selves.values() for i in chosen or ()}
     whole: dict[int, tuple[Measure, Document]] = {}
     if wanted:
         whole.update(
@@ -184,15 +191,17 @@ def history_by_measure_ids(
         )
     return [
         sorted(
-            (whole[i] for i in known.chosen.get(measure_id, ()) if i in whole),
+            (whole[i] for i in selves[measure_id] or () if i in whole),
             key=lambda pair: pair[1].fiscal_year,
         )
         for measure_id in ids
     ]
 
 
-def _choose(db: Session, ids: list[int], known: _Known) -> None:
-    """Work out the chosen selves of ``ids`` into ``known`` (three queries at most)."""
+def _choose(db: Session, ids: list[int], known: _Known) -> dict[int, tuple[int, ...]]:
+    """The chosen selves of ``ids`` (each its own id first), kept in ``known`` too (three
+    queries at most)."""
+    chosen: dict[int, tuple[int, ...]] = {}
     targets = {
         measure_id: _Target(number, title, city, year)
         for measure_id, number, title, city, year in db.execute(_light(Measure.id.in_(ids)))
@@ -213,6 +222,7 @@ def _choose(db: Session, ids: list[int], known: _Known) -> None:
     for measure_id in ids:
         target = targets.get(measure_id)
         if target is None:
+            chosen[measure_id] = ()
             known.keep_chosen(measure_id, ())
             continue
         place = cities[target.municipality]
@@ -224,7 +234,9 @@ def _choose(db: Session, ids: list[int], known: _Known) -> None:
             partner = _partner(target, year, candidates, place.explicit)
             if partner is not None:
                 selves.append(partner.id)
-        known.keep_chosen(measure_id, tuple(selves))
+        chosen[measure_id] = tuple(selves)
+        known.keep_chosen(measure_id, chosen[measure_id])
+    return chosen
 
 
 def _light(where: ColumnElement[bool]) -> Select[int, str, str, str, int]:
