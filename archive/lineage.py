@@ -135,8 +135,9 @@ class Lineages:
     snapshot's. The matching and the candidates are kept, never the measures themselves:
     those are read in the request's transaction like any other row.
 
-    Bounded: ``VERSIONS`` versions, ``CITIES`` municipalities and ``MEASURES`` chosen lists
-    per version; beyond them the oldest is dropped and worked out again when asked for.
+    Bounded: ``VERSIONS`` versions (the least recently used dropped), ``CITIES``
+    municipalities per version (the first read dropped) and ``MEASURES`` chosen lists per
+    version (all dropped at once); what is dropped is worked out again when asked for.
     Safe to share between threads: what is kept changes under a lock, a request reads each
     entry once (a dict read, atomic), and two threads working out the same entry at once
     write equal values.
@@ -247,6 +248,7 @@ def _light(where: ColumnElement[bool]) -> Select[int, str, str, str, int]:
         )
         .join(Measure.document)
         .where(where)
+        .order_by(Measure.id)  # ties go to the first candidate: the same one on every read
     )
 
 

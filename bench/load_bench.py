@@ -185,6 +185,7 @@ async def client(
             status, answer, closing = await _post(*connection, payload)
         except (OSError, asyncio.IncompleteReadError, ValueError, RuntimeError):
             status, answer, closing = 0, b"", True  # the connection broke: an error
+            await asyncio.sleep(0.1)  # a server that is down is not asked again at once
         done = time.perf_counter()
         if closing and connection is not None:  # a new connection for the next request
             connection[1].close()
@@ -262,11 +263,13 @@ async def run_phase(
         asyncio.create_task(client(port, n, n / clients, bodies, stop, phase, began, think))
         for n in range(clients)
     ]
-    waits = [asyncio.sleep(seconds), spread(server_pid, port, phase, (2, max(2, seconds - 1)))]
+    waits = [asyncio.sleep(seconds), spread(server_pid, port, phase, (2,))]
     if ingest_folders:
         assert env is not None
         waits.append(ingest(ingest_folders, env, phase, began, ingest_options or []))
     await asyncio.gather(*waits)
+    # And at the end (the phase lasts until the ingest is done, when that takes longer).
+    phase.spread.append((time.perf_counter() - began, _connections_per_worker(server_pid, port)))
     stop.set()
     await asyncio.gather(*tasks)
     phase.seconds = time.perf_counter() - began
@@ -300,8 +303,8 @@ def _processes() -> Iterator[tuple[int, int, str]]:
 
 async def spread(server_pid: int, port: int, phase: Phase, moments: tuple[float, ...]) -> None:
     """How many connections each server worker holds, from /proc, at each of ``moments``
-    (seconds into the phase): once every client is connected, and near the end (the workers
-    even the spread out, server/balance.py)."""
+    (seconds into the phase): once every client is connected; ``run_phase`` adds the end's
+    (the workers even the spread out, server/balance.py)."""
     waited = 0.0
     for moment in moments:
         await asyncio.sleep(moment - waited)

@@ -18,15 +18,19 @@ same worker is sent away again on its next request, until the spread is even. No
 refused or cut: each gets its whole answer first.
 
 Each worker makes its file when it starts (``app_from_env`` calls ``join``), so a worker that
-has no connection yet counts, with none. The files of workers that have ended (uvicorn
-restarts a worker that dies) are removed by the others when they next list the folder, at
-most every ``REFRESH`` seconds.
+has no connection yet counts, with none. A worker holds a lock on its file while it lives, so
+the file of one that has ended (uvicorn restarts a worker that dies, however it died) is
+known as such, and removed, by the others when they next list the folder, at most every
+``REFRESH`` seconds. When the folder cannot be read or written, connections are not spread
+(one warning), and nothing else changes.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
+import logging
 import math
 import mmap
 import os
@@ -35,6 +39,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+logger = logging.getLogger("plan_archive.server")
+
 REFRESH = 0.5  # seconds between listings of the other workers' files
 # Set by ``plan-archive serve`` for its workers: the folder of their files.
 FOLDER_VARIABLE = "PLAN_ARCHIVE_WORKERS_FOLDER"
@@ -42,18 +48,29 @@ _COUNT = struct.Struct("<q")
 
 
 class Peers:
-    """This worker's connection count, published, and the other workers' counts, read."""
+    """This worker's connection count, published, and the other workers' counts, read.
+
+    A worker holds an exclusive ``flock`` on its file for as long as it lives (the kernel lets
+    go however it ends), so a file nobody holds is a worker that has ended, whatever became
+    of its pid. A file appears whole and locked: it is made under another name, then renamed.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.pid = os.getpid()
         self._path = folder / str(self.pid)
-        descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        making = folder / f".{self.pid}.new"
+        descriptor = os.open(making, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.ftruncate(descriptor, _COUNT.size)
+            os.posix_fallocate(descriptor, 0, _COUNT.size)  # a full disk fails here, not later
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             self._mine = mmap.mmap(descriptor, _COUNT.size)
-        finally:
+            os.rename(making, self._path)
+        except BaseException:
             os.close(descriptor)
+            making.unlink(missing_ok=True)
+            raise
+        self._descriptor = descriptor  # open, and so locked, until close()
         self._others: dict[int, mmap.mmap] = {}
         self._listed = -math.inf
 
@@ -62,70 +79,107 @@ class Peers:
 
     def share(self, mine: int) -> int:
         """The most connections one worker should hold: all live workers' together (this
-        one's being ``mine``) divided among them, rounded up."""
+        one's being ``mine``) divided among them, rounded up; ``mine`` when the others
+        cannot be read (the folder is gone): no worker sends connections away then."""
         if time.monotonic() - self._listed > REFRESH:
-            self._list()
+            try:
+                self._list()
+            except OSError as error:
+                if self._others or self._listed == -math.inf:
+                    logger.warning("cannot read the other workers' connections: %s", error)
+                self._forget()
+                return mine
         total: int = mine + sum(_COUNT.unpack_from(other)[0] for other in self._others.values())
         return -(-total // (len(self._others) + 1))
 
     def close(self) -> None:
+        self._forget()
+        self._path.unlink(missing_ok=True)
+        self._mine.close()
+        os.close(self._descriptor)
+
+    def _forget(self) -> None:
         for other in self._others.values():
             other.close()
         self._others.clear()
-        self._mine.close()
-        self._path.unlink(missing_ok=True)
 
     def _list(self) -> None:
         self._listed = time.monotonic()
         seen: set[int] = set()
-        for entry in os.scandir(self.folder):
-            if not entry.name.isdigit() or int(entry.name) == self.pid:
-                continue
-            pid = int(entry.name)
-            if not _alive(pid):
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-                continue
-            seen.add(pid)
-            if pid not in self._others:
-                with contextlib.suppress(OSError, ValueError):  # not yet 8 bytes long
-                    self._others[pid] = _map(entry.path)
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                if not entry.name.isdigit() or int(entry.name) == self.pid:
+                    continue
+                pid = int(entry.name)
+                if pid in self._others:
+                    if _held(entry.path):
+                        seen.add(pid)
+                        continue
+                    self._others.pop(pid).close()
+                with contextlib.suppress(OSError, ValueError):
+                    found = _map_if_held(entry.path)
+                    if found is None:  # its worker has ended
+                        os.unlink(entry.path)
+                    else:
+                        self._others[pid] = found
+                        seen.add(pid)
         for gone in self._others.keys() - seen:
             self._others.pop(gone).close()
 
 
-def _map(path: str) -> mmap.mmap:
+def _held(path: str) -> bool:
+    """Whether a live worker holds the file at ``path``."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)  # and its shared lock with it, when it got one
+    return False
+
+
+def _map_if_held(path: str) -> mmap.mmap | None:
+    """The count at ``path`` mapped for reading, or None when no live worker holds it."""
     descriptor = os.open(path, os.O_RDONLY)
     try:
-        return mmap.mmap(descriptor, _COUNT.size, access=mmap.ACCESS_READ)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return mmap.mmap(descriptor, _COUNT.size, access=mmap.ACCESS_READ)
+        return None
     finally:
         os.close(descriptor)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
-
-
 _PEERS: dict[Path, Peers] = {}
+_FAILED: set[Path] = set()  # folders where this process could not make its file
 
 
 def join(environ: Mapping[str, str]) -> None:
     """Publish this worker's count (none yet) when ``serve`` has set a folder for it."""
     folder = environ.get(FOLDER_VARIABLE)
     if folder:
-        peers(Path(folder)).publish(0)
+        found = peers(Path(folder))
+        if found is not None:
+            found.publish(0)
 
 
-def peers(folder: Path) -> Peers:
-    """This process's ``Peers`` in ``folder``, made on first use."""
+def peers(folder: Path) -> Peers | None:
+    """This process's ``Peers`` in ``folder``, made on first use; None (no spreading) when
+    its file cannot be made."""
     found = _PEERS.get(folder)
     if found is None or found.pid != os.getpid():
-        found = _PEERS[folder] = Peers(folder)
+        try:
+            found = Peers(folder)
+        except OSError as error:
+            if folder not in _FAILED:
+                _FAILED.add(folder)
+                logger.warning("connections are not spread over the workers: %s", error)
+            return None
+        _PEERS[folder] = found
         atexit.register(found.close)
     return found

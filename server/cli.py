@@ -63,7 +63,10 @@ class _Obj:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = Settings.from_env(os.environ)
+            try:
+                self._settings = Settings.from_env(os.environ)
+            except SettingsError as error:  # a value the operator set: their mistake
+                _fail(str(error))
         return self._settings
 
 
@@ -99,12 +102,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 )
 @click.option(
     "--nice",
-    default=10,
-    show_default=True,
-    envvar="PLAN_ARCHIVE_INGEST_NICE",
     type=click.IntRange(0, 19),
     help="Lower this run's CPU priority by N (0: as it is), so that a server on the same "
-    "machine answers first. Also PLAN_ARCHIVE_INGEST_NICE.",
+    "machine answers first.  [default: PLAN_ARCHIVE_INGEST_NICE, 10]",
 )
 @click.pass_obj
 def ingest(
@@ -114,7 +114,7 @@ def ingest(
     municipality: str | None,
     strict: bool,
     batch: int,
-    nice: int,
+    nice: int | None,
 ) -> None:
     """Ingest report files, or every file under a folder.
 
@@ -129,6 +129,7 @@ def ingest(
     The run yields the CPU to other work (--nice 10): with a server on the same cores, an
     ingest slows its answers down far less, and takes longer only when they compete.
     """
+    nice = obj.settings.ingest_nice if nice is None else nice
     if nice:
         with contextlib.suppress(OSError):  # helpers (index, PDF reading) inherit it
             os.nice(nice)
@@ -832,6 +833,7 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
 
         configure_logging(settings.log_format)
         peers_folder = None
+        os.environ.pop(balance.FOLDER_VARIABLE, None)  # a shell's, or a parent server's
         if workers > 1:  # the workers spread their connections evenly (server/balance.py)
             peers_folder = Path(
                 held.enter_context(tempfile.TemporaryDirectory(prefix="plan-archive-workers-"))

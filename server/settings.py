@@ -2,7 +2,8 @@
 
 Each value comes from the process environment, then from a ``.env`` file, then from the
 default. Nothing else in plan-archive reads its configuration from ``os.environ`` (the PDF
-reader only passes PATH and the locale on to its child); tests pass a dict.
+reader only passes PATH and the locale on to its child, and ``plan-archive serve`` hands
+its workers the folder of their connection counts, server/balance.py); tests pass a dict.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ from schema.limits import Limits
 
 class SettingsError(ValueError):
     """A configuration value that cannot be used; the message names the variable."""
+
+
+def _nice(value: float) -> int:
+    if not value.is_integer() or value > 19:
+        raise SettingsError("PLAN_ARCHIVE_INGEST_NICE must be a whole number from 0 to 19")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class Settings:
     # request head, and connections one server process holds before it answers 503.
     header_timeout: float = 10.0
     max_connections: int = 1000
+    # How much `plan-archive ingest` lowers its CPU priority, so a server answers first.
+    ingest_nice: int = 10
 
     @property
     def index_dir(self) -> Path:
@@ -146,6 +155,7 @@ class Settings:
             metrics_dir=Path(metrics_dir) if metrics_dir else None,
             header_timeout=number("PLAN_ARCHIVE_HEADER_TIMEOUT", 10.0),
             max_connections=max(1, int(number("PLAN_ARCHIVE_MAX_CONNECTIONS", 1000))),
+            ingest_nice=_nice(number("PLAN_ARCHIVE_INGEST_NICE", 10, zero=True)),
         )
 
     def prepare_data_dir(self) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from server.balance import REFRESH
+from server.balance import FOLDER_VARIABLE, REFRESH
 from tests.conftest import served
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
@@ -53,9 +53,22 @@ def _connections(pid: int, port: int) -> int:
     return held
 
 
+def _until_both_joined(*workers: int) -> None:
+    """Wait until each worker has published its count (server/balance.py): the server
+    answered its start-up probe from one worker, the other may still be starting."""
+    environ = Path(f"/proc/{workers[0]}/environ").read_bytes().split(b"\0")
+    variable = f"{FOLDER_VARIABLE}=".encode()
+    folder = Path(next(e for e in environ if e.startswith(variable))[len(variable) :].decode())
+    deadline = time.monotonic() + 60
+    while {p.name for p in folder.iterdir()} < {str(w) for w in workers}:
+        assert time.monotonic() < deadline, "a worker never published its count"
+        time.sleep(0.05)
+
+
 def test_connections_made_while_one_worker_was_stopped_end_up_spread_evenly(tmp_path: Path) -> None:
     with served(tmp_path / "data", workers=2) as (server, port, _):
         first, second = _workers(server.pid)
+        _until_both_joined(first, second)
         clients = [
             http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(CLIENTS)
         ]
