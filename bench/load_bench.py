@@ -74,7 +74,7 @@ from server.resources import open_store
 from server.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_bench import LIST_QUERY, _post, _serve, build, reports
+from api_bench import LIST_QUERY, KeptAlive, _serve, build, reports
 from search_bench import QUERIES, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,7 +169,7 @@ async def client(
     new connection).
     """
     await asyncio.sleep(delay)
-    connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+    connection = KeptAlive(port)
     sent_of: Counter[str] = Counter()
     step = number
     while not stop.is_set():
@@ -180,25 +180,20 @@ async def client(
         sent_of[kind] += 1
         sent = time.perf_counter()
         try:
-            if connection is None:  # the first, or the server closed the last one
-                connection = await asyncio.open_connection("127.0.0.1", port)
-            status, answer, closing = await _post(*connection, payload)
+            status, answer = await connection.post(payload)
         except (OSError, asyncio.IncompleteReadError, ValueError, RuntimeError):
-            status, answer, closing = 0, b"", True  # the connection broke: an error
-            await asyncio.sleep(0.1)  # a server that is down is not asked again at once
+            status, answer = 0, b""  # the connection broke: an error, and a new connection
         done = time.perf_counter()
-        if closing and connection is not None:  # a new connection for the next request
-            connection[1].close()
-            connection = None
         phase.latencies[kind].append((sent - began, (done - sent) * 1000))
         cause = _error(status, answer)
         if cause is not None:
             phase.errors[kind] += 1
             phase.causes[cause] += 1
+        if status == 0:
+            await asyncio.sleep(0.1)  # a server that is down is not asked again at once
         if think:
             await asyncio.sleep(think)
-    if connection is not None:
-        connection[1].close()
+    connection.close()
 
 
 def _error(status: int, answer: bytes) -> str | None:

@@ -105,41 +105,17 @@ class Peers:
 
     def _list(self) -> None:
         self._listed = time.monotonic()
-        seen: set[int] = set()
+        self._forget()
         with os.scandir(self.folder) as entries:
             for entry in entries:
                 if not entry.name.isdigit() or int(entry.name) == self.pid:
                     continue
-                pid = int(entry.name)
-                if pid in self._others:
-                    if _held(entry.path):
-                        seen.add(pid)
-                        continue
-                    self._others.pop(pid).close()
                 with contextlib.suppress(OSError, ValueError):
                     found = _map_if_held(entry.path)
                     if found is None:  # its worker has ended
                         os.unlink(entry.path)
                     else:
-                        self._others[pid] = found
-                        seen.add(pid)
-        for gone in self._others.keys() - seen:
-            self._others.pop(gone).close()
-
-
-def _held(path: str) -> bool:
-    """Whether a live worker holds the file at ``path``."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(descriptor)  # and its shared lock with it, when it got one
-    return False
+                        self._others[int(entry.name)] = found
 
 
 def _map_if_held(path: str) -> mmap.mmap | None:
@@ -148,38 +124,32 @@ def _map_if_held(path: str) -> mmap.mmap | None:
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except BlockingIOError:  # its worker's exclusive lock: alive
             return mmap.mmap(descriptor, _COUNT.size, access=mmap.ACCESS_READ)
         return None
     finally:
-        os.close(descriptor)
+        os.close(descriptor)  # and the shared lock with it, when it got one
 
 
-_PEERS: dict[Path, Peers] = {}
-_FAILED: set[Path] = set()  # folders where this process could not make its file
+_JOINED: list[Peers] = []  # this process's, once it has joined
 
 
 def join(environ: Mapping[str, str]) -> None:
-    """Publish this worker's count (none yet) when ``serve`` has set a folder for it."""
+    """Make and publish this worker's count (none yet) when ``serve`` has set a folder for
+    its workers; connections are spread from then on (``joined``)."""
     folder = environ.get(FOLDER_VARIABLE)
-    if folder:
-        found = peers(Path(folder))
-        if found is not None:
-            found.publish(0)
+    if not folder:
+        return
+    try:
+        found = Peers(Path(folder))
+    except OSError as error:
+        logger.warning("connections are not spread over the workers: %s", error)
+        return
+    found.publish(0)
+    _JOINED[:] = [found]
+    atexit.register(found.close)
 
 
-def peers(folder: Path) -> Peers | None:
-    """This process's ``Peers`` in ``folder``, made on first use; None (no spreading) when
-    its file cannot be made."""
-    found = _PEERS.get(folder)
-    if found is None or found.pid != os.getpid():
-        try:
-            found = Peers(folder)
-        except OSError as error:
-            if folder not in _FAILED:
-                _FAILED.add(folder)
-                logger.warning("connections are not spread over the workers: %s", error)
-            return None
-        _PEERS[folder] = found
-        atexit.register(found.close)
-    return found
+def joined() -> Peers | None:
+    """This process's ``Peers``, when it has joined the other workers."""
+    return _JOINED[0] if _JOINED and _JOINED[0].pid == os.getpid() else None

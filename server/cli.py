@@ -832,13 +832,10 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
         from server.observability import configure_logging
 
         configure_logging(settings.log_format)
-        peers_folder = None
         os.environ.pop(balance.FOLDER_VARIABLE, None)  # a shell's, or a parent server's
         if workers > 1:  # the workers spread their connections evenly (server/balance.py)
-            peers_folder = Path(
-                held.enter_context(tempfile.TemporaryDirectory(prefix="plan-archive-workers-"))
-            )
-            os.environ[balance.FOLDER_VARIABLE] = str(peers_folder)
+            counts = tempfile.TemporaryDirectory(prefix="plan-archive-workers-")
+            os.environ[balance.FOLDER_VARIABLE] = held.enter_context(counts)
         click.echo(
             f"plan-archive: search page at http://{host}:{port}/, "
             f"GraphQL at http://{host}:{port}/graphql",
@@ -853,8 +850,7 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
             log_config=None,  # uvicorn's lines go through our handler, with the request id
             log_level="info",
             access_log=False,  # our access line (server/observability.py) replaces uvicorn's
-            # Slow and idle clients are cut (server/connections.py).
-            **uvicorn_options(settings, peers_folder),
+            **uvicorn_options(settings),  # slow and idle clients are cut (server/connections.py)
         )
 
 

@@ -36,14 +36,13 @@ import contextlib
 import functools
 import logging
 import resource
-from pathlib import Path
 from typing import Any, cast
 
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from server.balance import Peers, peers
+from server import balance
 from server.settings import Settings
 
 logger = logging.getLogger("plan_archive.server")
@@ -77,12 +76,11 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
         *,
         header_timeout: float,
-        peers_folder: str | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.header_timeout = header_timeout
         # The other worker processes of the server, when it has more than one.
-        self.peers: Peers | None = None if peers_folder is None else peers(Path(peers_folder))
+        self.peers = balance.joined()
         self._head_deadline: asyncio.TimerHandle | None = None
         self._head_begun = False  # a byte of the awaited head has come
 
@@ -171,17 +169,12 @@ class HeadDeadlineProtocol(HttpToolsProtocol):
         self._publish()
 
 
-def uvicorn_options(settings: Settings, peers_folder: Path | None = None) -> dict[str, Any]:
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The options of ``uvicorn.run`` that cut slow and idle clients, with room made for
-    ``max_connections`` (``room_for``); with ``peers_folder``, the worker processes spread
-    their kept-alive connections evenly (server/balance.py)."""
+    ``max_connections`` (``room_for``)."""
     # uvicorn pickles its config for each worker process (spawn): a partial of a module-level
     # class travels, and uvicorn calls it as it would the class itself.
-    protocol = functools.partial(
-        HeadDeadlineProtocol,
-        header_timeout=settings.header_timeout,
-        peers_folder=None if peers_folder is None else str(peers_folder),
-    )
+    protocol = functools.partial(HeadDeadlineProtocol, header_timeout=settings.header_timeout)
     return {
         "http": cast("type[asyncio.Protocol]", protocol),
         # uvicorn answers 503 once it holds limit_concurrency connections, the new one

@@ -257,6 +257,26 @@ def free_port() -> int:
     return port
 
 
+def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a ``plan-archive`` process over the archive in ``data_dir``: this
+    one's, its store on the suite's (``store_env``, SQLite in the folder by default), and
+    ``extra`` on top."""
+    return {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(data_dir), **extra}
+
+
+def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``plan-archive ARGS`` run to its end in ``tmp_path``, over the archive in
+    ``tmp_path/data`` (``env`` on top of ``cli_env``), its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        cwd=tmp_path,
+        env=cli_env(tmp_path / "data", **env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 @contextmanager
 def served(
     data_dir: Path, workers: int = 1, **extra: str
@@ -265,7 +285,7 @@ def served(
     its environment), once it answers ``/healthz``: yields the process, its port and its
     environment."""
     port = free_port()
-    env = {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(data_dir), **extra}
+    env = cli_env(data_dir, **extra)
     command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
     server = subprocess.Popen(
         [*command, "--workers", str(workers)],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from server.cli import cli
 from tests import variants
-from tests.conftest import EARLIER_INDEXES, SAMPLE, store_env
+from tests.conftest import EARLIER_INDEXES, SAMPLE, cli_env, store_env
 from tests.schema.test_sdl import SDL_FILE
 
 Invoke = Callable[..., Result]
@@ -103,7 +102,7 @@ def test_the_console_script_prints_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "r0.txt").write_bytes(
         SAMPLE.read_text(encoding="utf-8").replace("[R3継続]", "[R0継続]").encode()
     )
-    env = {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
+    env = cli_env(tmp_path / "data")
     done = subprocess.run(
         [sys.executable, "-m", "server.cli", "ingest", "empty.txt", "r0.txt", "missing.txt"],
         cwd=tmp_path,

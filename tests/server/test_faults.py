@@ -8,7 +8,6 @@ committed.
 
 from __future__ import annotations
 
-import os
 import resource
 import signal
 import subprocess
@@ -18,49 +17,37 @@ from pathlib import Path
 import pytest
 
 from archive.faults import POINTS
-from tests.conftest import SAMPLE, STORE, store_env
+from tests.conftest import SAMPLE, STORE, cli_env, run_cli
 
 FY2021 = SAMPLE.parent.parent / "tests" / "fixtures" / "hitachi-action-plan-fy2021.txt"
 COMMITTED = {"decode": False, "store-commit": False, "stored": True, "index-commit": True,
              "index-toc": True, "indexed": True}  # fmt: skip
 
 
-def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data"), **env}
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        cwd=tmp_path,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def _years(tmp_path: Path) -> str:
-    done = _run(tmp_path, "search", "人事評価", "--limit", "1")
+    done = run_cli(tmp_path, "search", "人事評価", "--limit", "1")
     return done.stdout.split("fiscal years", 1)[-1].splitlines()[0] if done.stdout else ""
 
 
 @pytest.mark.parametrize("point", POINTS)
 def test_kill_9_at_each_step_leaves_a_repairable_archive(tmp_path: Path, point: str) -> None:
-    assert _run(tmp_path, "ingest", str(SAMPLE)).returncode == 0
-    killed = _run(tmp_path, "ingest", str(FY2021), PLAN_ARCHIVE_KILL_AT=point)
+    assert run_cli(tmp_path, "ingest", str(SAMPLE)).returncode == 0
+    killed = run_cli(tmp_path, "ingest", str(FY2021), PLAN_ARCHIVE_KILL_AT=point)
     assert killed.returncode == -signal.SIGKILL
-    check = _run(tmp_path, "check")
+    check = run_cli(tmp_path, "check")
     if check.returncode != 0:
         assert "Traceback" not in check.stdout + check.stderr
-        assert _run(tmp_path, "check", "--repair").returncode == 0
-        assert _run(tmp_path, "check").returncode == 0
+        assert run_cli(tmp_path, "check", "--repair").returncode == 0
+        assert run_cli(tmp_path, "check").returncode == 0
     # After a restart the report is there exactly when its transaction committed, in the
     # store and (once checked) in the index.
-    stored = _run(tmp_path, "history", "01", "--fiscal-year", "2021")
+    stored = run_cli(tmp_path, "history", "01", "--fiscal-year", "2021")
     assert (stored.returncode == 0) is COMMITTED[point], stored.stdout + stored.stderr
     assert ("2021" in _years(tmp_path)) is COMMITTED[point]
     # Running the ingest again finishes the job either way.
-    again = _run(tmp_path, "ingest", str(FY2021))
+    again = run_cli(tmp_path, "ingest", str(FY2021))
     assert again.returncode == 0, again.stdout + again.stderr
-    assert _run(tmp_path, "check").returncode == 0
+    assert run_cli(tmp_path, "check").returncode == 0
     assert "2021" in _years(tmp_path)
 
 
@@ -74,13 +61,13 @@ def test_a_full_disk_is_a_clear_error_and_loses_nothing(tmp_path: Path) -> None:
     cannot be written: the file is refused and nothing changes. On PostgreSQL (another
     machine's disk) the store takes it and the local index cannot: the line says so, check
     reports the lag, and check --repair catches up once there is room."""
-    assert _run(tmp_path, "ingest", str(SAMPLE)).returncode == 0
+    assert run_cli(tmp_path, "ingest", str(SAMPLE)).returncode == 0
     # Room for nothing new: the report's transaction (SQLite's write-ahead log) or its index
     # segment cannot be written.
     # SQLite needs room for its 32 KB shared-memory file to open at all; on PostgreSQL only
     # the index is local, and one report's segment is about 50 KB.
     limit = 65_536 if STORE == "sqlite" else 8_192
-    env = {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
+    env = cli_env(tmp_path / "data")
     full = subprocess.run(
         [sys.executable, "-m", "server.cli", "ingest", str(FY2021)],
         cwd=tmp_path,
@@ -97,12 +84,12 @@ def test_a_full_disk_is_a_clear_error_and_loses_nothing(tmp_path: Path) -> None:
         assert len(lines) == 1
         assert "refused" in lines[0]
         assert "disk could not be written" in lines[0]
-        assert _run(tmp_path, "check").returncode == 0
+        assert run_cli(tmp_path, "check").returncode == 0
         assert "2021" not in _years(tmp_path)
         return
     assert full.returncode == 0
     assert ": stored (" in lines[0]
     assert any("search index not updated yet" in line for line in lines)
-    assert _run(tmp_path, "check").returncode != 0
-    assert _run(tmp_path, "check", "--repair").returncode == 0
+    assert run_cli(tmp_path, "check").returncode != 0
+    assert run_cli(tmp_path, "check", "--repair").returncode == 0
     assert "2021" in _years(tmp_path)
