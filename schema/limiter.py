@@ -11,6 +11,9 @@ document of fragments spreading each other held a worker for minutes.
 
 The checks, the first failure refusing the request with one error:
 
+- a document of several operations without ``operationName``: ``BAD_REQUEST`` (the GraphQL
+  spec's request error; Strawberry would run the first);
+
 - fragments that spread each other in a cycle, and an operation deeper than ``max_depth``
   or a document with more than ``max_aliases`` aliases, fragments expanded: the messages of
   the strawberry limiters these replace, coded ``GRAPHQL_VALIDATION_FAILED`` by
@@ -94,6 +97,14 @@ class QueryLimiter(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         if document is not None:
+            # The name the request gave: Strawberry's operation_name falls back to the
+            # first operation's, and it would run that one (the tests hold this).
+            named = getattr(context, "_provided_operation_name", None)
+            if named is None and _operations(document) > 1:
+                raise GraphQLError(
+                    "the document holds several operations: say which to run in operationName",
+                    extensions={"code": "BAD_REQUEST"},
+                )
             limits = self.limits
             shape = shape_of(document)  # raises FragmentCycle, a validation error
             for name, depth in shape.depths:
@@ -133,3 +144,7 @@ def _chosen(document: DocumentNode, name: str | None) -> OperationDefinitionNode
         ),
         None,
     )
+
+
+def _operations(document: DocumentNode) -> int:
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)

@@ -22,11 +22,14 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, HTTPConnection, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
 from archive import queries
 from archive.db import limit_session, reader, store_problem, writer
@@ -37,7 +40,7 @@ from schema import build_schema
 from schema.context import Context
 from schema.errors import BAD_USER_INPUT, INTERNAL, INTERNAL_MESSAGE, store_code
 from schema.inputs import TEXT_REFUSED
-from server import balance
+from server import balance, over_http
 from server.cache import ResponseCache
 from server.export import export_routes
 from server.limits import RequestLimits
@@ -50,6 +53,7 @@ from server.observability import (
     root_fields,
 )
 from server.offload import WorkerThreads
+from server.page import graphiql
 from server.page import routes as page_routes
 from server.resources import open_searcher, open_store
 from server.settings import Settings
@@ -76,6 +80,13 @@ def authenticated(connection: HTTPConnection, tokens: tuple[str, ...]) -> bool:
 class TextRefused(HTTPException):
     """Text no store can hold, found before GraphQL ran: the client's mistake in a value, so
     BAD_USER_INPUT as when GraphQL finds it (``schema.inputs``)."""
+
+
+class MethodRefused(HTTPException):
+    """An operation the request's method may not run (a mutation over GET): 405."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(405, reason)
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -137,6 +148,39 @@ class GraphQLApp(GraphQL[Context, None]):
                 400, "the multipart request's operations or map is not of the right shape"
             ) from None
 
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The request's parameters; an empty ``operationName`` means none (GraphQL over
+        HTTP), and one that is not a string is refused."""
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            name: object = item.operation_name
+            if name == "":
+                item.operation_name = None
+            elif name is not None and not isinstance(name, str):
+                raise HTTPException(400, "operationName must be a string or null")
+        return data
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        try:
+            return await super().execute_single(*args, **kwargs)
+        except HTTPException as refused:
+            if isinstance(refused.__cause__, InvalidOperationTypeError):
+                raise MethodRefused(refused.reason) from None
+            raise
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        """The answer's body; a request error (nothing executed: the document, the
+        variables or the operation's choice was wrong) has no ``data`` entry."""
+        processed = await super().process_result(request, result)
+        errors = result.errors or []
+        if result.data is None and errors and all(error.path is None for error in errors):
+            processed.pop("data", None)
+            request.state.request_error = True
+        return processed
+
+    async def render_graphql_ide(self, request: Any) -> Response:
+        return graphiql()  # served from our own files, not a CDN (server/page.py)
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(
             db=request.state.db,  # the request's session, made and closed by _answer
@@ -162,14 +206,25 @@ class GraphQLApp(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         connection = HTTPConnection(scope)
+        media_type = over_http.answer_type(connection.headers.get("accept"))
         # Multipart is how files are uploaded, and how a cross-site form posts without a CORS
         # preflight: only an authenticated request may use it.
         multipart = connection.headers.get("content-type", "").startswith("multipart/")
-        if multipart and not authenticated(connection, self.settings.api_tokens):
+        response: Response
+        method = scope["method"]
+        if method not in ("GET", "POST"):
+            response = over_http.error_response(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"GraphQL is served over GET and POST, not {method}",
+                media_type,
+                {"Allow": over_http.ALLOWED_METHODS},
+            )
+        elif multipart and not authenticated(connection, self.settings.api_tokens):
             message = "uploads need Authorization: Bearer <token> with a configured token"
             if not self.settings.api_tokens:
                 message = "this server takes no uploads: PLAN_ARCHIVE_API_TOKENS is not set"
-            response: Response = _error(401, "UNAUTHENTICATED", message)
+            response = over_http.error_response(401, "UNAUTHENTICATED", message, media_type)
         else:
             request = Request(scope=scope, receive=receive)
             try:
@@ -180,30 +235,34 @@ class GraphQLApp(GraphQL[Context, None]):
             except ClientDisconnect:
                 return  # the client went away; nobody to answer
             response = await self.threads.run(
-                functools.partial(self._answer_safely, request), _work_deadline(scope)
+                functools.partial(self._answer_safely, request, media_type),
+                _work_deadline(scope),
             )
         await response(scope, receive, send)
 
-    async def _answer_safely(self, request: Request) -> Response:
+    async def _answer_safely(self, request: Request, media_type: str) -> Response:
         """The answer, or a GraphQL-shaped refusal; runs in a worker thread (server/offload.py)."""
+        error = functools.partial(over_http.error_response, media_type=media_type)
         try:
-            return await self._answer(request)
+            return await self._answer(request, media_type)
+        except MethodRefused as refused:
+            return error(405, "METHOD_NOT_ALLOWED", refused.reason, headers={"Allow": "POST"})
         except HTTPException as refused:  # Strawberry's own refusals, in plain text
             code = BAD_USER_INPUT if isinstance(refused, TextRefused) else "BAD_REQUEST"
-            return _error(refused.status_code, code, refused.reason)
+            return error(refused.status_code, code, refused.reason)
         except StarletteHTTPException as refused:  # a multipart body Starlette cannot read
-            return _error(refused.status_code, "BAD_REQUEST", refused.detail)
-        except Exception as error:  # the store, or a bug: not the client's doing
-            problem = store_problem(error)
+            return error(refused.status_code, "BAD_REQUEST", refused.detail)
+        except Exception as failure:  # the store, or a bug: not the client's doing
+            problem = store_problem(failure)
             if problem is not None:  # busy, slow or full: say so, without its SQL
                 logger.warning("store problem answering a request: %s", problem)
-                return _error(503, store_code(problem), str(problem))
+                return error(503, store_code(problem), str(problem))
             logger.error("unexpected error answering a request", exc_info=True)
-            return _error(500, INTERNAL, INTERNAL_MESSAGE)
+            return error(500, INTERNAL, INTERNAL_MESSAGE)
         finally:
             await request.close()  # an upload's files, when no resolver read and closed them
 
-    async def _answer(self, request: Request) -> Response:
+    async def _answer(self, request: Request, media_type: str) -> Response:
         """The answer from the response cache, or from GraphQL (kept if it may be cached).
 
         The request's session reads the data version first, so on SQLite the whole request
@@ -224,6 +283,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 return Response(body, media_type=content_type, headers={"x-cache": "hit"})
             request.state.db = db
             response = await self.run(request)
+            over_http.settle(response, media_type, getattr(request.state, "request_error", False))
             context = getattr(request.state, "context", None)
             if (
                 key is not None
@@ -268,12 +328,6 @@ def _work_deadline(scope: Scope) -> float | None:
     return limit - WORK_MARGIN
 
 
-def _error(status: int, code: str, message: str) -> Response:
-    """A refusal before GraphQL ran, shaped like a GraphQL error."""
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=status)
-
-
 def create_app(settings: Settings) -> Starlette:
     metrics = Metrics(settings.metrics_dir) if settings.metrics else None
     graphql = GraphQLApp(settings, metrics, graphql_ide="graphiql" if settings.graphiql else None)
@@ -312,7 +366,7 @@ def create_app(settings: Settings) -> Starlette:
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", graphql),  # every method: GraphQLApp answers 405 itself
         *export_routes(
             graphql.sessions,
             graphql.searcher,
@@ -338,7 +392,25 @@ def create_app(settings: Settings) -> Starlette:
             stream_timeout=settings.stream_timeout,
         ),
     ]
-    return Starlette(routes=routes, middleware=limits, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        middleware=limits,
+        lifespan=lifespan,
+        exception_handlers={StarletteHTTPException: _refused},
+    )
+
+
+async def _refused(request: Request, refusal: Exception) -> Response:
+    """Starlette's routing refusals (no such path, a method a route does not take), shaped
+    like every other error answer. The exports' refusals of their parameters stay one line
+    of plain text (server/export.py)."""
+    assert isinstance(refusal, StarletteHTTPException)
+    status = refusal.status_code
+    if status not in (404, 405):
+        return PlainTextResponse(refusal.detail, status_code=status, headers=refusal.headers)
+    code = "NOT_FOUND" if status == 404 else "METHOD_NOT_ALLOWED"
+    media_type = over_http.answer_type(request.headers.get("accept"))
+    return over_http.error_response(status, code, refusal.detail, media_type, refusal.headers)
 
 
 def app_from_env() -> Starlette:

@@ -7,12 +7,13 @@ it like any other error.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server import over_http
 
 logger = logging.getLogger("plan_archive.server")
 
@@ -71,7 +72,7 @@ class RequestLimits:
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > cap:
             await send_error(
-                send, 413, "PAYLOAD_TOO_LARGE", f"the request body is over {cap} bytes"
+                send, scope, 413, "PAYLOAD_TOO_LARGE", f"the request body is over {cap} bytes"
             )
             return
         received = 0
@@ -106,12 +107,12 @@ class RequestLimits:
         except BodyTooLarge:
             if not started:
                 await send_error(
-                    send, 413, "PAYLOAD_TOO_LARGE", f"the request body is over {cap} bytes"
+                    send, scope, 413, "PAYLOAD_TOO_LARGE", f"the request body is over {cap} bytes"
                 )
         except TimeoutError:
             if not started:
                 await send_error(
-                    send, 503, "TIMEOUT", f"the request took longer than {self.timeout:g} s"
+                    send, scope, 503, "TIMEOUT", f"the request took longer than {self.timeout:g} s"
                 )
             else:  # too late for an error: the connection closes before the body's end
                 streaming = scope.get("state", {}).get(_STREAMING)
@@ -119,11 +120,13 @@ class RequestLimits:
                 logger.warning("an answer ran past %g s and was cut", limit)
 
 
-async def send_error(send: Send, status: int, code: str, message: str) -> None:
-    """Answer with a GraphQL-shaped error: ``{"errors": [{message, extensions: {code}}]}``."""
-    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
+async def send_error(send: Send, scope: Scope, status: int, code: str, message: str) -> None:
+    """Answer with a GraphQL-shaped error, in the media type the request accepts
+    (``server/over_http.py``)."""
+    accept = dict(scope["headers"]).get(b"accept", b"").decode("latin-1")
+    body = over_http.error_body(code, message)
     headers: list[Any] = [
-        (b"content-type", b"application/json"),
+        (b"content-type", over_http.content_type(over_http.answer_type(accept)).encode()),
         (b"content-length", str(len(body)).encode()),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -101,7 +101,7 @@ def test_nul_in_a_variable_is_bad_user_input(
 ) -> None:
     body = _post(client, query, **variables)
     assert REFUSED in _refused(body)["message"]
-    assert body["data"] is None
+    assert "data" not in body  # a request error: nothing ran
 
 
 @pytest.mark.parametrize(

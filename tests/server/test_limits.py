@@ -211,8 +211,9 @@ def test_a_mutation_over_get_is_refused_as_json(client: TestClient) -> None:
     response = client.get(
         "/graphql", params={"query": 'mutation { deleteDocument(id: "x") { id } }'}
     )
-    assert response.status_code == 400
-    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert response.status_code == 405  # GraphQL over HTTP
+    assert response.headers["allow"] == "POST"
+    assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
 
 
 def _costly(aliases: int, page: int) -> str:

@@ -1,0 +1,93 @@
+"""GraphQL over HTTP (the GraphQL Foundation's specification): which media type an answer
+takes, and what status it carries.
+
+A client says in ``Accept`` which it understands. ``application/graphql-response+json``
+(what Apollo Client, graphql-http and other current clients ask for first) gives a request
+error its own status: 400 when the document cannot be parsed or validated, its variables do
+not fit, or no operation can be chosen, and the answer then has no ``data`` entry; a
+response with ``data`` is 200, errors in fields or not. ``application/json`` (the legacy
+type, and what a client gets without ``Accept`` or with ``*/*``) answers every GraphQL
+request that ran with 200, as clients written for it expect. Refusals before GraphQL runs
+(a body that is not JSON, a method other than GET and POST, a body too large, time out)
+keep their 4xx/5xx status in either type, and every error answer is a GraphQL-shaped JSON
+body: ``{"errors": [{"message", "extensions": {"code"}}]}``.
+
+An ``Accept`` that names neither type (nor a wildcard) gets ``application/json``, as the
+specification allows, rather than 406: a client that cannot read JSON cannot read a 406's
+explanation either.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from starlette.responses import Response
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+ALLOWED_METHODS = "GET, POST"
+
+
+def answer_type(accept: str | None) -> str:
+    """The media type of the answer for an ``Accept`` header: the one of the two the client
+    prefers by q-value (``application/graphql-response+json`` on a tie; a wildcard counts
+    for ``application/json``), else ``application/json``."""
+    offered = {GRAPHQL_RESPONSE: -1.0, JSON: -1.0}
+    for item in (accept or "").split(","):
+        kind, _, parameters = item.partition(";")
+        kind = kind.strip().lower()
+        q = 1.0
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q <= 0:
+            continue
+        if kind == GRAPHQL_RESPONSE:
+            offered[GRAPHQL_RESPONSE] = max(offered[GRAPHQL_RESPONSE], q)
+        elif kind in (JSON, "application/*", "*/*"):
+            offered[JSON] = max(offered[JSON], q)
+    if offered[GRAPHQL_RESPONSE] > 0 and offered[GRAPHQL_RESPONSE] >= offered[JSON]:
+        return GRAPHQL_RESPONSE
+    return JSON
+
+
+def content_type(media_type: str) -> str:
+    return f"{media_type}; charset=utf-8"
+
+
+def error_body(code: str, message: str) -> bytes:
+    """A GraphQL-shaped error answer, with no ``data``: nothing ran."""
+    return json.dumps(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, ensure_ascii=False
+    ).encode()
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    media_type: str = JSON,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A refusal before GraphQL ran, shaped like a GraphQL error."""
+    return Response(
+        error_body(code, message),
+        status_code=status,
+        headers=dict(headers or {}),
+        media_type=content_type(media_type),
+    )
+
+
+def settle(response: Response, media_type: str, request_error: bool) -> None:
+    """Give a GraphQL answer its media type, and a request error its status under
+    ``application/graphql-response+json`` (GraphiQL's page, an HTML answer, is left as is)."""
+    if not response.headers.get("content-type", "").startswith(JSON):
+        return
+    response.headers["content-type"] = content_type(media_type)
+    if media_type == GRAPHQL_RESPONSE and request_error and response.status_code == 200:
+        response.status_code = 400
