@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -40,7 +40,9 @@ class Document(relay.Node):
     title: str
     source_name: str = strawberry.field(description="The file name it was ingested from.")
     sha256: str
-    ingested_at: datetime
+    ingested_at: datetime = strawberry.field(
+        description="When it was stored: ISO 8601 in UTC, with its offset (+00:00)."
+    )
     # Set for a document just deleted: its count, as its measures can no longer be counted.
     counted_measures: strawberry.Private[int | None] = None
 
@@ -53,7 +55,10 @@ class Document(relay.Node):
             title=row.title,
             source_name=row.source_name,
             sha256=row.sha256,
-            ingested_at=row.ingested_at,
+            # SQLite gives the stored UTC time back without its zone; PostgreSQL with it.
+            ingested_at=row.ingested_at.replace(tzinfo=UTC)
+            if row.ingested_at.tzinfo is None
+            else row.ingested_at.astimezone(UTC),
         )
 
     @strawberry.field(description="The text as decoded, every character kept.")

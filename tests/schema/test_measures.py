@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -143,3 +144,14 @@ def test_departments_read_with_the_page_whether_asked_directly_or_in_fragments(
     first = graphql(client, node, id=direct[6]["node"]["id"])["data"]["node"]
     assert first["departments"] == direct[6]["node"]["departments"]
     assert any(len(e["node"]["departments"]) > 1 for e in direct)
+
+
+def test_ingested_at_is_utc_with_its_offset(client: TestClient) -> None:
+    documents = graphql(client, "{ documents { ingestedAt } }")["data"]["documents"]
+    assert documents
+    now = datetime.now(UTC)
+    for document in documents:
+        stored = datetime.fromisoformat(document["ingestedAt"])
+        assert document["ingestedAt"].endswith("+00:00")
+        assert stored.utcoffset() == timedelta(0)
+        assert now - timedelta(days=1) < stored <= now  # stored by this run, in UTC
