@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from cross_web import HTTPException  # what Strawberry raises to refuse a request
+from graphql import GraphQLError
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
@@ -28,7 +29,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from archive import queries
@@ -166,6 +167,10 @@ class GraphQLApp(GraphQL[Context, None]):
         except HTTPException as refused:
             if isinstance(refused.__cause__, InvalidOperationTypeError):
                 raise MethodRefused(refused.reason) from None
+            if isinstance(refused.__cause__, CannotGetOperationTypeError):
+                # No such operationName: a request error like any other (GraphQL over HTTP)
+                error = GraphQLError(refused.reason, extensions={"code": "BAD_REQUEST"})
+                return ExecutionResult(data=None, errors=[error])
             raise
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -175,7 +180,8 @@ class GraphQLApp(GraphQL[Context, None]):
         errors = result.errors or []
         if result.data is None and errors and all(error.path is None for error in errors):
             processed.pop("data", None)
-            request.state.request_error = True
+            codes = [(error.extensions or {}).get("code") for error in errors]
+            request.state.request_error_codes = codes
         return processed
 
     async def render_graphql_ide(self, request: Any) -> Response:
@@ -283,7 +289,8 @@ class GraphQLApp(GraphQL[Context, None]):
                 return Response(body, media_type=content_type, headers={"x-cache": "hit"})
             request.state.db = db
             response = await self.run(request)
-            over_http.settle(response, media_type, getattr(request.state, "request_error", False))
+            codes = getattr(request.state, "request_error_codes", None)
+            over_http.settle(response, media_type, codes)
             context = getattr(request.state, "context", None)
             if (
                 key is not None

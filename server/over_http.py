@@ -83,11 +83,29 @@ def error_response(
     )
 
 
-def settle(response: Response, media_type: str, request_error: bool) -> None:
-    """Give a GraphQL answer its media type, and a request error its status under
-    ``application/graphql-response+json`` (GraphiQL's page, an HTML answer, is left as is)."""
+# Codes of a request that failed for the server's reasons, not the client's.
+UNAVAILABLE = frozenset(
+    {"STORE_BUSY", "STORE_TIMEOUT", "STORE_FULL", "TIMEOUT", "SEARCH_TIMEOUT", "INDEX_UNAVAILABLE"}
+)
+
+
+def settle(
+    response: Response, media_type: str, request_error_codes: list[str | None] | None
+) -> None:
+    """Give a GraphQL answer its media type and, under ``application/graphql-response+json``,
+    a request error (``request_error_codes`` not None) its status: 503 when the store or the
+    index could not serve it, 500 for a fault of ours, else 400 (the client's request).
+    GraphiQL's page, an HTML answer, is left as is."""
     if not response.headers.get("content-type", "").startswith(JSON):
         return
     response.headers["content-type"] = content_type(media_type)
-    if media_type == GRAPHQL_RESPONSE and request_error and response.status_code == 200:
-        response.status_code = 400
+    if media_type != GRAPHQL_RESPONSE or request_error_codes is None:
+        return
+    if response.status_code == 200:
+        codes = set(request_error_codes)
+        if codes & UNAVAILABLE:
+            response.status_code = 503
+        elif "INTERNAL" in codes:
+            response.status_code = 500
+        else:
+            response.status_code = 400

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 import time
@@ -69,5 +70,25 @@ def test_a_long_request_lets_the_next_one_start_beside_it() -> None:
 
     try:
         assert asyncio.run(send())
+    finally:
+        threads.close()
+
+
+def test_a_request_that_fails_gives_up_its_turn() -> None:
+    threads = WorkerThreads(2, overlap_after=1000.0)  # the next would wait for it to end
+
+    async def fails() -> None:
+        raise ValueError("the request's own failure")
+
+    async def works() -> str:
+        return "answered"
+
+    async def send() -> str:
+        with contextlib.suppress(ValueError):
+            await threads.run(fails)
+        return await asyncio.wait_for(threads.run(works), 30)
+
+    try:
+        assert asyncio.run(send()) == "answered"
     finally:
         threads.close()
