@@ -109,6 +109,7 @@ class GraphQLApp(GraphQL[Context, None]):
         # Index updates after a mutation run in one background thread (never on a request).
         self.index_updates = BackgroundUpdates(self.writer, settings.index_dir)
         self.threads = WorkerThreads(settings.worker_threads)
+        self.persisted = over_http.PersistedQueries()
         # An upload's PDF must be read within the request's own time limit.
         pdf = settings.pdf_limits
         seconds = min(pdf.seconds, settings.request_timeout)
@@ -151,7 +152,8 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         """The request's parameters; an empty ``operationName`` means none (GraphQL over
-        HTTP), and one that is not a string is refused."""
+        HTTP), and one that is not a string is refused; a persisted query's hash stands for
+        its query (``over_http.PersistedQueries``)."""
         data = await super().parse_http_body(request)
         for item in data if isinstance(data, list) else [data]:
             name: object = item.operation_name
@@ -159,6 +161,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 item.operation_name = None
             elif name is not None and not isinstance(name, str):
                 raise HTTPException(400, "operationName must be a string or null")
+            item.query = self.persisted.resolve(item.query, item.extensions)
         return data
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
@@ -183,6 +186,12 @@ class GraphQLApp(GraphQL[Context, None]):
             codes = [(error.extensions or {}).get("code") for error in errors]
             request.state.request_error_codes = codes
         return processed
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A persisted query's GET names no query, only its hash: it is no browser's visit.
+        return request.query_params.get("extensions") is None and bool(
+            super().should_render_graphql_ide(request)
+        )
 
     async def render_graphql_ide(self, request: Any) -> Response:
         return graphiql()  # served from our own files, not a CDN (server/page.py)
@@ -251,6 +260,9 @@ class GraphQLApp(GraphQL[Context, None]):
         error = functools.partial(over_http.error_response, media_type=media_type)
         try:
             return await self._answer(request, media_type)
+        except over_http.PersistedQueryRefused as refused:  # a request error
+            status = 400 if media_type == over_http.GRAPHQL_RESPONSE else 200
+            return error(status, refused.code, str(refused))
         except MethodRefused as refused:
             return error(405, "METHOD_NOT_ALLOWED", refused.reason, headers={"Allow": "POST"})
         except HTTPException as refused:  # Strawberry's own refusals, in plain text

@@ -19,8 +19,13 @@ explanation either.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
+from typing import Any
 
 from starlette.responses import Response
 
@@ -109,3 +114,66 @@ def settle(
             response.status_code = 500
         else:
             response.status_code = 400
+
+
+# Automatic persisted queries (Apollo's protocol, also spoken by graphql-yoga, urql, gql):
+# a client sends ``extensions.persistedQuery = {version: 1, sha256Hash}`` without the query;
+# a server that knows the hash runs the query it stands for, and one that does not answers
+# PERSISTED_QUERY_NOT_FOUND, after which the client sends the query with its hash once.
+# Queries repeat, so the portal's requests become short GETs that an HTTP cache can hold.
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+PERSISTED_QUERIES = 2_000  # kept per process, the least recently used dropped first
+PERSISTED_QUERY_CHARACTERS = 64_000  # a query longer than this is run but not kept
+
+
+class PersistedQueryRefused(Exception):
+    """A persisted-query request the server cannot run: ``code`` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class PersistedQueries:
+    """The queries this process has seen, by their SHA-256 (hex)."""
+
+    def __init__(self, size: int = PERSISTED_QUERIES) -> None:
+        self._size = size
+        self._queries: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def resolve(self, query: str | None, extensions: Mapping[str, Any] | None) -> str | None:
+        """The query to run: ``query`` itself (kept under its hash when it names one, which
+        must be its own), or the one kept under the hash named. Raises
+        ``PersistedQueryRefused``."""
+        persisted = (extensions or {}).get("persistedQuery")
+        if persisted is None:
+            return query
+        if not isinstance(persisted, dict) or persisted.get("version") != 1:
+            raise PersistedQueryRefused(
+                "BAD_REQUEST", "extensions.persistedQuery must be {version: 1, sha256Hash}"
+            )
+        named = persisted.get("sha256Hash")
+        if not isinstance(named, str) or not re.fullmatch(r"[0-9a-f]{64}", named):
+            raise PersistedQueryRefused(
+                "BAD_REQUEST", "sha256Hash must be 64 lower-case hexadecimal digits"
+            )
+        if query is None:
+            with self._lock:
+                found = self._queries.get(named)
+                if found is not None:
+                    self._queries.move_to_end(named)
+            if found is None:
+                raise PersistedQueryRefused(PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
+            return found
+        if hashlib.sha256(query.encode()).hexdigest() != named:
+            raise PersistedQueryRefused(
+                "BAD_REQUEST", "sha256Hash is not the SHA-256 of the query sent with it"
+            )
+        if len(query) <= PERSISTED_QUERY_CHARACTERS:
+            with self._lock:
+                self._queries[named] = query
+                self._queries.move_to_end(named)
+                while len(self._queries) > self._size:
+                    self._queries.popitem(last=False)
+        return query

@@ -3,6 +3,8 @@ refusals shaped like GraphQL errors, and the graphql-http package's server audit
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -248,3 +250,60 @@ def test_every_error_code_is_documented() -> None:
     listed = {name for cell in first_cells for name in re.findall(r"`([A-Z_]+)`", cell)}
     assert used - listed == set()
     assert {"TIMEOUT", "INTERNAL"} <= listed  # one word each
+
+
+def _persisted(query: str) -> dict[str, Any]:
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    return {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+
+
+def test_a_persisted_query_runs_by_its_hash_over_get(client: TestClient) -> None:
+    query = "{ fiscalYears { year measureCount } }"
+    extensions = json.dumps(_persisted(query))
+    # Not known yet: the client is told so, and sends the query with its hash once.
+    for accept, status in ((BOTH, 400), (JSON, 200), ("*/*", 200)):
+        unknown = client.get(
+            "/graphql", params={"extensions": extensions}, headers={"accept": accept}
+        )
+        assert unknown.status_code == status
+        assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    registered = _post(client, {"query": query, "extensions": _persisted(query)})
+    assert registered.status_code == 200
+    expected = _post(client, {"query": query}).json()
+    assert registered.json() == expected
+    # From then on its hash alone stands for it, in a short GET.
+    short = client.get("/graphql", params={"extensions": extensions}, headers={"accept": BOTH})
+    assert short.status_code == 200
+    assert short.json() == expected
+    with_variables = (
+        "query($year: Int!) { measures(filter: {fiscalYears: [$year]}) { totalCount } }"
+    )
+    _post(client, {"query": with_variables, "extensions": _persisted(with_variables)})
+    year = expected["data"]["fiscalYears"][0]["year"]
+    answer = client.get(
+        "/graphql",
+        params={
+            "extensions": json.dumps(_persisted(with_variables)),
+            "variables": json.dumps({"year": year}),
+        },
+    )
+    counted = answer.json()["data"]["measures"]["totalCount"]
+    assert counted == expected["data"]["fiscalYears"][0]["measureCount"]
+
+
+@pytest.mark.parametrize(
+    "extensions",
+    [
+        {"persistedQuery": {"version": 2, "sha256Hash": "0" * 64}},
+        {"persistedQuery": {"version": 1, "sha256Hash": "not hex"}},
+        {"persistedQuery": "yes"},
+        _persisted("{ documents { id } }"),  # the hash of another query
+    ],
+)
+def test_a_wrong_persisted_query_is_a_bad_request(
+    client: TestClient, extensions: dict[str, Any]
+) -> None:
+    answer = _post(client, {"query": YEARS, "extensions": extensions})
+    assert answer.status_code == 400
+    assert "data" not in answer.json()
+    assert answer.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
