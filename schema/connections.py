@@ -84,7 +84,10 @@ def measure_connection(
         total_count=queries.count_measures(db, where),
         edges=edges,
         page_info=PageInfo(
-            has_next_page=len(rows) > limit, end_cursor=edges[-1].cursor if edges else None
+            has_next_page=len(rows) > limit,
+            end_cursor=edges[-1].cursor if edges else None,
+            has_previous_page=key is not None,  # the cursor's own measure comes before
+            start_cursor=edges[0].cursor if edges else None,
         ),
     )
 

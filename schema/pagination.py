@@ -19,10 +19,17 @@ from schema.errors import BAD_USER_INPUT, PublicError
 DEFAULT_PAGE_SIZE = 20
 
 
-@strawberry.type
+@strawberry.type(description="Relay's page information for a forward page (first/after).")
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+    has_previous_page: bool = strawberry.field(
+        default=False,
+        description="Whether items precede this page: true for a page asked after a cursor.",
+    )
+    start_cursor: str | None = strawberry.field(
+        default=None, description="The first edge's cursor; null for an empty page."
+    )
 
 
 def page_size(first: int | None, largest: int) -> int:

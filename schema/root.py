@@ -179,6 +179,8 @@ class Query:
             page_info=PageInfo(
                 has_next_page=offset + limit < results.total,
                 end_cursor=edges[-1].cursor if edges else None,
+                has_previous_page=offset > 0,
+                start_cursor=edges[0].cursor if edges else None,
             ),
             facets=SearchFacets(
                 fiscal_years=[

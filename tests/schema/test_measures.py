@@ -155,3 +155,23 @@ def test_ingested_at_is_utc_with_its_offset(client: TestClient) -> None:
         assert document["ingestedAt"].endswith("+00:00")
         assert stored.utcoffset() == timedelta(0)
         assert now - timedelta(days=1) < stored <= now  # stored by this run, in UTC
+
+
+PAGES = """query($after: String) { measures(first: 2, after: $after) {
+  edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+SEARCH_PAGES = """query($after: String) { search(query: "市民", first: 2, after: $after) {
+  edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+
+
+def test_page_info_has_both_ends(client: TestClient) -> None:
+    for query, root in ((PAGES, "measures"), (SEARCH_PAGES, "search")):
+        first = graphql(client, query)["data"][root]
+        info = first["pageInfo"]
+        cursors = [edge["cursor"] for edge in first["edges"]]
+        assert (info["startCursor"], info["endCursor"]) == (cursors[0], cursors[-1])
+        assert info["hasPreviousPage"] is False
+        assert info["hasNextPage"] is True
+        second = graphql(client, query, after=info["endCursor"])["data"][root]
+        assert second["pageInfo"]["hasPreviousPage"] is True
+        assert second["pageInfo"]["startCursor"] == second["edges"][0]["cursor"]
+        assert second["pageInfo"]["startCursor"] not in cursors
