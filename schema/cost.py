@@ -9,8 +9,8 @@ produce, with the variables applied:
   work out a measure's history), times the number of times it can appear;
 - inside a connection, ``edges`` appear ``first`` times (the default page size without it);
 - inside any other list, items appear as often as the archive holds them for the root lists
-  (``documents``, ``departments``, ``fiscalYears``: counted), or ``LIST_SIZES`` times (an
-  estimate of a typical list);
+  (``documents``, ``departments``, ``fiscalYears``: counted), as many as the IDs given to
+  ``nodes(ids:)``, or ``LIST_SIZES`` times (an estimate of a typical list);
 - a fragment costs as much each time it is spread;
 - ``@skip`` and ``@include`` are not applied: the estimate is an upper bound.
 
@@ -40,6 +40,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     NamedTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -174,7 +175,7 @@ class _Walk:
         if node.selection_set is not None and isinstance(child, _Parent):
             items = 1
             if is_list_type(get_nullable_type(field.type)) and name != "edges":
-                items = self.sizes(key)
+                items = self.sizes(key) if "ids" not in field.args else _ids(node, self.variables)
             page = _first(node, self.variables) if "first" in field.args else None
             cost += items * self.unit(node.selection_set, child).times(page)
         return _Unit(0, cost) if name == "edges" else _Unit(cost, 0)
@@ -192,3 +193,19 @@ def _first(node: FieldNode, variables: Mapping[str, Any]) -> int:
             if isinstance(given, int):
                 return max(given, 0)
     return DEFAULT_PAGE_SIZE
+
+
+def _ids(node: FieldNode, variables: Mapping[str, Any]) -> int:
+    """How many IDs ``nodes(ids:)`` is given: one item each."""
+    for argument in node.arguments or ():
+        if argument.name.value != "ids":
+            continue
+        value = argument.value
+        if isinstance(value, ListValueNode):
+            return len(value.values)
+        if isinstance(value, VariableNode):
+            given = variables.get(value.name.value)
+            if isinstance(given, list):
+                return len(given)
+        return 1  # one ID, given for the list
+    return DEFAULT_LIST_SIZE

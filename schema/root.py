@@ -77,6 +77,29 @@ class Query:
         found: relay.Node | None = nodes[0]
         return found
 
+    @strawberry.field(
+        description="The objects these global IDs name, in their order: null for an ID that "
+        "names nothing. At most the page size (100) IDs."
+    )
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+        largest = info.context.limits.max_page_size
+        if len(ids) > largest:
+            raise PublicError(f"ids holds at most {largest} IDs", BAD_USER_INPUT)
+        named: list[tuple[Any, str] | None] = []
+        for given in ids:
+            global_id = parse_global_id(given)  # a malformed ID names nothing, as in node
+            node_type = _NODE_TYPES.get(global_id.type_name) if global_id is not None else None
+            if global_id is None or node_type is None:
+                named.append(None)
+            else:
+                named.append((node_type, str(global_id.number)))
+        found: dict[tuple[Any, str], relay.Node | None] = {}
+        for node_type in dict.fromkeys(item[0] for item in named if item is not None):
+            numbers = list(dict.fromkeys(n for t, n in filter(None, named) if t is node_type))
+            nodes = await node_type.resolve_nodes(info=info, node_ids=numbers)
+            found.update(zip(((node_type, n) for n in numbers), nodes, strict=True))
+        return [None if item is None else found[item] for item in named]
+
     @strawberry.field(description="Fiscal years with archived reports, ascending.")
     def fiscal_years(self, info: Info) -> list[FiscalYear]:
         return [

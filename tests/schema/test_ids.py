@@ -153,3 +153,35 @@ def test_delete_document_takes_only_a_document_id(
         ).json()
         assert deleted == {"data": {"deleteDocument": {"id": relay.to_base64("Document", 1)}}}
     no_traceback(caplog)
+
+
+NODES = """query($ids: [ID!]!) { nodes(ids: $ids) {
+  __typename id ... on Measure { title } ... on Document { title } } }"""
+
+
+def test_nodes_answers_each_id_in_order(client: TestClient) -> None:
+    measures = graphql(client, "{ measures(first: 2) { edges { node { id title } } } }")
+    first, second = (edge["node"] for edge in measures["data"]["measures"]["edges"])
+    document = graphql(client, "{ documents { id title } }")["data"]["documents"][0]
+    ids = [second["id"], "not an id", document["id"], first["id"], second["id"]]
+    found = graphql(client, NODES, ids=ids)["data"]["nodes"]
+    assert [node and node["id"] for node in found] == [
+        second["id"],
+        None,
+        document["id"],
+        first["id"],
+        second["id"],
+    ]
+    assert found[0]["title"] == second["title"]
+    assert found[2]["title"] == document["title"]
+
+
+def test_nodes_is_bounded_and_costed_by_its_ids(client: TestClient) -> None:
+    too_many = graphql(client, NODES, ids=["x"] * 101)
+    assert too_many["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    texts = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Document { rawText } } }"
+    costly = graphql(client, texts, ids=["x"] * 100)  # 100 texts of weight 250: over 25,000
+    assert costly["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    assert "data" not in costly
+    cheap = graphql(client, texts, ids=["x"] * 10)
+    assert cheap["data"]["nodes"] == [None] * 10
