@@ -47,6 +47,7 @@ from graphql import (
     OperationDefinitionNode,
     OverlappingFieldsCanBeMergedRule,
     ValidationContext,
+    value_from_ast_untyped,
 )
 from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
@@ -121,7 +122,7 @@ class QueryLimiter(SchemaExtension):
                     context.schema._schema,
                     operation,
                     fragments_of(document),
-                    context.variables or {},
+                    _with_defaults(operation, context.variables or {}),
                     counted,
                 )
                 if cost > limits.max_cost:
@@ -148,3 +149,14 @@ def _chosen(document: DocumentNode, name: str | None) -> OperationDefinitionNode
 
 def _operations(document: DocumentNode) -> int:
     return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+
+
+def _with_defaults(operation: OperationDefinitionNode, given: dict[str, Any]) -> dict[str, Any]:
+    """The variables as the operation will see them: those given, and the defaults its
+    definitions declare for the others (a page size or a list of IDs can hide there)."""
+    variables = dict(given)
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        if name not in variables and definition.default_value is not None:
+            variables[name] = value_from_ast_untyped(definition.default_value)
+    return variables

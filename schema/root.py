@@ -79,7 +79,7 @@ class Query:
 
     @strawberry.field(
         description="The objects these global IDs name, in their order: null for an ID that "
-        "names nothing. At most the page size (100) IDs."
+        "names nothing. At most the largest page size (PLAN_ARCHIVE_MAX_PAGE_SIZE) IDs."
     )
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
         largest = info.context.limits.max_page_size

@@ -47,6 +47,7 @@ from server.export import export_routes
 from server.limits import RequestLimits
 from server.limits import deadline as request_deadline
 from server.observability import (
+    PERSISTED_QUERY,
     ArchiveCollector,
     Metrics,
     Observer,
@@ -161,7 +162,12 @@ class GraphQLApp(GraphQL[Context, None]):
                 item.operation_name = None
             elif name is not None and not isinstance(name, str):
                 raise HTTPException(400, "operationName must be a string or null")
-            item.query = self.persisted.resolve(item.query, item.extensions)
+            sent = item.query
+            item.query = self.persisted.resolve(sent, item.extensions)
+            if sent is None and item.query is not None:  # for the access line and metrics
+                starlette_request = getattr(request, "_request", None)  # cross_web's adapter
+                if starlette_request is not None:
+                    starlette_request.scope.setdefault("state", {})[PERSISTED_QUERY] = item.query
         return data
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
@@ -260,8 +266,11 @@ class GraphQLApp(GraphQL[Context, None]):
         error = functools.partial(over_http.error_response, media_type=media_type)
         try:
             return await self._answer(request, media_type)
-        except over_http.PersistedQueryRefused as refused:  # a request error
-            status = 400 if media_type == over_http.GRAPHQL_RESPONSE else 200
+        except over_http.PersistedQueryRefused as refused:
+            # Not found is a request error: 200 under application/json, as clients of the
+            # protocol expect; a malformed one is refused as any bad request.
+            not_found = refused.code == over_http.PERSISTED_QUERY_NOT_FOUND
+            status = 200 if not_found and media_type == over_http.JSON else 400
             return error(status, refused.code, str(refused))
         except MethodRefused as refused:
             return error(405, "METHOD_NOT_ALLOWED", refused.reason, headers={"Allow": "POST"})

@@ -242,9 +242,22 @@ class OperationLabels:
         return label
 
 
+# Where the app leaves the query a persisted query's hash stood for (server/app.py).
+PERSISTED_QUERY = "plan_archive.persisted_query"
+
+
 def graphql_request(scope: Scope, body: bytes) -> tuple[object, object]:
     """The query and operation name of a GraphQL-over-HTTP request: from the query string
-    (GET), the JSON body, or the ``operations`` part of a multipart upload."""
+    (GET), the JSON body, or the ``operations`` part of a multipart upload. A persisted
+    query sent by its hash only is the query the app found for it (``PERSISTED_QUERY``)."""
+    persisted = scope.get("state", {}).get(PERSISTED_QUERY)
+    if persisted is not None:
+        _, name = _sent(scope, body)
+        return persisted, name
+    return _sent(scope, body)
+
+
+def _sent(scope: Scope, body: bytes) -> tuple[object, object]:
     if scope["method"] == "GET":
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         return params.get("query", [None])[0], params.get("operationName", [None])[0]

@@ -123,7 +123,8 @@ def settle(
 # Queries repeat, so the portal's requests become short GETs that an HTTP cache can hold.
 PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 PERSISTED_QUERIES = 2_000  # kept per process, the least recently used dropped first
-PERSISTED_QUERY_CHARACTERS = 64_000  # a query longer than this is run but not kept
+PERSISTED_QUERY_CHARACTERS = 8_192  # a query longer than this is run but not kept
+PERSISTED_CHARACTERS = 2_000_000  # all kept queries together, at most (8 MB as UCS-4)
 
 
 class PersistedQueryRefused(Exception):
@@ -140,6 +141,7 @@ class PersistedQueries:
     def __init__(self, size: int = PERSISTED_QUERIES) -> None:
         self._size = size
         self._queries: OrderedDict[str, str] = OrderedDict()
+        self._characters = 0
         self._lock = threading.Lock()
 
     def resolve(self, query: str | None, extensions: Mapping[str, Any] | None) -> str | None:
@@ -149,10 +151,12 @@ class PersistedQueries:
         persisted = (extensions or {}).get("persistedQuery")
         if persisted is None:
             return query
-        if not isinstance(persisted, dict) or persisted.get("version") != 1:
+        version = persisted.get("version") if isinstance(persisted, dict) else None
+        if type(version) is not int or version != 1:
             raise PersistedQueryRefused(
                 "BAD_REQUEST", "extensions.persistedQuery must be {version: 1, sha256Hash}"
             )
+        assert isinstance(persisted, dict)
         named = persisted.get("sha256Hash")
         if not isinstance(named, str) or not re.fullmatch(r"[0-9a-f]{64}", named):
             raise PersistedQueryRefused(
@@ -172,8 +176,11 @@ class PersistedQueries:
             )
         if len(query) <= PERSISTED_QUERY_CHARACTERS:
             with self._lock:
+                if named not in self._queries:
+                    self._characters += len(query)
                 self._queries[named] = query
                 self._queries.move_to_end(named)
-                while len(self._queries) > self._size:
-                    self._queries.popitem(last=False)
+                while len(self._queries) > self._size or self._characters > PERSISTED_CHARACTERS:
+                    _, dropped = self._queries.popitem(last=False)
+                    self._characters -= len(dropped)
         return query

@@ -185,3 +185,14 @@ def test_nodes_is_bounded_and_costed_by_its_ids(client: TestClient) -> None:
     assert "data" not in costly
     cheap = graphql(client, texts, ids=["x"] * 10)
     assert cheap["data"]["nodes"] == [None] * 10
+
+
+def test_a_default_value_counts_in_the_cost(client: TestClient) -> None:
+    ids = ", ".join(['"x"'] * 100)
+    hidden = (
+        f"query($ids: [ID!]! = [{ids}]) {{ nodes(ids: $ids) {{ ... on Document {{ rawText }} }} }}"
+    )
+    refused = graphql(client, hidden)
+    assert refused["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    pages = "query($n: Int = 100) { a: measures(first: $n) { edges { node { document { rawText } } } } }"
+    assert graphql(client, pages)["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"

@@ -3,6 +3,7 @@ emitted while a request is handled carries that request's id, which the response
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -171,3 +172,16 @@ def test_sql_parameters_never_reach_a_traceback(tmp_path: Path, lines: io.String
     assert "no_such_table" in record["exception"]  # the statement and the error stay
     assert "[parameters: not logged]" in record["exception"]
     assert secret not in lines.getvalue()
+
+
+def test_a_persisted_query_sent_by_hash_is_labelled_by_its_query(
+    client: TestClient, lines: io.StringIO
+) -> None:
+    query = "query Years { fiscalYears { year } documents { id } }"
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    client.post("/graphql", json={"query": query, "extensions": extensions})
+    by_hash = client.get("/graphql", params={"extensions": json.dumps(extensions)})
+    assert by_hash.json()["data"]["fiscalYears"]
+    access = _access(lines)
+    assert [line["operation"] for line in access] == ["documents,fiscalYears"] * 2

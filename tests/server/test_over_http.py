@@ -297,13 +297,15 @@ def test_a_persisted_query_runs_by_its_hash_over_get(client: TestClient) -> None
         {"persistedQuery": {"version": 2, "sha256Hash": "0" * 64}},
         {"persistedQuery": {"version": 1, "sha256Hash": "not hex"}},
         {"persistedQuery": "yes"},
+        {"persistedQuery": {"version": True, "sha256Hash": "0" * 64}},
         _persisted("{ documents { id } }"),  # the hash of another query
     ],
 )
 def test_a_wrong_persisted_query_is_a_bad_request(
     client: TestClient, extensions: dict[str, Any]
 ) -> None:
-    answer = _post(client, {"query": YEARS, "extensions": extensions})
-    assert answer.status_code == 400
-    assert "data" not in answer.json()
-    assert answer.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    for accept in (BOTH, JSON):  # refused before GraphQL runs: 400 in either type
+        answer = _post(client, {"query": YEARS, "extensions": extensions}, accept)
+        assert answer.status_code == 400
+        assert "data" not in answer.json()
+        assert answer.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
