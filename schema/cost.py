@@ -39,15 +39,13 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
-    IntValueNode,
-    ListValueNode,
     NamedTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    VariableNode,
     get_named_type,
     get_nullable_type,
     is_list_type,
+    value_from_ast_untyped,
 )
 
 from schema.pagination import DEFAULT_PAGE_SIZE
@@ -182,30 +180,25 @@ class _Walk:
 
 
 def _first(node: FieldNode, variables: Mapping[str, Any]) -> int:
-    for argument in node.arguments or ():
-        if argument.name.value != "first":
-            continue
-        value = argument.value
-        if isinstance(value, IntValueNode):
-            return max(int(value.value), 0)
-        if isinstance(value, VariableNode):
-            given = variables.get(value.name.value)
-            if isinstance(given, int):
-                return max(given, 0)
-    return DEFAULT_PAGE_SIZE
+    given = _argument(node, "first", variables)
+    return max(given, 0) if type(given) is int else DEFAULT_PAGE_SIZE
 
 
 def _ids(node: FieldNode, variables: Mapping[str, Any]) -> int:
     """How many IDs ``nodes(ids:)`` is given: one item each."""
+    given = _argument(node, "ids", variables)
+    if given is _ABSENT:
+        return DEFAULT_LIST_SIZE
+    return len(given) if isinstance(given, list) else 1  # one ID, given for the list
+
+
+_ABSENT = object()
+
+
+def _argument(node: FieldNode, name: str, variables: Mapping[str, Any]) -> Any:
+    """The value of ``node``'s argument ``name``, its variables applied (``Undefined`` for a
+    variable not given); ``_ABSENT`` when the field does not name it."""
     for argument in node.arguments or ():
-        if argument.name.value != "ids":
-            continue
-        value = argument.value
-        if isinstance(value, ListValueNode):
-            return len(value.values)
-        if isinstance(value, VariableNode):
-            given = variables.get(value.name.value)
-            if isinstance(given, list):
-                return len(given)
-        return 1  # one ID, given for the list
-    return DEFAULT_LIST_SIZE
+        if argument.name.value == name:
+            return value_from_ast_untyped(argument.value, dict(variables))
+    return _ABSENT
