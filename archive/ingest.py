@@ -11,10 +11,10 @@ from __future__ import annotations
 import enum
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from archive import faults
@@ -53,14 +53,29 @@ class PreparedDocument:
 
 
 @dataclass(frozen=True)
+class MeasureChange:
+    id: int
+    number: str
+
+
+@dataclass(frozen=True)
+class MeasureChanges:
+    """Measures a store or a replacement added, updated (content changed) and removed."""
+
+    added: tuple[MeasureChange, ...]
+    updated: tuple[MeasureChange, ...]
+    removed: tuple[MeasureChange, ...]
+
+
+@dataclass(frozen=True)
 class IngestResult:
     outcome: Outcome
     document_id: int
     municipality: str
     fiscal_year: int
     measure_count: int
-    # Ids of measures this ingest removed (a replaced version's), for whoever mirrors the store.
-    removed_measure_ids: tuple[int, ...] = ()
+    # What this ingest did to each measure, for whoever mirrors the store (the change feed).
+    measures: MeasureChanges = field(default_factory=lambda: MeasureChanges((), (), ()))
 
     def describe(self) -> str:
         what = f"{self.municipality} {self.fiscal_year}"
@@ -133,7 +148,12 @@ def prepare_document(
 
 
 def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
-    """Write ``prepared`` into the store, replacing an older version of the same report."""
+    """Write ``prepared`` into the store, replacing an older version of the same report.
+
+    A replacement keeps identities: the document keeps its id, and a measure (or pillar) whose
+    number is in both versions keeps its id with the new content, so what an integrator
+    stored about it still names it (#15). Measures new in this version are added, those gone
+    from it deleted."""
     report = prepared.report
     same_bytes = db.scalars(select(Document).where(Document.sha256 == prepared.sha256)).first()
     if same_bytes is not None:
@@ -161,7 +181,6 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
             Document.fiscal_year == prepared.fiscal_year,
         )
     )
-    removed: tuple[int, ...] = ()
     if old_id is not None and not report.measures:
         stored_measures = db.scalar(
             select(func.count()).select_from(Measure).where(Measure.document_id == old_id)
@@ -175,32 +194,82 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
                 f"{stored_measures} measures and this file has none; it would replace them "
                 "with a text without structure",
             )
-    if old_id is not None:
-        removed = tuple(db.scalars(select(Measure.id).where(Measure.document_id == old_id)))
-        db.execute(delete(Document).where(Document.id == old_id))
-        _delete_orphan_departments(db)
-        db.add(IndexTask(document_id=old_id, action="drop", created_at=datetime.now(UTC)))
-        outcome = Outcome.REPLACED
-    document = Document(
-        municipality=prepared.municipality,
-        fiscal_year=prepared.fiscal_year,
-        title=report.title,
-        source_name=prepared.source_name,
-        sha256=prepared.sha256,
-        encoding=prepared.encoding,
-        raw_text=prepared.raw_text,
-        text=report.text,
-        ingested_at=datetime.now(UTC),
-    )
-    db.add(document)
-    pillars = {
-        p.number: Pillar(
-            document=document, number=p.number, title=p.title, first_line=p.first, last_line=p.last
-        )
-        for p in report.pillars
+    content = {
+        "title": report.title,
+        "source_name": prepared.source_name,
+        "sha256": prepared.sha256,
+        "encoding": prepared.encoding,
+        "raw_text": prepared.raw_text,
+        "text": report.text,
+        "ingested_at": datetime.now(UTC),
     }
-    db.add_all(pillars.values())
+    if old_id is None:
+        document = Document(
+            municipality=prepared.municipality, fiscal_year=prepared.fiscal_year, **content
+        )
+        db.add(document)
+        db.flush()
+        document_id = document.id
+    else:
+        document_id = old_id
+        db.execute(
+            update(Document).where(Document.id == old_id).values(**content),
+            execution_options={"synchronize_session": False},
+        )
+        outcome = Outcome.REPLACED
+    pillar_ids = _store_pillars(db, document_id, report)
+    changes = _store_measures(db, document_id, prepared, pillar_ids)
+    if old_id is not None:
+        # After the measures: a vanished pillar's measures are gone or point elsewhere now.
+        db.execute(
+            delete(Pillar).where(
+                Pillar.document_id == document_id, Pillar.id.not_in(list(pillar_ids.values()))
+            )
+        )
+        _delete_orphan_departments(db)
+    db.add(IndexTask(document_id=document_id, action="index", created_at=datetime.now(UTC)))
+    db.flush()
+    faults.point("store-commit")
+    return IngestResult(
+        outcome,
+        document_id,
+        prepared.municipality,
+        prepared.fiscal_year,
+        measure_count=len(report.measures),
+        measures=changes,
+    )
+
+
+def _store_pillars(db: Session, document_id: int, report: ParsedReport) -> dict[int, int]:
+    """Pillar ids by number: a number already stored keeps its row (and id)."""
+    stored = dict(
+        db.execute(select(Pillar.number, Pillar.id).where(Pillar.document_id == document_id)).all()
+    )
+    ids: dict[int, int] = {}
+    for parsed in report.pillars:
+        values = {"title": parsed.title, "first_line": parsed.first, "last_line": parsed.last}
+        if parsed.number in stored:
+            ids[parsed.number] = stored[parsed.number]
+            db.execute(
+                update(Pillar).where(Pillar.id == stored[parsed.number]).values(**values),
+                execution_options={"synchronize_session": False},
+            )
+        else:
+            pillar = Pillar(document_id=document_id, number=parsed.number, **values)
+            db.add(pillar)
+            db.flush()
+            ids[parsed.number] = pillar.id
+    return ids
+
+
+def _store_measures(
+    db: Session, document_id: int, prepared: PreparedDocument, pillar_ids: dict[int, int]
+) -> MeasureChanges:
+    """Measures of ``prepared`` in place of the stored ones, matched by number; returns which
+    were added, updated (content or departments differ) and removed."""
+    report = prepared.report
     departments = _departments_by_key(db, [name for m in report.measures for name in m.departments])
+    db.flush()
     starts = page_starts(prepared.raw_text) if prepared.encoding == "pdf" else None
 
     def span(first: int, last: int) -> list[int]:
@@ -209,40 +278,87 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
             return [first, last]
         return [first, last, page_of(starts, first), page_of(starts, last)]
 
-    for parsed in report.measures:
-        measure = Measure(
-            document=document,
-            pillar=pillars.get(parsed.pillar_number) if parsed.pillar_number else None,
-            number=parsed.number,
-            title=parsed.title,
-            description=parsed.description,
-            achievement=parsed.achievement,
-            departments_others=parsed.departments_others,
-            carry_over_tag=parsed.carry_over.tag if parsed.carry_over else None,
-            carry_over_status=parsed.carry_over.status if parsed.carry_over else None,
-            carry_over_year=parsed.carry_over.fiscal_year if parsed.carry_over else None,
-            first_line=parsed.first,
-            last_line=parsed.last,
-            provenance={name: span(*lines) for name, lines in parsed.provenance.items()},
+    columns = [getattr(Measure, name) for name in _MEASURE_CONTENT]
+    stored = {
+        row.number: row
+        for row in db.execute(
+            select(Measure.id, Measure.number, *columns).where(Measure.document_id == document_id)
         )
+    }
+    links: dict[int, list[int]] = {}
+    if stored:
+        for measure_id, department_id in db.execute(
+            select(MeasureDepartment.measure_id, MeasureDepartment.department_id)
+            .join(Measure, Measure.id == MeasureDepartment.measure_id)
+            .where(Measure.document_id == document_id)
+            .order_by(MeasureDepartment.measure_id, MeasureDepartment.position)
+        ):
+            links.setdefault(measure_id, []).append(department_id)
+    added: list[MeasureChange] = []
+    updated: list[MeasureChange] = []
+    for parsed in report.measures:
+        values: dict[str, object] = {
+            "pillar_id": pillar_ids.get(parsed.pillar_number) if parsed.pillar_number else None,
+            "title": parsed.title,
+            "description": parsed.description,
+            "achievement": parsed.achievement,
+            "departments_others": parsed.departments_others,
+            "carry_over_tag": parsed.carry_over.tag if parsed.carry_over else None,
+            "carry_over_status": parsed.carry_over.status if parsed.carry_over else None,
+            "carry_over_year": parsed.carry_over.fiscal_year if parsed.carry_over else None,
+            "first_line": parsed.first,
+            "last_line": parsed.last,
+            "provenance": {name: span(*lines) for name, lines in parsed.provenance.items()},
+        }
         keys = dict.fromkeys(department_key(name) for name in parsed.departments)
-        measure.department_links = [
-            MeasureDepartment(department=departments[key], position=position)
-            for position, key in enumerate(keys)
-        ]
-        db.add(measure)
+        department_ids = [departments[key].id for key in keys]
+        old = stored.pop(parsed.number, None)
+        if old is None:
+            measure = Measure(document_id=document_id, number=parsed.number, **values)
+            db.add(measure)
+            db.flush()
+            added.append(MeasureChange(measure.id, parsed.number))
+        else:
+            before = {name: getattr(old, name) for name in _MEASURE_CONTENT}
+            if before == values and links.get(old.id, []) == department_ids:
+                continue
+            updated.append(MeasureChange(old.id, parsed.number))
+            db.execute(
+                update(Measure).where(Measure.id == old.id).values(**values),
+                execution_options={"synchronize_session": False},
+            )
+            db.execute(delete(MeasureDepartment).where(MeasureDepartment.measure_id == old.id))
+            measure_id = old.id
+            db.add_all(
+                MeasureDepartment(measure_id=measure_id, department_id=d, position=position)
+                for position, d in enumerate(department_ids)
+            )
+            continue
+        db.add_all(
+            MeasureDepartment(measure_id=measure.id, department_id=d, position=position)
+            for position, d in enumerate(department_ids)
+        )
+    removed = [MeasureChange(row.id, number) for number, row in stored.items()]
+    if removed:
+        db.execute(delete(Measure).where(Measure.id.in_([change.id for change in removed])))
     db.flush()
-    db.add(IndexTask(document_id=document.id, action="index", created_at=datetime.now(UTC)))
-    db.flush()
-    faults.point("store-commit")
-    return IngestResult(
-        outcome,
-        document.id,
-        document.municipality,
-        document.fiscal_year,
-        measure_count=len(report.measures),
-        removed_measure_ids=removed,
-    )
+    return MeasureChanges(tuple(added), tuple(updated), tuple(removed))
+
+
+# The columns a replacement compares to tell an updated measure from an untouched one.
+_MEASURE_CONTENT = (
+    "pillar_id",
+    "title",
+    "description",
+    "achievement",
+    "departments_others",
+    "carry_over_tag",
+    "carry_over_status",
+    "carry_over_year",
+    "first_line",
+    "last_line",
+    "provenance",
+)
 
 
 def _departments_by_key(db: Session, names: list[str]) -> dict[str, Department]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+import hashlib
 import math
 import re
 import threading
@@ -96,7 +97,18 @@ class Results:
     hits: list[Hit]
     fiscal_years: list[Facet]
     departments: list[Facet]
-    generation: str  # changes whenever the index does; cursors are only valid within one
+    generation: str  # changes whenever the index does
+    # ``chain_keys`` over the hits ranked before ``offset``: a cursor made in an earlier state
+    # of the index holds for this one when the hits up to it are the same (#15 point 4).
+    preceding: str = ""
+
+
+def chain_keys(digest: str, keys: Iterable[str]) -> str:
+    """A digest of a ranked list of hits, extended by ``keys`` (``""`` for none yet): equal
+    digests mean the same hits in the same order."""
+    for key in keys:
+        digest = hashlib.blake2b(f"{digest}\n{key}".encode(), digest_size=8).hexdigest()
+    return digest
 
 
 @dataclass(frozen=True)
@@ -622,6 +634,7 @@ class Searcher:
             fiscal_years=years,
             departments=departments,
             generation=snapshot.generation,
+            preceding=chain_keys("", (snapshot.keys[d] for d, _ in page[: options.offset])),
         )
 
 

@@ -21,6 +21,7 @@ NOT_FOUND = "NOT_FOUND"
 UNAUTHENTICATED = "UNAUTHENTICATED"
 INTERNAL = "INTERNAL"
 TIMEOUT = "TIMEOUT"  # the request's time ran out; its work was stopped
+CURSOR_EXPIRED = "CURSOR_EXPIRED"  # a search cursor whose results changed under it
 INTERNAL_MESSAGE = "Internal server error."
 
 

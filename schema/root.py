@@ -16,10 +16,10 @@ from strawberry.extensions import (
 )
 
 from archive import compare, queries
-from index.search import highlight
+from index.search import chain_keys, highlight
 from schema.connections import archive_filter, measure_connection, search_results
 from schema.context import CloseContext
-from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors
+from schema.errors import BAD_USER_INPUT, CURSOR_EXPIRED, PublicError, PublicErrors
 from schema.ids import parse_global_id
 from schema.inputs import TEXT_REFUSED, TextArguments, lone_surrogate_at
 from schema.limiter import QueryLimiter
@@ -154,18 +154,15 @@ class Query:
     ) -> SearchConnection:
         limit = page_size(first, info.context.limits.max_page_size)
         searcher = info.context.searcher
-        # A cursor belongs to one list: this query, filter and order, in this index state.
+        # A cursor belongs to one list (this query, filter and order) and names a position
+        # with a digest of the hits up to it: it holds in a later state of the index as long
+        # as those hits are the same, so an ingest elsewhere does not void it.
         kind = _search_cursor_kind(query, filter, order_by)
-        offset = 0
+        offset, expected = 0, ""
         if after is not None:
-            generation, position = decode_cursor(kind, after, (str, int))
+            position, expected = decode_cursor(kind, after, (int, str))
             if position < 0:
                 raise PublicError("after is not a valid cursor for this list", BAD_USER_INPUT)
-            if generation != searcher.generation():
-                raise PublicError(
-                    "the index changed since this cursor was made; run the search again",
-                    BAD_USER_INPUT,
-                )
             offset = position + 1
         results = search_results(
             info.context.db,
@@ -177,17 +174,25 @@ class Query:
             limit=limit,
             timeout=info.context.remaining(),
         )
+        if results.preceding != expected:
+            raise PublicError(
+                "the results up to this cursor changed since it was made (a report was "
+                "replaced or deleted); run the search again",
+                CURSOR_EXPIRED,
+            )
         db = info.context.db
         rows = queries.search_rows(db, [hit.measure_id or 0 for hit in results.hits])
         edges = []
+        digest = results.preceding
         for position, (hit, row) in enumerate(zip(results.hits, rows, strict=True)):
+            digest = chain_keys(digest, (hit.key,))
             if row is None:
                 continue  # deleted from the store after the index was read
             node = Measure.from_row(row.measure, row.measure)
             node.department_rows = row.departments
             edges.append(
                 SearchEdge(
-                    cursor=encode_cursor(kind, (results.generation, offset + position)),
+                    cursor=encode_cursor(kind, (offset + position, digest)),
                     score=hit.score,
                     node=node,
                     highlights=[

@@ -252,11 +252,13 @@ async function renderSearch(route, token, cameFrom) {
   try {
     data = await graphql(SEARCH, variables);
   } catch (error) {
-    // A refused cursor: the index changed since the link was made (or the link was edited).
-    if (!(error instanceof ApiError && error.code === "BAD_USER_INPUT" && variables.after !== null)) throw error;
+    // A refused cursor: the results before it changed since the link was made
+    // (CURSOR_EXPIRED), or the link was edited (BAD_USER_INPUT).
+    const refused = error instanceof ApiError && ["CURSOR_EXPIRED", "BAD_USER_INPUT"].includes(error.code);
+    if (!(refused && variables.after !== null)) throw error;
     if (token !== currentRender) return;
     show("none");
-    showError("このページは開けません。検索索引が更新されたため、検索し直す必要があります。", {
+    showError("このページは開けません。検索結果が変わったため、検索し直す必要があります。", {
       text: "1ページ目から検索し直す",
       href: searchHash({ ...route, trail: [] }),
     });

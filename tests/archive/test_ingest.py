@@ -74,12 +74,51 @@ def test_new_version_replaces_the_old_in_place(
     _ingest(engine, sample_bytes)
     result = _ingest(engine, variants.dropped_measure(sample_text, "05"))
     assert (result.outcome, result.measure_count) == (Outcome.REPLACED, 11)
-    assert len(result.removed_measure_ids) == 12
+    assert [change.number for change in result.measures.removed] == ["05"]
     with reader(engine)() as db:
         assert db.scalar(select(func.count()).select_from(Document)) == 1
         assert db.scalar(select(func.count()).select_from(Measure)) == 11
         names = set(db.scalars(select(Department.name)))
         assert "高齢福祉課" not in names  # only No 05 had it; no orphan is left behind
+
+
+def _ids(engine: Engine) -> tuple[dict[str, int], dict[int, int]]:
+    with reader(engine)() as db:
+        measures = dict(db.execute(select(Measure.number, Measure.id)).all())
+        pillars = dict(db.execute(select(Pillar.number, Pillar.id)).all())
+    return measures, pillars
+
+
+def test_a_replacement_keeps_the_ids_of_the_document_and_of_kept_measures(
+    engine: Engine, sample_bytes: bytes, sample_text: str
+) -> None:
+    """Integrators store ids: a corrected report must not change them (#15 point 4)."""
+    first = _ingest(engine, sample_bytes)
+    measures, pillars = _ids(engine)
+    corrected = variants.missing_tag(variants.dropped_measure(sample_text, "05").decode(), "08")
+    data = variants.added_measure(corrected.decode())
+    result = _ingest(engine, data)
+    assert (result.outcome, result.document_id) == (Outcome.REPLACED, first.document_id)
+    after, pillars_after = _ids(engine)
+    kept = sorted(set(measures) & set(after))
+    assert len(kept) == len(measures) - 1
+    assert [after[n] for n in kept] == [measures[n] for n in kept]
+    assert pillars_after
+    assert {n: pillars[n] for n in pillars_after} == pillars_after
+    new = sorted(set(after) - set(measures))
+    assert new
+    assert not {after[n] for n in new} & set(measures.values())
+    assert [(c.id, c.number) for c in result.measures.added] == [(after[n], n) for n in new]
+    assert [(c.id, c.number) for c in result.measures.removed] == [(measures["05"], "05")]
+    # Updated: whatever changed, and where it was read counts (sourceSpans shows it), so every
+    # measure after No 05; those before it are untouched.
+    updated = [(c.id, c.number) for c in result.measures.updated]
+    assert updated == [(measures[n], n) for n in kept if n > "05"]
+    with reader(engine)() as db:
+        eight = db.get_one(Measure, measures["08"])
+        assert eight.carry_over_tag is None
+        document = db.get_one(Document, first.document_id, options=[undefer(Document.raw_text)])
+        assert document.raw_text == data.decode()
 
 
 def test_refused_file_changes_nothing(engine: Engine, sample_bytes: bytes) -> None:
@@ -113,14 +152,15 @@ def test_same_bytes_as_another_year_are_refused(engine: Engine, sample_bytes: by
 def test_failure_midway_rolls_the_whole_file_back(
     engine: Engine, sample_bytes: bytes, sample_text: str
 ) -> None:
-    """A real database fault on the last measure of a replacement leaves the old version."""
+    """A real database fault on the last measure of a replacement (updated in place, as it
+    keeps its id) leaves the old version."""
     _ingest(engine, sample_bytes)
     before = _snapshot(engine)
     with engine.begin() as connection:
         if engine.dialect.name == "sqlite":
             connection.execute(
                 text(
-                    "CREATE TRIGGER no_twelve BEFORE INSERT ON measures WHEN NEW.number = '12' "
+                    "CREATE TRIGGER no_twelve BEFORE UPDATE ON measures WHEN NEW.number = '12' "
                     "BEGIN SELECT RAISE(ABORT, 'refusing measure 12'); END"
                 )
             )
@@ -134,7 +174,7 @@ def test_failure_midway_rolls_the_whole_file_back(
             )
             connection.execute(
                 text(
-                    "CREATE TRIGGER no_twelve BEFORE INSERT ON measures "
+                    "CREATE TRIGGER no_twelve BEFORE UPDATE ON measures "
                     "FOR EACH ROW EXECUTE FUNCTION no_twelve()"
                 )
             )

@@ -32,6 +32,8 @@ MEASURE = """query($id: ID!) { node(id: $id) { ... on Measure {
   id title fiscalYear number history { id fiscalYear number title }
   indicators { label unit } } } }"""
 LABELS = "{ fiscalYears { year label } }"
+FIRST_HIT = """query($text: String!) { search(query: $text, first: 1) {
+  edges { node { fiscalYear document { municipality } } } } }"""
 
 
 def _url(port: int, fragment: str = "") -> str:
@@ -309,20 +311,41 @@ def test_a_malformed_measure_link_is_an_error_not_the_old_view(
     visit.assert_clean()  # no uncaught "URI malformed"
 
 
+def _delete_report(settings: Settings, municipality: str, fiscal_year: int) -> None:
+    """Delete one report through the store and bring the index up to it, as the CLI does."""
+    from archive.db import reader, writer
+    from archive.ingest import delete_document, find_document
+    from index.writing import apply_pending
+    from server.resources import open_store
+
+    engine = open_store(settings)
+    try:
+        with writer(engine)() as db, db.begin():
+            document = find_document(db, municipality, fiscal_year)
+            assert document is not None
+            delete_document(db, document.id)
+        apply_pending(reader(engine), settings.index_dir)
+    finally:
+        engine.dispose()
+
+
 def test_a_refused_cursor_leads_back_to_the_first_page(
     tmp_path_factory: pytest.TempPathFactory, visit: Visit
 ) -> None:
-    """A next-page link made before the index changed: the API refuses its cursor, and the page
-    says so with a link to the first page of the same search."""
+    """A next-page link made before the results changed under it: the API refuses its cursor
+    (CURSOR_EXPIRED), and the page says so with a link to the first page of the same search."""
     data_dir = tmp_path_factory.mktemp("stale-cursor")
-    with serving(archive_of(data_dir, REPORTS[:2])) as port:
+    settings = archive_of(data_dir, REPORTS[:2])
+    with serving(settings) as port:
         page = visit.page
         page.goto(_url(port, "#/search?q=情報"))
         _search_done(page)
         assert _api(port, SEARCH, text="情報")["search"]["pageInfo"]["hasNextPage"], (
             "the query must need two pages"
         )
-        archive_of(data_dir, REPORTS[2:])  # another year: the index changes under the page
+        # The report of the first hit goes: the hits before the next page's cursor change.
+        top = _api(port, FIRST_HIT, text="情報")["search"]["edges"][0]["node"]
+        _delete_report(settings, top["document"]["municipality"], top["fiscalYear"])
         page.get_by_role("link", name="次のページ").click()
         error = page.locator("#error")
         expect(error).to_contain_text("検索し直す必要があります")

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from tests.conftest import EARLIER_INDEXES, SAMPLE, archive_of, graphql
+from tests.conftest import EARLIER_INDEXES, REPORTS, SAMPLE, archive_of, graphql
 
 SEARCH = """
 query Search($q: String!, $first: Int, $after: String, $filter: MeasureFilter,
@@ -136,3 +136,63 @@ def test_an_index_of_an_earlier_format_is_unavailable_not_an_error(
         assert "plan-archive reindex" in error["message"]
         listed = graphql(client, "{ measures(first: 1) { totalCount } }")
         assert listed["data"]["measures"]["totalCount"] == 12
+
+
+MEASURES = """query($after: String) { measures(first: 5, after: $after) {
+  edges { cursor node { id fiscalYear number } } } }"""
+
+
+def test_cursors_hold_across_an_ingest_that_does_not_touch_them(tmp_path: Path) -> None:
+    """#15 point 4: a later year ingested while an integrator pages (in year order) changes
+    nothing before the cursors, so the next pages are the ones they would have been."""
+    settings = archive_of(tmp_path, REPORTS[:2])
+    with TestClient(create_app(settings)) as client:
+        search = _search(client, "情報", first=5, order="FISCAL_YEAR_ASC")
+        cursor = search["pageInfo"]["endCursor"]
+        listed = graphql(client, MEASURES)["data"]["measures"]["edges"]
+        expected = (
+            _search(client, "情報", first=5, after=cursor, order="FISCAL_YEAR_ASC")["edges"],
+            graphql(client, MEASURES, after=listed[-1]["cursor"])["data"]["measures"]["edges"],
+        )
+        archive_of(tmp_path, REPORTS[2:])
+        assert _search(client, "情報", first=1)["facets"]["fiscalYears"][-1]["value"] == "2021"
+        after = (
+            _search(client, "情報", first=5, after=cursor, order="FISCAL_YEAR_ASC")["edges"],
+            graphql(client, MEASURES, after=listed[-1]["cursor"])["data"]["measures"]["edges"],
+        )
+    # The same hits under the same cursors (scores move: the new year changes word weights).
+    assert [(e["cursor"], e["node"]) for e in after[0]] == [
+        (e["cursor"], e["node"]) for e in expected[0]
+    ]
+    assert after[1] == expected[1]
+
+
+def test_a_search_cursor_whose_hits_changed_says_so(tmp_path: Path) -> None:
+    """The report of the first hit is deleted: the hits before the cursor are not the ones
+    it was made on, and the cursor is refused with its own code, not followed blindly."""
+    from archive.db import reader, writer
+    from archive.ingest import delete_document
+    from index.writing import apply_pending
+    from server.resources import open_store
+
+    settings = archive_of(tmp_path, REPORTS[:2])
+    with TestClient(create_app(settings)) as client:
+        page = graphql(
+            client,
+            """query { search(query: "情報", first: 3) { pageInfo { endCursor }
+               edges { node { document { id } } } } }""",
+        )["data"]["search"]
+        cursor = page["pageInfo"]["endCursor"]
+        document_id = int(
+            base64.b64decode(page["edges"][0]["node"]["document"]["id"]).split(b":")[1]
+        )
+        engine = open_store(settings)
+        with writer(engine)() as db, db.begin():
+            delete_document(db, document_id)
+        apply_pending(reader(engine), settings.index_dir)
+        engine.dispose()
+        body = graphql(client, SEARCH, q="情報", first=3, after=cursor)
+    assert body["data"] is None or body["data"]["search"] is None
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "CURSOR_EXPIRED"
+    assert "search again" in error["message"]
