@@ -21,6 +21,7 @@ from archive import faults
 from archive.decode import DecodedText, DecodeError, decode_document, make_storable, storable
 from archive.errors import DocumentRefused
 from archive.models import (
+    Change,
     Department,
     Document,
     IndexTask,
@@ -228,6 +229,14 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
         )
         _delete_orphan_departments(db)
     db.add(IndexTask(document_id=document_id, action="index", created_at=datetime.now(UTC)))
+    _record_change(
+        db,
+        "replaced" if old_id is not None else "stored",
+        document_id,
+        prepared.municipality,
+        prepared.fiscal_year,
+        changes,
+    )
     db.flush()
     faults.point("store-commit")
     return IngestResult(
@@ -390,13 +399,52 @@ def find_document(db: Session, municipality: str, fiscal_year: int) -> Document 
 def delete_document(db: Session, document_id: int) -> int | None:
     """Delete one report with its measures; returns how many measures went, or None if it is
     not stored. Queues the index update in the same transaction."""
-    if db.get(Document, document_id) is None:
+    document = db.get(Document, document_id)
+    if document is None:
         return None
-    measures = db.scalar(
-        select(func.count()).select_from(Measure).where(Measure.document_id == document_id)
+    removed = tuple(
+        MeasureChange(measure_id, number)
+        for measure_id, number in db.execute(
+            select(Measure.id, Measure.number)
+            .where(Measure.document_id == document_id)
+            .order_by(Measure.number)
+        )
     )
     db.execute(delete(Document).where(Document.id == document_id))
     _delete_orphan_departments(db)
     db.add(IndexTask(document_id=document_id, action="drop", created_at=datetime.now(UTC)))
+    _record_change(
+        db,
+        "deleted",
+        document_id,
+        document.municipality,
+        document.fiscal_year,
+        MeasureChanges((), (), removed),
+    )
     db.flush()
-    return measures or 0
+    return len(removed)
+
+
+def _record_change(
+    db: Session,
+    kind: str,
+    document_id: int,
+    municipality: str,
+    fiscal_year: int,
+    measures: MeasureChanges,
+) -> None:
+    """One row of the change feed, in the transaction of the change it records."""
+    db.add(
+        Change(
+            kind=kind,
+            document_id=document_id,
+            municipality=municipality,
+            fiscal_year=fiscal_year,
+            measures={
+                "added": [[c.id, c.number] for c in measures.added],
+                "updated": [[c.id, c.number] for c in measures.updated],
+                "removed": [[c.id, c.number] for c in measures.removed],
+            },
+            changed_at=datetime.now(UTC),
+        )
+    )

@@ -192,3 +192,27 @@ class DepartmentRename(Base):
     old_name: Mapped[str] = mapped_column(Text)
     new_name: Mapped[str] = mapped_column(Text)
     from_year: Mapped[int]
+
+
+class Change(Base):
+    """One committed change to the archive's reports, for integrators that sync (the change
+    feed, #15): a document stored, replaced or deleted, with the measures it added, updated
+    and removed (``{"added": [[id, "01"], …], "updated": […], "removed": […]}``).
+
+    Written in the transaction of the change itself. Every write transaction holds the
+    store's writer lock (SQLite's, or PostgreSQL's advisory lock) from its first statement
+    to its commit, so ids are handed out in commit order: a reader that has seen change
+    ``n`` will never see a change below ``n`` appear later (decision 0012).
+    """
+
+    __tablename__ = "changes"
+    # AUTOINCREMENT on SQLite: an id is never handed out twice, even after the newest went.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "stored", "replaced" or "deleted"
+    document_id: Mapped[int]  # no foreign key: a deletion outlives its document
+    municipality: Mapped[str] = mapped_column(String(100))
+    fiscal_year: Mapped[int]
+    measures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, undefer
 
 from archive.models import (
     ArchiveState,
+    Change,
     Department,
     Document,
     IndexTask,
@@ -591,3 +592,10 @@ def document_texts_by_ids(db: Session, ids: Sequence[int]) -> list[DocumentTexts
     )
     found = {i: DocumentTexts(raw, text) for i, raw, text in rows}
     return [found.get(i) for i in ids]
+
+
+def changes_after(db: Session, after: int, limit: int) -> list[Change]:
+    """The change feed: up to ``limit`` changes with an id above ``after``, in commit order."""
+    return list(
+        db.scalars(select(Change).where(Change.id > after).order_by(Change.id).limit(limit))
+    )

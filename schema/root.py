@@ -17,6 +17,7 @@ from strawberry.extensions import (
 
 from archive import compare, queries
 from index.search import chain_keys, highlight
+from schema.changes import ChangeConnection, change_feed
 from schema.connections import archive_filter, measure_connection, search_results
 from schema.context import CloseContext
 from schema.errors import BAD_USER_INPUT, CURSOR_EXPIRED, PublicError, PublicErrors
@@ -110,6 +111,17 @@ class Query:
     @strawberry.field(description="Every department, sorted by name.")
     def departments(self, info: Info) -> list[Department]:
         return [Department.from_row(row) for row in queries.list_departments(info.context.db)]
+
+    @strawberry.field(
+        description="The change feed: reports stored, replaced and deleted, with the measures "
+        "each added, updated and removed, oldest first in commit order. Keep the last "
+        "`endCursor` and ask again with `after`: an empty page means nothing new (keep the "
+        "cursor you had). `first` is 1 to 100."
+    )
+    def changes(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> ChangeConnection:
+        return change_feed(info, first, after)
 
     @strawberry.field(description="Every ingested document, by fiscal year.")
     def documents(self, info: Info) -> list[Document]:

@@ -64,6 +64,14 @@ def test_upgrade_keeps_data_stored_under_the_first_schema(engine: Engine) -> Non
         )
         assert (document.fiscal_year, measure.carry_over_year) == (2020, 2021)
         assert [f.value for f in indicators.extract(measure.achievement)] == [99]
+        # The change feed starts with the report stored before it existed (0006's backfill).
+        (change,) = queries.changes_after(session, 0, 10)
+        assert (change.kind, change.document_id, change.fiscal_year) == (
+            "stored",
+            document.id,
+            2020,
+        )
+        assert change.measures["added"] == [[measure.id, "01"]]
     with db.writer(engine)() as session, session.begin():  # and writable: the version moves
         session.execute(text("UPDATE measures SET title = 'SNSの活用（改）'"))
     with db.reader(engine)() as session:

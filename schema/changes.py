@@ -1,0 +1,119 @@
+"""The change feed (#15 point 5): what was stored, replaced and deleted, in commit order, so
+an integrator syncs by asking for what came after the cursor it kept."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+import strawberry
+from strawberry import relay
+
+from archive import models, queries
+from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
+from schema.types import Document, Info
+
+_KIND = "change"
+
+
+@strawberry.enum(description="What happened to a report.")
+class ChangeKind(enum.Enum):
+    STORED = "stored"
+    REPLACED = "replaced"
+    DELETED = "deleted"
+
+
+@strawberry.enum(description="What a change did to one measure.")
+class MeasureChangeKind(enum.Enum):
+    ADDED = "added"
+    UPDATED = "updated"
+    REMOVED = "removed"
+
+
+@strawberry.type(description="One measure a change added, updated or removed.")
+class MeasureChange:
+    kind: MeasureChangeKind
+    id: strawberry.ID = strawberry.field(
+        description="The measure's global ID; a removed measure's names nothing any more."
+    )
+    number: str = strawberry.field(description='As printed, zero-padded: "01".')
+
+
+@strawberry.type(
+    description="A report stored, replaced (its measures updated in place: same ids) or "
+    "deleted. A replacement lists the measures whose content or source lines changed."
+)
+class Change:
+    kind: ChangeKind
+    document_id: strawberry.ID = strawberry.field(
+        description="The document's global ID (kept across replacements; names nothing "
+        "once deleted)."
+    )
+    municipality: str
+    fiscal_year: int
+    changed_at: datetime = strawberry.field(description="ISO 8601 in UTC, with its offset.")
+    measures: list[MeasureChange] = strawberry.field(
+        description="Added, then updated, then removed; each by number."
+    )
+
+    @strawberry.field(description="The document as it is now; null once it is deleted.")
+    async def document(self, info: Info) -> Document | None:
+        found = await info.context.loaders.document.load(self.document_number)
+        return Document.from_row(found) if found is not None else None
+
+    document_number: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: models.Change) -> Change:
+        measures = [
+            MeasureChange(
+                kind=kind, id=strawberry.ID(relay.to_base64("Measure", measure_id)), number=number
+            )
+            for kind in MeasureChangeKind
+            for measure_id, number in row.measures.get(kind.value, [])
+        ]
+        changed_at = row.changed_at
+        return cls(
+            kind=ChangeKind(row.kind),
+            document_id=strawberry.ID(relay.to_base64("Document", row.document_id)),
+            document_number=row.document_id,
+            municipality=row.municipality,
+            fiscal_year=row.fiscal_year,
+            # SQLite gives the stored UTC time back without its zone; PostgreSQL with it.
+            changed_at=changed_at.replace(tzinfo=UTC)
+            if changed_at.tzinfo is None
+            else changed_at.astimezone(UTC),
+            measures=measures,
+        )
+
+
+@strawberry.type
+class ChangeEdge:
+    cursor: str
+    node: Change
+
+
+@strawberry.type(description="A page of the change feed.")
+class ChangeConnection:
+    edges: list[ChangeEdge]
+    page_info: PageInfo
+
+
+def change_feed(info: Info, first: int | None, after: str | None) -> ChangeConnection:
+    """Changes after the cursor ``after`` (from the start without one), oldest first."""
+    limit = page_size(first, info.context.limits.max_page_size)
+    (position,) = decode_cursor(_KIND, after, (int,)) if after else (0,)
+    rows = queries.changes_after(info.context.db, position, limit + 1)
+    edges = [
+        ChangeEdge(cursor=encode_cursor(_KIND, (row.id,)), node=Change.from_row(row))
+        for row in rows[:limit]
+    ]
+    return ChangeConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > limit,
+            end_cursor=edges[-1].cursor if edges else None,
+            has_previous_page=position > 0,
+            start_cursor=edges[0].cursor if edges else None,
+        ),
+    )
