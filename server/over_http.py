@@ -127,9 +127,10 @@ NOT_REUSABLE = "no-store"
 
 
 def vary_on_accept(response: Response) -> None:
-    """Add ``Accept`` to the answer's ``Vary``, keeping the names already there."""
-    names = [name.strip() for name in response.headers.get("vary", "").split(",")]
-    names = [name for name in names if name]
+    """Add ``Accept`` to the answer's ``Vary``, keeping the names already there (in one
+    header, however many there were)."""
+    listed = (name.strip() for vary in response.headers.getlist("vary") for name in vary.split(","))
+    names = [name for name in listed if name]
     if not any(name == "*" or name.lower() == "accept" for name in names):
         names.append("Accept")
     response.headers["vary"] = ", ".join(names)

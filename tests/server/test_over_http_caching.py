@@ -147,3 +147,11 @@ def test_vary_keeps_what_was_there(before: str | None, after: str) -> None:
     vary_on_accept(response)
     assert response.headers["vary"] == after
     assert response.headers.getlist("vary") == [after]  # one header, not two
+
+
+def test_vary_joins_several_headers() -> None:
+    response = Response(b"{}")
+    response.headers.append("vary", "Origin")
+    response.headers.append("vary", "Accept-Language, Accept")
+    vary_on_accept(response)
+    assert response.headers.getlist("vary") == ["Origin, Accept-Language, Accept"]
