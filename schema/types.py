@@ -193,11 +193,39 @@ class Pillar(relay.Node):
         ]
 
 
+@strawberry.enum(
+    description="The status a next-year tag prints, its term first: [R3継続] is CONTINUED."
+)
+class CarryOverStatus(enum.Enum):
+    CONTINUED = strawberry.enum_value("継続", description="継続: continued next year.")
+    COMPLETED = strawberry.enum_value("完了", description="完了: completed.")
+    NEW = strawberry.enum_value("新規", description="新規: new.")
+    ABOLISHED = strawberry.enum_value("廃止", description="廃止: abolished.")
+    ENDED = strawberry.enum_value("終了", description="終了: ended.")
+    MERGED = strawberry.enum_value("統合", description="統合: merged into another measure.")
+    EXPANDED = strawberry.enum_value("拡充", description="拡充: expanded.")
+    OTHER = strawberry.enum_value(
+        "",
+        description="A status this server does not know, stored by another version of it; "
+        "`tag` has it as printed.",
+    )
+
+
 @strawberry.type(description="What the report says happens next year: [R3継続] is 継続 in 2021.")
 class CarryOver:
     tag: str = strawberry.field(description="As printed, e.g. [R3継続].")
-    status: str = strawberry.field(description="継続, 完了, 新規, 廃止, …")
+    status: str = strawberry.field(
+        description="継続, 完了, 新規, 廃止, 終了, 統合 or 拡充, as printed.",
+        deprecation_reason="Use `statusCode`, an enum.",
+    )
     fiscal_year: int | None = strawberry.field(description="The year the tag names, if any.")
+
+    @strawberry.field(description="The status printed: CONTINUED for [R3継続].")
+    def status_code(self) -> CarryOverStatus:
+        try:
+            return CarryOverStatus(self.status)
+        except ValueError:
+            return CarryOverStatus.OTHER
 
 
 @strawberry.type(description="A figure read from 達成状況: 約 53万人 is 530000 人, approximate.")
@@ -229,18 +257,46 @@ class Indicator:
         )
 
 
+@strawberry.enum(description="A field of a measure, as search highlights and provenance name it.")
+class MeasureField(enum.Enum):
+    TITLE = strawberry.enum_value("title", description="推進事項: `Measure.title`.")
+    DEPARTMENTS = strawberry.enum_value(
+        "departments", description="担当部課所: `Measure.departments`."
+    )
+    DESCRIPTION = strawberry.enum_value(
+        "description", description="事業内容: `Measure.description`."
+    )
+    ACHIEVEMENT = strawberry.enum_value(
+        "achievement", description="達成状況: `Measure.achievement`."
+    )
+    PILLAR = strawberry.enum_value(
+        "pillar", description="体系, the pillar's title: `Measure.pillar`. In highlights only."
+    )
+    CARRY_OVER = strawberry.enum_value(
+        "carry_over",
+        description="The next-year tag, [R3継続]: `Measure.carryOver`. In provenance only.",
+    )
+
+
 @strawberry.type(
     description="Where one field of a measure was read: lines of the document's raw text, "
     "and for a PDF its pages (1-based)."
 )
 class SourceSpan:
     field: str = strawberry.field(
-        description="title, departments, description, achievement or carry_over."
+        description="title, departments, description, achievement or carry_over.",
+        deprecation_reason="Use `measureField`, an enum.",
     )
     first_line: int
     last_line: int
     first_page: int | None = strawberry.field(description="Null when the document was text.")
     last_page: int | None = strawberry.field(description="Null when the document was text.")
+
+    @strawberry.field(
+        description="The field read: TITLE, DEPARTMENTS, DESCRIPTION, ACHIEVEMENT or CARRY_OVER."
+    )
+    def measure_field(self) -> MeasureField:
+        return MeasureField(self.field)
 
     @classmethod
     def from_provenance(cls, provenance: dict[str, list[int]]) -> list[SourceSpan]:
@@ -394,10 +450,23 @@ class CarryOverFlag(enum.Enum):
     NEW_UNANNOUNCED = compare.NEW_UNANNOUNCED  # not in last year's archived report
 
 
+@strawberry.enum(description="What a run of a character diff is.")
+class TextChangeKind(enum.Enum):
+    EQUAL = strawberry.enum_value("equal", description="In both texts (変更なし).")
+    DELETE = strawberry.enum_value("delete", description="In the earlier text only (削除).")
+    INSERT = strawberry.enum_value("insert", description="In the later text only (追加).")
+
+
 @strawberry.type(description="A run of a character diff: equal, delete or insert.")
 class TextChange:
-    op: str
+    op: str = strawberry.field(
+        description="equal, delete or insert.", deprecation_reason="Use `kind`, an enum."
+    )
     text: str
+
+    @strawberry.field(description="EQUAL, DELETE or INSERT.")
+    def kind(self) -> TextChangeKind:
+        return TextChangeKind(self.op)
 
 
 @strawberry.type(description="One figure in two years, paired by label and unit.")
@@ -503,8 +572,17 @@ def node_types() -> list[Any]:
 
 @strawberry.type(description="Matched text of one field, the matches in <mark>…</mark>.")
 class Highlight:
-    field: str
+    field: str = strawberry.field(
+        description="title, description, achievement, departments or pillar.",
+        deprecation_reason="Use `measureField`, an enum.",
+    )
     fragments: list[str]
+
+    @strawberry.field(
+        description="The field matched: TITLE, DESCRIPTION, ACHIEVEMENT, DEPARTMENTS or PILLAR."
+    )
+    def measure_field(self) -> MeasureField:
+        return MeasureField(self.field)
 
 
 @strawberry.type

@@ -200,6 +200,7 @@ class GraphQLApp(GraphQL[Context, None]):
         )
 
     async def render_graphql_ide(self, request: Any) -> Response:
+        request.state.reusable = True  # with its own Cache-Control (server/page.py)
         return graphiql()  # served from our own files, not a CDN (server/page.py)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -232,6 +233,7 @@ class GraphQLApp(GraphQL[Context, None]):
         # preflight: only an authenticated request may use it.
         multipart = connection.headers.get("content-type", "").startswith("multipart/")
         response: Response
+        reusable = False  # whether an HTTP cache may keep a GET answer (over_http)
         method = scope["method"]
         if method not in ("GET", "POST"):
             response = over_http.error_response(
@@ -259,6 +261,9 @@ class GraphQLApp(GraphQL[Context, None]):
                 functools.partial(self._answer_safely, request, media_type),
                 _work_deadline(scope),
             )
+            reusable = getattr(request.state, "reusable", False)
+        if method == "GET":
+            over_http.cache_get_answer(response, reusable)
         await response(scope, receive, send)
 
     async def _answer_safely(self, request: Request, media_type: str) -> Response:
@@ -307,20 +312,18 @@ class GraphQLApp(GraphQL[Context, None]):
             key = self._cache_key(request, db)
             if key is not None and (found := self.cache.get(key)) is not None:
                 body, content_type = found
+                request.state.reusable = True  # only answers without errors are kept
                 return Response(body, media_type=content_type, headers={"x-cache": "hit"})
             request.state.db = db
             response = await self.run(request)
             codes = getattr(request.state, "request_error_codes", None)
             over_http.settle(response, media_type, codes)
             context = getattr(request.state, "context", None)
-            if (
-                key is not None
-                and isinstance(context, Context)
-                and context.cacheable
-                and response.status_code == 200
-            ):
-                content_type = response.headers.get("content-type", "application/json")
-                self.cache.put(key, bytes(response.body), content_type)
+            if isinstance(context, Context) and context.cacheable and response.status_code == 200:
+                request.state.reusable = True  # by HTTP caches too (over_http)
+                if key is not None:
+                    content_type = response.headers.get("content-type", "application/json")
+                    self.cache.put(key, bytes(response.body), content_type)
             return response
         finally:
             db.close()

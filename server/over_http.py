@@ -116,6 +116,37 @@ def settle(
             response.status_code = 400
 
 
+# Caching of GET answers. The media type of an answer (and GraphiQL's page instead of JSON)
+# depends on Accept, so every GET answer says ``Vary: Accept``. The archive changes whenever
+# a report is ingested or deleted, at no time an answer could announce, so an answer a cache
+# may keep is ``no-cache``: kept, but checked with the server before each use, never served
+# stale. An error, or an answer holding one (a timeout, a busy store: passing), is
+# ``no-store``. POST answers are never kept by HTTP caches and get neither.
+REUSABLE = "no-cache"
+NOT_REUSABLE = "no-store"
+
+
+def vary_on_accept(response: Response) -> None:
+    """Add ``Accept`` to the answer's ``Vary``, keeping the names already there (in one
+    header, however many there were)."""
+    listed = (name.strip() for vary in response.headers.getlist("vary") for name in vary.split(","))
+    names = [name for name in listed if name]
+    if not any(name == "*" or name.lower() == "accept" for name in names):
+        names.append("Accept")
+    response.headers["vary"] = ", ".join(names)
+
+
+def cache_get_answer(response: Response, reusable: bool) -> None:
+    """The caching headers of a GET answer: ``Vary: Accept``, and ``Cache-Control``
+    ``no-cache`` for an answer that may be reused (a query answered without errors, 200;
+    one that set its own keeps it), else ``no-store``."""
+    vary_on_accept(response)
+    if reusable and response.status_code == 200:
+        response.headers.setdefault("cache-control", REUSABLE)
+    else:
+        response.headers["cache-control"] = NOT_REUSABLE
+
+
 # Automatic persisted queries (Apollo's protocol, also spoken by graphql-yoga, urql, gql):
 # a client sends ``extensions.persistedQuery = {version: 1, sha256Hash}`` without the query;
 # a server that knows the hash runs the query it stands for, and one that does not answers
