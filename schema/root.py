@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
@@ -16,8 +17,16 @@ from strawberry.extensions import (
 )
 
 from archive import compare, queries
-from index.search import highlight
-from schema.connections import archive_filter, measure_connection, search_results
+from index.search import Searcher, highlight
+from schema.connections import (
+    DepartmentConnection,
+    DocumentConnection,
+    archive_filter,
+    department_connection,
+    document_connection,
+    measure_connection,
+    search_results,
+)
 from schema.context import CloseContext
 from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors
 from schema.ids import parse_global_id
@@ -25,7 +34,7 @@ from schema.inputs import TEXT_REFUSED, TextArguments, lone_surrogate_at
 from schema.limiter import QueryLimiter
 from schema.limits import Limits
 from schema.mutations import Mutation
-from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
+from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_request
 from schema.types import (
     Department,
     Document,
@@ -52,6 +61,60 @@ def _search_cursor_kind(query: str, where: MeasureFilter | None, order: SearchOr
         json.dumps([query, fields, order.value], ensure_ascii=False, sort_keys=True).encode()
     ).hexdigest()[:16]
     return f"search-{digest}"
+
+
+@dataclass(frozen=True)
+class _SearchWindow:
+    """The hits a search page shows: ``limit`` from ``offset``, within the range from
+    ``start`` (after ``after``'s hit) to ``stop`` (``before``'s hit, excluded; None: the
+    end); ``backward`` for a page of the range's last hits (``last``)."""
+
+    offset: int
+    limit: int
+    backward: bool
+    start: int
+    stop: int | None
+
+    def has_next_page(self, total: int) -> bool:
+        if self.backward:  # before's own hit follows (the spec's "may", known exactly here)
+            return self.stop is not None and self.stop < total
+        end = total if self.stop is None else min(self.stop, total)
+        return self.offset + self.limit < end
+
+    def has_previous_page(self) -> bool:
+        return self.offset > self.start if self.backward else self.offset > 0
+
+
+def _search_window(
+    first: int | None, last: int | None, start: int, stop: int | None, largest: int
+) -> _SearchWindow:
+    """The page of a search that ``first``/``last`` ask for between the offsets ``start``
+    and ``stop`` (from ``after`` and ``before``), by the Relay spec as the other connections
+    (``schema/pagination.py``): ``first`` and ``last`` together are refused, and so is
+    ``last`` without ``before`` (its page would need the hits' total before the search)."""
+    request = page_request(first, last, largest)
+    if request.backward:
+        if stop is None:
+            raise PublicError(
+                "search pages backward from a cursor: give before with last", BAD_USER_INPUT
+            )
+        offset = max(start, stop - request.limit)
+        return _SearchWindow(offset, max(0, stop - offset), True, start, stop)
+    limit = request.limit if stop is None else max(0, min(request.limit, stop - start))
+    return _SearchWindow(start, limit, False, start, stop)
+
+
+def _before_position(kind: str, before: str, searcher: Searcher) -> int:
+    """The offset of ``before``'s hit, checked as ``search`` checks ``after``'s."""
+    generation, position = decode_cursor(kind, before, (str, int), "before")
+    if position < 0:
+        raise PublicError("before is not a valid cursor for this list", BAD_USER_INPUT)
+    if generation != searcher.generation():
+        raise PublicError(
+            "the index changed since this cursor was made; run the search again",
+            BAD_USER_INPUT,
+        )
+    return int(position)
 
 
 def _measure_id(value: str) -> int:
@@ -116,6 +179,34 @@ class Query:
         return [Document.from_row(row) for row in queries.list_documents(info.context.db)]
 
     @strawberry.field(
+        description="Every ingested document as a connection, by fiscal year, municipality "
+        "and id; `first` or `last` is 1 to 100 (not both)."
+    )
+    def documents_connection(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> DocumentConnection:
+        return document_connection(info, first, after, last, before)
+
+    @strawberry.field(
+        description="Every department as a connection, by name; `first` or `last` is 1 to "
+        "100 (not both)."
+    )
+    def departments_connection(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> DepartmentConnection:
+        return department_connection(info, first, after, last, before)
+
+    @strawberry.field(
         description="What changed in a measure between its year and `fiscalYear`, earlier "
         "year first; null when its history has no measure in that year."
     )
@@ -127,7 +218,8 @@ class Query:
         return MeasureComparison.from_comparison(found) if found else None
 
     @strawberry.field(
-        description="Measures by fiscal year, municipality and number; `first` is 1 to 100."
+        description="Measures by fiscal year, municipality and number; `first` or `last` "
+        "is 1 to 100 (not both)."
     )
     def measures(
         self,
@@ -136,8 +228,12 @@ class Query:
         first: int | None = None,
         after: str | None = None,
         order_by: MeasureOrder = MeasureOrder.FISCAL_YEAR_ASC,
+        last: int | None = None,
+        before: str | None = None,
     ) -> MeasureConnection:
-        return measure_connection(info, archive_filter(filter), first, after, order_by)
+        return measure_connection(
+            info, archive_filter(filter), first, after, order_by, last=last, before=before
+        )
 
     @strawberry.field(
         description="Full-text search over measures in every year: exact matches, ranked, with "
@@ -151,8 +247,9 @@ class Query:
         first: int | None = None,
         after: str | None = None,
         order_by: SearchOrder = SearchOrder.RELEVANCE,
+        last: int | None = None,
+        before: str | None = None,
     ) -> SearchConnection:
-        limit = page_size(first, info.context.limits.max_page_size)
         searcher = info.context.searcher
         # A cursor belongs to one list: this query, filter and order, in this index state.
         kind = _search_cursor_kind(query, filter, order_by)
@@ -167,6 +264,14 @@ class Query:
                     BAD_USER_INPUT,
                 )
             offset = position + 1
+        window = _search_window(
+            first,
+            last,
+            offset,
+            _before_position(kind, before, searcher) if before is not None else None,
+            info.context.limits.max_page_size,
+        )
+        offset, limit = window.offset, window.limit
         results = search_results(
             info.context.db,
             searcher,
@@ -200,9 +305,9 @@ class Query:
             total_count=results.total,
             edges=edges,
             page_info=PageInfo(
-                has_next_page=offset + limit < results.total,
+                has_next_page=window.has_next_page(results.total),
                 end_cursor=edges[-1].cursor if edges else None,
-                has_previous_page=offset > 0,
+                has_previous_page=window.has_previous_page(),
                 start_cursor=edges[0].cursor if edges else None,
             ),
             facets=SearchFacets(
