@@ -35,8 +35,13 @@ DEFAULT_PAGE_SIZE = 20
     "backward (last/before)."
 )
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="Whether items follow this page: with `first`, whether the list holds "
+        "more after it; with `last`, whether it was asked before a cursor."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The last edge's cursor; null for an empty page."
+    )
     has_previous_page: bool = strawberry.field(
         default=False,
         description="Whether items precede this page: with `last`, whether the list holds "
