@@ -21,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    literal,
     select,
     tuple_,
 )
@@ -140,33 +141,49 @@ def _count_statement(conditions: frozenset[str]) -> Select[tuple[int]]:
 
 _ORDER = (Document.fiscal_year, Document.municipality, Measure.number)
 _AFTER = tuple_(*(bindparam(f"after_{c.key}", type_=c.type) for c in _ORDER))
+_BEFORE = tuple_(*(bindparam(f"before_{c.key}", type_=c.type) for c in _ORDER))
 
 
-def _after_parameters(after: MeasureKey) -> dict[str, Any]:
-    return {f"after_{column.key}": value for column, value in zip(_ORDER, after, strict=True)}
+def _bound_parameters(name: str, key: MeasureKey) -> dict[str, Any]:
+    return {f"{name}_{column.key}": value for column, value in zip(_ORDER, key, strict=True)}
 
 
 @functools.lru_cache(maxsize=1024)
 def _page_statement(
-    conditions: frozenset[str], columns: bool, after: bool, descending: bool
+    conditions: frozenset[str],
+    columns: bool,
+    after: bool,
+    descending: bool,
+    before: bool = False,
+    backward: bool = False,
 ) -> Select[Any]:
-    """A page in list order, as ORM objects or as MeasureRow's columns, bounded by the
-    parameters ``limit`` and (with ``after``) ``after_fiscal_year`` etc."""
+    """A page of the list, as ORM objects or as MeasureRow's columns, bounded by the
+    parameters ``limit`` and (with ``after``/``before``) ``after_fiscal_year`` etc.
+
+    The list runs ascending, or descending with ``descending``; ``after`` and ``before``
+    bound it on either side (keyset, both exclusive). A ``backward`` page is read from the
+    list's end: the comparison is the same, the order reversed, so ``limit`` rows are the
+    last ones before ``before`` (the caller reverses them back into list order)."""
     entities = _ROW_COLUMNS if columns else (Measure, Document)
     statement = _filtered(select(*entities).join(Measure.document), conditions)
+    key = tuple_(*_ORDER)
     if after:
-        statement = statement.where(
-            tuple_(*_ORDER) < _AFTER if descending else tuple_(*_ORDER) > _AFTER
-        )
-    order = [c.desc() for c in _ORDER] if descending else list(_ORDER)
+        statement = statement.where(key < _AFTER if descending else key > _AFTER)
+    if before:
+        statement = statement.where(key > _BEFORE if descending else key < _BEFORE)
+    order = [c.desc() for c in _ORDER] if descending != backward else list(_ORDER)
     return statement.order_by(*order).limit(bindparam("limit", type_=Integer))
 
 
-def _page_parameters(where: MeasureFilter, after: MeasureKey | None, limit: int) -> dict[str, Any]:
+def _page_parameters(
+    where: MeasureFilter, after: MeasureKey | None, before: MeasureKey | None, limit: int
+) -> dict[str, Any]:
     values = _parameters(where)
     values["limit"] = limit
     if after is not None:
-        values.update(_after_parameters(after))
+        values.update(_bound_parameters("after", after))
+    if before is not None:
+        values.update(_bound_parameters("before", before))
     return values
 
 
@@ -228,7 +245,7 @@ def list_measures(
 ) -> list[tuple[Measure, Document]]:
     """Up to ``limit`` measures after the one whose sort key is ``after`` (keyset pagination),
     by fiscal year, municipality and number, ascending or descending."""
-    values = _page_parameters(where, after, limit)
+    values = _page_parameters(where, after, None, limit)
     statement = _page_statement(frozenset(_parameters(where)), False, after is not None, descending)
     return [(measure, document) for measure, document in db.execute(statement, values)]
 
@@ -283,12 +300,27 @@ def measure_rows(
     after: MeasureKey | None,
     limit: int,
     descending: bool = False,
+    before: MeasureKey | None = None,
+    backward: bool = False,
 ) -> list[MeasureRow]:
-    """``list_measures`` as plain rows. Read through the session's connection: the rows are
-    columns, so the ORM's execution (identity map, loader options) has nothing to do."""
-    values = _page_parameters(where, after, limit)
-    statement = _page_statement(frozenset(_parameters(where)), True, after is not None, descending)
-    return [MeasureRow(*row) for row in db.connection().execute(statement, values)]
+    """Up to ``limit`` measures between the sort keys ``after`` and ``before`` (keyset
+    pagination, both bounds exclusive), in list order: the first ones of that range, or with
+    ``backward`` the last ones (read in reverse order from ``before``'s side, then reversed).
+    Read as plain rows through the session's connection: the rows are columns, so the ORM's
+    execution (identity map, loader options) has nothing to do."""
+    values = _page_parameters(where, after, before, limit)
+    statement = _page_statement(
+        frozenset(_parameters(where)),
+        True,
+        after is not None,
+        descending,
+        before is not None,
+        backward,
+    )
+    rows = [MeasureRow(*row) for row in db.connection().execute(statement, values)]
+    if backward:
+        rows.reverse()
+    return rows
 
 
 def measures_by_ids(db: Session, ids: Sequence[int]) -> list[tuple[Measure, Document] | None]:
@@ -351,6 +383,85 @@ def list_documents(db: Session) -> list[Document]:
 
 def list_departments(db: Session) -> list[Department]:
     return list(db.scalars(select(Department).order_by(Department.name, Department.id)))
+
+
+# Documents and departments page by keyset too: documents by fiscal year, municipality and
+# id, departments by name and id (the orders of list_documents and list_departments, made
+# total by the id).
+DocumentKey = tuple[int, str, int]
+DepartmentKey = tuple[str, int]
+
+
+def _keyset_page(
+    db: Session,
+    entity: type[Any],
+    order: Sequence[Any],
+    *,
+    after: tuple[Any, ...] | None,
+    before: tuple[Any, ...] | None,
+    limit: int,
+    backward: bool,
+) -> list[Any]:
+    """Up to ``limit`` rows of ``entity`` strictly between the keys ``after`` and
+    ``before`` in ascending ``order``: the first of that range, or with ``backward`` the
+    last (read in descending order, then put back in list order)."""
+    key = tuple_(*order)
+    statement = select(entity)
+    if after is not None:
+        statement = statement.where(key > tuple_(*(literal(v) for v in after)))
+    if before is not None:
+        statement = statement.where(key < tuple_(*(literal(v) for v in before)))
+    statement = statement.order_by(*(c.desc() for c in order) if backward else order)
+    rows = list(db.scalars(statement.limit(limit)))
+    if backward:
+        rows.reverse()
+    return rows
+
+
+def document_page_key(document: Document) -> DocumentKey:
+    return (document.fiscal_year, document.municipality, document.id)
+
+
+def document_page(
+    db: Session,
+    *,
+    after: DocumentKey | None,
+    before: DocumentKey | None,
+    limit: int,
+    backward: bool = False,
+) -> list[Document]:
+    """Documents by fiscal year, municipality and id between two keys (``_keyset_page``)."""
+    order = (Document.fiscal_year, Document.municipality, Document.id)
+    return _keyset_page(
+        db, Document, order, after=after, before=before, limit=limit, backward=backward
+    )
+
+
+def department_page_key(department: Department) -> DepartmentKey:
+    return (department.name, department.id)
+
+
+def department_page(
+    db: Session,
+    *,
+    after: DepartmentKey | None,
+    before: DepartmentKey | None,
+    limit: int,
+    backward: bool = False,
+) -> list[Department]:
+    """Departments by name and id between two keys (``_keyset_page``)."""
+    order = (Department.name, Department.id)
+    return _keyset_page(
+        db, Department, order, after=after, before=before, limit=limit, backward=backward
+    )
+
+
+def count_documents(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(Document)) or 0
+
+
+def count_departments(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(Department)) or 0
 
 
 def list_fiscal_years(db: Session) -> list[FiscalYearSummary]:

@@ -28,7 +28,7 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -98,9 +98,10 @@ class Results:
     fiscal_years: list[Facet]
     departments: list[Facet]
     generation: str  # changes whenever the index does
-    # ``chain_keys`` over the hits ranked before ``offset``: a cursor made in an earlier state
-    # of the index holds for this one when the hits up to it are the same (#15 point 4).
-    preceding: str = ""
+    # ``chain_keys`` over the ranked hits up to each position of ``SearchOptions.digests_at``
+    # (included; none for a position past the end): a cursor made in an earlier state of the
+    # index holds for this one when the hits up to it are the same (#15 point 4).
+    digests: dict[int, str] = field(default_factory=dict)
 
 
 def chain_keys(digest: str, keys: Iterable[str]) -> str:
@@ -120,6 +121,7 @@ class SearchOptions:
     measure_ids: frozenset[int] | None = None  # only these measures (from a store filter)
     offset: int = 0
     limit: int = 20
+    digests_at: tuple[int, ...] = ()  # positions to give ``Results.digests`` for
     timeout: float = SEARCH_TIMEOUT
 
 
@@ -621,7 +623,14 @@ class Searcher:
             frequency = len(snapshot.matches(text, deadline).docnums)
             idf = math.log(1 + (snapshot.population - frequency + 0.5) / (frequency + 0.5))
             weighted.append((text, idf))
-        page = snapshot.ranked(found, weighted, options.sort, options.offset + options.limit)
+        end = options.offset + options.limit
+        ranked = max([end, *(at + 1 for at in options.digests_at)])
+        page = snapshot.ranked(found, weighted, options.sort, ranked)
+        digests, digest, wanted = {}, "", set(options.digests_at)
+        for at, (docnum, _) in enumerate(page[: max(wanted, default=-1) + 1]):
+            digest = chain_keys(digest, (snapshot.keys[docnum],))
+            if at in wanted:
+                digests[at] = digest
         years, departments = snapshot.facets(found)
         if time.monotonic() > deadline:
             raise SearchTimeout("the search took too long")
@@ -629,12 +638,12 @@ class Searcher:
             total=len(found),
             hits=[
                 snapshot.hit(docnum, score, snapshot.matched_terms(docnum, texts))
-                for docnum, score in page[options.offset :]
+                for docnum, score in page[options.offset : end]
             ],
             fiscal_years=years,
             departments=departments,
             generation=snapshot.generation,
-            preceding=chain_keys("", (snapshot.keys[d] for d, _ in page[: options.offset])),
+            digests=digests,
         )
 
 

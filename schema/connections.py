@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import strawberry
 from sqlalchemy.orm import Session
 from strawberry.types.nodes import SelectedField, Selection
 
@@ -19,8 +20,17 @@ from index.search import (
     SearchTimeout,
 )
 from schema.errors import BAD_USER_INPUT, PublicError
-from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
+from schema.pagination import (
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_info,
+    page_request,
+    window,
+)
 from schema.types import (
+    Department,
+    Document,
     Info,
     Measure,
     MeasureConnection,
@@ -54,21 +64,27 @@ def measure_connection(
     first: int | None,
     after: str | None,
     order: MeasureOrder,
+    last: int | None = None,
+    before: str | None = None,
 ) -> MeasureConnection:
-    """A page of measures after the cursor ``after``; cursors carry the sort key and the
-    direction, so a cursor from one order is refused by the other."""
-    limit = page_size(first, info.context.limits.max_page_size)
+    """A page of measures between the cursors ``after`` and ``before``: the first ``first``
+    or the last ``last`` of them (``schema/pagination.py``); cursors carry the sort key and
+    the direction, so a cursor from one order is refused by the other."""
+    request = page_request(first, last, info.context.limits.max_page_size)
     kind = f"measure-{order.value}"
-    key = decode_cursor(kind, after, _KEY) if after else None
+    after_key = decode_cursor(kind, after, _KEY) if after else None
+    before_key = decode_cursor(kind, before, _KEY, "before") if before else None
     db = info.context.db
     rows = queries.measure_rows(
         db,
         where,
-        after=key,
-        limit=limit + 1,
+        after=after_key,
+        before=before_key,
+        limit=request.limit + 1,
         descending=order is MeasureOrder.FISCAL_YEAR_DESC,
+        backward=request.backward,
     )
-    page = rows[:limit]
+    page, more = window(rows, request)
     nodes = [Measure.from_row(row, row) for row in page]
     # info.selected_fields is this field itself (a list of one); what it selects is below.
     if any(_selects(f.selections, ("edges", "node", "departments")) for f in info.selected_fields):
@@ -83,11 +99,115 @@ def measure_connection(
     return MeasureConnection(
         total_count=queries.count_measures(db, where),
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > limit,
-            end_cursor=edges[-1].cursor if edges else None,
-            has_previous_page=key is not None,  # the cursor's own measure comes before
-            start_cursor=edges[0].cursor if edges else None,
+        # A cursor's own measure lies on its side of the page.
+        page_info=page_info(
+            [edge.cursor for edge in edges],
+            request,
+            more=more,
+            after=after_key is not None,
+            before=before_key is not None,
+        ),
+    )
+
+
+@strawberry.type
+class DocumentEdge:
+    cursor: str
+    node: Document
+
+
+@strawberry.type(description="Documents by fiscal year, municipality and id.")
+class DocumentConnection:
+    total_count: int
+    edges: list[DocumentEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class DepartmentEdge:
+    cursor: str
+    node: Department
+
+
+@strawberry.type(description="Departments by name (and id, for two of one name).")
+class DepartmentConnection:
+    total_count: int
+    edges: list[DepartmentEdge]
+    page_info: PageInfo
+
+
+_DOCUMENT_KEY = (int, str, int)
+_DEPARTMENT_KEY = (str, int)
+
+
+def document_connection(
+    info: Info, first: int | None, after: str | None, last: int | None, before: str | None
+) -> DocumentConnection:
+    """A page of every document, by keyset cursors on (fiscal year, municipality, id)."""
+    request = page_request(first, last, info.context.limits.max_page_size)
+    after_key = decode_cursor("document", after, _DOCUMENT_KEY) if after else None
+    before_key = decode_cursor("document", before, _DOCUMENT_KEY, "before") if before else None
+    db = info.context.db
+    rows = queries.document_page(
+        db,
+        after=after_key,
+        before=before_key,
+        limit=request.limit + 1,
+        backward=request.backward,
+    )
+    page, more = window(rows, request)
+    edges = [
+        DocumentEdge(
+            cursor=encode_cursor("document", queries.document_page_key(row)),
+            node=Document.from_row(row),
+        )
+        for row in page
+    ]
+    return DocumentConnection(
+        total_count=queries.count_documents(db),
+        edges=edges,
+        page_info=page_info(
+            [edge.cursor for edge in edges],
+            request,
+            more=more,
+            after=after_key is not None,
+            before=before_key is not None,
+        ),
+    )
+
+
+def department_connection(
+    info: Info, first: int | None, after: str | None, last: int | None, before: str | None
+) -> DepartmentConnection:
+    """A page of every department, by keyset cursors on (name, id)."""
+    request = page_request(first, last, info.context.limits.max_page_size)
+    after_key = decode_cursor("department", after, _DEPARTMENT_KEY) if after else None
+    before_key = decode_cursor("department", before, _DEPARTMENT_KEY, "before") if before else None
+    db = info.context.db
+    rows = queries.department_page(
+        db,
+        after=after_key,
+        before=before_key,
+        limit=request.limit + 1,
+        backward=request.backward,
+    )
+    page, more = window(rows, request)
+    edges = [
+        DepartmentEdge(
+            cursor=encode_cursor("department", queries.department_page_key(row)),
+            node=Department.from_row(row),
+        )
+        for row in page
+    ]
+    return DepartmentConnection(
+        total_count=queries.count_departments(db),
+        edges=edges,
+        page_info=page_info(
+            [edge.cursor for edge in edges],
+            request,
+            more=more,
+            after=after_key is not None,
+            before=before_key is not None,
         ),
     )
 
@@ -129,6 +249,7 @@ def search_results(
     offset: int,
     limit: int,
     timeout: float | None = None,
+    digests_at: tuple[int, ...] = (),
 ) -> Results:
     """The measures that match ``query`` and ``where``, ``limit`` of them from ``offset`` in
     ``order``; a bad query, a timeout or a missing index is a ``PublicError``. ``timeout``
@@ -145,6 +266,7 @@ def search_results(
         limit=limit,
         measure_ids=measure_ids,
         timeout=SEARCH_TIMEOUT if timeout is None else min(SEARCH_TIMEOUT, timeout),
+        digests_at=digests_at,
     )
     try:
         return searcher.search(query, options)

@@ -7,7 +7,8 @@ produce, with the variables applied:
 
 - every field costs its weight (1, or ``WEIGHTS`` for fields that carry a whole text or
   work out a measure's history), times the number of times it can appear;
-- inside a connection, ``edges`` appear ``first`` times (the default page size without it);
+- inside a connection, ``edges`` appear ``first`` or ``last`` times (the default page size
+  without either; the larger when a query gives both, which is refused when it runs);
 - inside any other list, items appear as often as the archive holds them for the root lists
   (``documents``, ``departments``, ``fiscalYears``: counted), as many as the IDs given to
   ``nodes(ids:)``, or ``LIST_SIZES`` times (an estimate of a typical list);
@@ -18,9 +19,9 @@ The estimate is worked out with each fragment walked once (issue 14): walking ev
 again takes time exponential in the document when fragments spread each other several
 times. A cost is linear in the number of times a selection set appears, so each fragment's
 cost is kept for one appearance (``_Unit``), split into its ``edges`` and the rest, since
-the edges alone appear ``first`` times in whichever connection the fragment is spread; the
-fragments are walked in dependency order (``schema/shape.py``), so the walk is linear in the
-document and its estimate is that of the expanded document.
+the edges alone appear ``first`` (or ``last``) times in whichever connection the fragment is
+spread; the fragments are walked in dependency order (``schema/shape.py``), so the walk is
+linear in the document and its estimate is that of the expanded document.
 
 ``schema/limiter.py`` refuses a query over the limit before anything runs, with
 ``QUERY_TOO_COSTLY`` and its estimate, so a client can see what to trim.
@@ -115,7 +116,8 @@ class _Sizes:
 class _Unit(NamedTuple):
     """The cost of a selection set for each time it appears: ``edges`` for its ``edges``
     fields (with what they select), ``plain`` for the rest. Inside a connection the edges
-    appear ``first`` times, so a fragment's unit serves every connection it is spread in."""
+    appear ``first`` (or ``last``) times, so a fragment's unit serves every connection it is
+    spread in."""
 
     plain: int
     edges: int
@@ -174,14 +176,18 @@ class _Walk:
             items = 1
             if is_list_type(get_nullable_type(field.type)) and name != "edges":
                 items = self.sizes(key) if "ids" not in field.args else _ids(node, self.variables)
-            page = _first(node, self.variables) if "first" in field.args else None
+            paged = "first" in field.args or "last" in field.args
+            page = _page(node, self.variables) if paged else None
             cost += items * self.unit(node.selection_set, child).times(page)
         return _Unit(0, cost) if name == "edges" else _Unit(cost, 0)
 
 
-def _first(node: FieldNode, variables: Mapping[str, Any]) -> int:
-    given = _argument(node, "first", variables)
-    return max(given, 0) if type(given) is int else DEFAULT_PAGE_SIZE
+def _page(node: FieldNode, variables: Mapping[str, Any]) -> int:
+    """How many edges a connection field can give: its ``first`` or its ``last`` (a page
+    from either end is as large), the default page size without either."""
+    given = [_argument(node, name, variables) for name in ("first", "last")]
+    sizes = [size for size in given if type(size) is int]
+    return max(max(sizes), 0) if sizes else DEFAULT_PAGE_SIZE
 
 
 def _ids(node: FieldNode, variables: Mapping[str, Any]) -> int:

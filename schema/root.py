@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
@@ -18,7 +19,15 @@ from strawberry.extensions import (
 from archive import compare, queries
 from index.search import chain_keys, highlight
 from schema.changes import ChangeConnection, change_feed
-from schema.connections import archive_filter, measure_connection, search_results
+from schema.connections import (
+    DepartmentConnection,
+    DocumentConnection,
+    archive_filter,
+    department_connection,
+    document_connection,
+    measure_connection,
+    search_results,
+)
 from schema.context import CloseContext
 from schema.errors import BAD_USER_INPUT, CURSOR_EXPIRED, PublicError, PublicErrors
 from schema.ids import parse_global_id
@@ -26,7 +35,7 @@ from schema.inputs import TEXT_REFUSED, TextArguments, lone_surrogate_at
 from schema.limiter import QueryLimiter
 from schema.limits import Limits
 from schema.mutations import Mutation
-from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
+from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_request
 from schema.types import (
     Department,
     Document,
@@ -53,6 +62,55 @@ def _search_cursor_kind(query: str, where: MeasureFilter | None, order: SearchOr
         json.dumps([query, fields, order.value], ensure_ascii=False, sort_keys=True).encode()
     ).hexdigest()[:16]
     return f"search-{digest}"
+
+
+@dataclass(frozen=True)
+class _SearchWindow:
+    """The hits a search page shows: ``limit`` from ``offset``, within the range from
+    ``start`` (after ``after``'s hit) to ``stop`` (``before``'s hit, excluded; None: the
+    end); ``backward`` for a page of the range's last hits (``last``)."""
+
+    offset: int
+    limit: int
+    backward: bool
+    start: int
+    stop: int | None
+
+    def has_next_page(self, total: int) -> bool:
+        if self.backward:  # before's own hit follows (the spec's "may", known exactly here)
+            return self.stop is not None and self.stop < total
+        end = total if self.stop is None else min(self.stop, total)
+        return self.offset + self.limit < end
+
+    def has_previous_page(self) -> bool:
+        return self.offset > self.start if self.backward else self.offset > 0
+
+
+def _search_window(
+    first: int | None, last: int | None, start: int, stop: int | None, largest: int
+) -> _SearchWindow:
+    """The page of a search that ``first``/``last`` ask for between the offsets ``start``
+    and ``stop`` (from ``after`` and ``before``), by the Relay spec as the other connections
+    (``schema/pagination.py``): ``first`` and ``last`` together are refused, and so is
+    ``last`` without ``before`` (its page would need the hits' total before the search)."""
+    request = page_request(first, last, largest)
+    if request.backward:
+        if stop is None:
+            raise PublicError(
+                "search pages backward from a cursor: give before with last", BAD_USER_INPUT
+            )
+        offset = max(start, stop - request.limit)
+        return _SearchWindow(offset, max(0, stop - offset), True, start, stop)
+    limit = request.limit if stop is None else max(0, min(request.limit, stop - start))
+    return _SearchWindow(start, limit, False, start, stop)
+
+
+def _search_cursor(kind: str, cursor: str, name: str) -> tuple[int, str]:
+    """The position a search cursor names and the digest of the hits up to it."""
+    position, digest = decode_cursor(kind, cursor, (int, str), name)
+    if position < 0:
+        raise PublicError(f"{name} is not a valid cursor for this list", BAD_USER_INPUT)
+    return int(position), str(digest)
 
 
 def _measure_id(value: str) -> int:
@@ -128,6 +186,34 @@ class Query:
         return [Document.from_row(row) for row in queries.list_documents(info.context.db)]
 
     @strawberry.field(
+        description="Every ingested document as a connection, by fiscal year, municipality "
+        "and id; `first` or `last` is 1 to 100 (not both)."
+    )
+    def documents_connection(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> DocumentConnection:
+        return document_connection(info, first, after, last, before)
+
+    @strawberry.field(
+        description="Every department as a connection, by name; `first` or `last` is 1 to "
+        "100 (not both)."
+    )
+    def departments_connection(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> DepartmentConnection:
+        return department_connection(info, first, after, last, before)
+
+    @strawberry.field(
         description="What changed in a measure between its year and `fiscalYear`, earlier "
         "year first; null when its history has no measure in that year."
     )
@@ -139,7 +225,8 @@ class Query:
         return MeasureComparison.from_comparison(found) if found else None
 
     @strawberry.field(
-        description="Measures by fiscal year, municipality and number; `first` is 1 to 100."
+        description="Measures by fiscal year, municipality and number; `first` or `last` "
+        "is 1 to 100 (not both)."
     )
     def measures(
         self,
@@ -148,8 +235,12 @@ class Query:
         first: int | None = None,
         after: str | None = None,
         order_by: MeasureOrder = MeasureOrder.FISCAL_YEAR_ASC,
+        last: int | None = None,
+        before: str | None = None,
     ) -> MeasureConnection:
-        return measure_connection(info, archive_filter(filter), first, after, order_by)
+        return measure_connection(
+            info, archive_filter(filter), first, after, order_by, last=last, before=before
+        )
 
     @strawberry.field(
         description="Full-text search over measures in every year: exact matches, ranked, with "
@@ -163,19 +254,24 @@ class Query:
         first: int | None = None,
         after: str | None = None,
         order_by: SearchOrder = SearchOrder.RELEVANCE,
+        last: int | None = None,
+        before: str | None = None,
     ) -> SearchConnection:
-        limit = page_size(first, info.context.limits.max_page_size)
         searcher = info.context.searcher
         # A cursor belongs to one list (this query, filter and order) and names a position
         # with a digest of the hits up to it: it holds in a later state of the index as long
         # as those hits are the same, so an ingest elsewhere does not void it.
         kind = _search_cursor_kind(query, filter, order_by)
-        offset, expected = 0, ""
+        # position -> the digest its cursor holds, checked against the hits of today's index
+        expected: dict[int, str] = {}
+        start, stop = 0, None
         if after is not None:
-            position, expected = decode_cursor(kind, after, (int, str))
-            if position < 0:
-                raise PublicError("after is not a valid cursor for this list", BAD_USER_INPUT)
-            offset = position + 1
+            position, expected[position] = _search_cursor(kind, after, "after")
+            start = position + 1
+        if before is not None:
+            stop, expected[stop] = _search_cursor(kind, before, "before")
+        window = _search_window(first, last, start, stop, info.context.limits.max_page_size)
+        offset, limit = window.offset, window.limit
         results = search_results(
             info.context.db,
             searcher,
@@ -185,8 +281,9 @@ class Query:
             offset=offset,
             limit=limit,
             timeout=info.context.remaining(),
+            digests_at=tuple(sorted({*expected, *([offset - 1] if offset else [])})),
         )
-        if results.preceding != expected:
+        if any(results.digests.get(at) != digest for at, digest in expected.items()):
             raise PublicError(
                 "the results up to this cursor changed since it was made (a report was "
                 "replaced or deleted); run the search again",
@@ -195,7 +292,7 @@ class Query:
         db = info.context.db
         rows = queries.search_rows(db, [hit.measure_id or 0 for hit in results.hits])
         edges = []
-        digest = results.preceding
+        digest = results.digests.get(offset - 1, "")
         for position, (hit, row) in enumerate(zip(results.hits, rows, strict=True)):
             digest = chain_keys(digest, (hit.key,))
             if row is None:
@@ -217,9 +314,9 @@ class Query:
             total_count=results.total,
             edges=edges,
             page_info=PageInfo(
-                has_next_page=offset + limit < results.total,
+                has_next_page=window.has_next_page(results.total),
                 end_cursor=edges[-1].cursor if edges else None,
-                has_previous_page=offset > 0,
+                has_previous_page=window.has_previous_page(),
                 start_cursor=edges[0].cursor if edges else None,
             ),
             facets=SearchFacets(

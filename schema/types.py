@@ -71,16 +71,23 @@ class Document(relay.Node):
         texts = await info.context.loaders.document_texts.load(self.id)
         return texts.text if texts else ""
 
-    @strawberry.field(description="Its measures, by number; `first` is 1 to 100.")
+    @strawberry.field(
+        description="Its measures, by number; `first` or `last` is 1 to 100 (not both)."
+    )
     def measures(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> MeasureConnection:
         from archive.queries import MeasureFilter as Where
         from schema.connections import measure_connection
 
-        return measure_connection(
-            info, Where(document_ids=[self.id]), first, after, MeasureOrder.FISCAL_YEAR_ASC
-        )
+        where = Where(document_ids=[self.id])
+        order = MeasureOrder.FISCAL_YEAR_ASC
+        return measure_connection(info, where, first, after, order, last=last, before=before)
 
     @strawberry.field(description="Its pillars (体系), by number.")
     async def pillars(self, info: Info) -> list[Pillar]:
@@ -110,18 +117,23 @@ class Department(relay.Node):
     def from_row(cls, row: models.Department | queries.DepartmentRow) -> Department:
         return cls(id=row.id, name=row.name)
 
-    @strawberry.field(description="Its measures in every year; `first` is 1 to 100.")
+    @strawberry.field(
+        description="Its measures in every year; `first` or `last` is 1 to 100 (not both)."
+    )
     def measures(
         self,
         info: Info,
         first: int | None = None,
         after: str | None = None,
         order_by: MeasureOrder = MeasureOrder.FISCAL_YEAR_ASC,
+        last: int | None = None,
+        before: str | None = None,
     ) -> MeasureConnection:
         from archive.queries import MeasureFilter as Where
         from schema.connections import measure_connection
 
-        return measure_connection(info, Where(departments=[self.name]), first, after, order_by)
+        where = Where(departments=[self.name])
+        return measure_connection(info, where, first, after, order_by, last=last, before=before)
 
     @strawberry.field(
         description="The years it appears in, ascending, with its measures each year; "

@@ -191,8 +191,14 @@ def test_a_search_cursor_whose_hits_changed_says_so(tmp_path: Path) -> None:
             delete_document(db, document_id)
         apply_pending(reader(engine), settings.index_dir)
         engine.dispose()
-        body = graphql(client, SEARCH, q="情報", first=3, after=cursor)
-    assert body["data"] is None or body["data"]["search"] is None
-    error = body["errors"][0]
-    assert error["extensions"]["code"] == "CURSOR_EXPIRED"
-    assert "search again" in error["message"]
+        forward = graphql(client, SEARCH, q="情報", first=3, after=cursor)
+        backward = graphql(
+            client,
+            'query($c: String) { search(query: "情報", last: 2, before: $c) { totalCount } }',
+            c=cursor,
+        )
+    for body in (forward, backward):
+        assert body["data"] is None or body["data"]["search"] is None
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "CURSOR_EXPIRED"
+        assert "search again" in error["message"]
