@@ -166,7 +166,11 @@ class Query:
             for row in queries.list_fiscal_years(info.context.db)
         ]
 
-    @strawberry.field(description="Every department, sorted by name.")
+    @strawberry.field(
+        description="Every department, sorted by name.",
+        deprecation_reason="Use departmentsConnection: this list grows with the archive "
+        "and comes whole; the connection pages it.",
+    )
     def departments(self, info: Info) -> list[Department]:
         return [Department.from_row(row) for row in queries.list_departments(info.context.db)]
 
@@ -181,7 +185,11 @@ class Query:
     ) -> ChangeConnection:
         return change_feed(info, first, after)
 
-    @strawberry.field(description="Every ingested document, by fiscal year.")
+    @strawberry.field(
+        description="Every ingested document, by fiscal year.",
+        deprecation_reason="Use documentsConnection: this list grows with the archive "
+        "and comes whole; the connection pages it.",
+    )
     def documents(self, info: Info) -> list[Document]:
         return [Document.from_row(row) for row in queries.list_documents(info.context.db)]
 
