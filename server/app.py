@@ -263,7 +263,9 @@ class GraphQLApp(GraphQL[Context, None]):
             )
             reusable = getattr(request.state, "reusable", False)
         if method == "GET":
-            over_http.cache_get_answer(response, reusable)
+            response = over_http.cache_get_answer(
+                response, reusable, connection.headers.get("if-none-match")
+            )
         await response(scope, receive, send)
 
     async def _answer_safely(self, request: Request, media_type: str) -> Response:

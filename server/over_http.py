@@ -136,15 +136,41 @@ def vary_on_accept(response: Response) -> None:
     response.headers["vary"] = ", ".join(names)
 
 
-def cache_get_answer(response: Response, reusable: bool) -> None:
+def cache_get_answer(
+    response: Response, reusable: bool, if_none_match: str | None = None
+) -> Response:
     """The caching headers of a GET answer: ``Vary: Accept``, and ``Cache-Control``
     ``no-cache`` for an answer that may be reused (a query answered without errors, 200;
-    one that set its own keeps it), else ``no-store``."""
+    one that set its own keeps it), else ``no-store``. A reusable answer gets an ``ETag``
+    (a digest of its body and media type), and a request whose ``If-None-Match`` names it gets 304 without
+    the body: a cache revalidates what it holds for a few hundred bytes."""
     vary_on_accept(response)
-    if reusable and response.status_code == 200:
-        response.headers.setdefault("cache-control", REUSABLE)
-    else:
+    if not (reusable and response.status_code == 200):
         response.headers["cache-control"] = NOT_REUSABLE
+        return response
+    response.headers.setdefault("cache-control", REUSABLE)
+    body = getattr(response, "body", None)
+    if not isinstance(body, bytes) or "etag" in response.headers:
+        return response
+    # The media type is in the digest: the same body under another type is another answer.
+    digest = hashlib.blake2b(body, digest_size=16)
+    digest.update(response.headers.get("content-type", "").encode())
+    tag = f'"{digest.hexdigest()}"'
+    response.headers["etag"] = tag
+    if if_none_match is None or not _names_tag(if_none_match, tag):
+        return response
+    kept = ("etag", "vary", "cache-control")
+    return Response(status_code=304, headers={name: response.headers[name] for name in kept})
+
+
+def _names_tag(if_none_match: str, tag: str) -> bool:
+    """Whether ``If-None-Match`` holds ``tag`` (or ``*``), by the weak comparison RFC 9110
+    asks for this header: a ``W/`` prefix is ignored."""
+    for listed in if_none_match.split(","):
+        listed = listed.strip()
+        if listed == "*" or listed.removeprefix("W/") == tag:
+            return True
+    return False
 
 
 # Automatic persisted queries (Apollo's protocol, also spoken by graphql-yoga, urql, gql):

@@ -155,3 +155,44 @@ def test_vary_joins_several_headers() -> None:
     response.headers.append("vary", "Accept-Language, Accept")
     vary_on_accept(response)
     assert response.headers.getlist("vary") == ["Origin, Accept-Language, Accept"]
+
+
+def test_a_cache_revalidates_with_the_etag_and_gets_304_until_the_archive_changes(
+    tmp_path: Any,
+) -> None:
+    """#15 point 7: persisted GETs "that caches can hold" — a cache that holds an answer asks
+    again with If-None-Match and gets 304 without a body, until an ingest changes it."""
+    from tests.conftest import REPORTS, archive_of
+
+    settings = archive_of(tmp_path, REPORTS[:1])
+    with TestClient(create_app(settings)) as client:
+        first = client.get("/graphql", params={"query": YEARS})
+        tag = first.headers["etag"]
+        again = client.get("/graphql", params={"query": YEARS}, headers={"if-none-match": tag})
+        assert again.status_code == 304
+        assert again.content == b""
+        assert (again.headers["etag"], again.headers["cache-control"]) == (tag, "no-cache")
+        assert _vary(again) == ["accept"]
+        weak = client.get(
+            "/graphql", params={"query": YEARS}, headers={"if-none-match": f'"x", W/{tag}'}
+        )
+        assert weak.status_code == 304
+        # Another media type is another answer, with its own tag.
+        other = client.get(
+            "/graphql", params={"query": YEARS}, headers={"if-none-match": tag, "accept": BOTH}
+        )
+        assert (other.status_code, other.headers["content-type"]) == (
+            200,
+            f"{GRAPHQL_RESPONSE}; charset=utf-8",
+        )
+        assert other.headers["etag"] != tag
+        archive_of(tmp_path, REPORTS[1:2])
+        changed = client.get("/graphql", params={"query": YEARS}, headers={"if-none-match": tag})
+        assert changed.status_code == 200
+        assert len(changed.json()["data"]["fiscalYears"]) == 2
+        assert changed.headers["etag"] != tag
+        # Errors and POST answers carry no tag.
+        error = client.get("/graphql", params={"query": "{ nope }"})
+        assert "etag" not in error.headers
+        posted = client.post("/graphql", json={"query": YEARS})
+        assert "etag" not in posted.headers
