@@ -255,6 +255,7 @@ def _store_pillars(db: Session, document_id: int, report: ParsedReport) -> dict[
         db.execute(select(Pillar.number, Pillar.id).where(Pillar.document_id == document_id)).all()
     )
     ids: dict[int, int] = {}
+    new: dict[int, Pillar] = {}
     for parsed in report.pillars:
         values = {"title": parsed.title, "first_line": parsed.first, "last_line": parsed.last}
         if parsed.number in stored:
@@ -264,11 +265,10 @@ def _store_pillars(db: Session, document_id: int, report: ParsedReport) -> dict[
                 execution_options={"synchronize_session": False},
             )
         else:
-            pillar = Pillar(document_id=document_id, number=parsed.number, **values)
-            db.add(pillar)
-            db.flush()
-            ids[parsed.number] = pillar.id
-    return ids
+            new[parsed.number] = Pillar(document_id=document_id, number=parsed.number, **values)
+    db.add_all(new.values())
+    db.flush()  # one batch, which gives the new pillars their ids
+    return ids | {number: pillar.id for number, pillar in new.items()}
 
 
 def _store_measures(
@@ -303,7 +303,7 @@ def _store_measures(
             .order_by(MeasureDepartment.measure_id, MeasureDepartment.position)
         ):
             links.setdefault(measure_id, []).append(department_id)
-    added: list[MeasureChange] = []
+    new: list[Measure] = []
     updated: list[MeasureChange] = []
     for parsed in report.measures:
         values: dict[str, object] = {
@@ -324,29 +324,28 @@ def _store_measures(
         old = stored.pop(parsed.number, None)
         if old is None:
             measure = Measure(document_id=document_id, number=parsed.number, **values)
-            db.add(measure)
-            db.flush()
-            added.append(MeasureChange(measure.id, parsed.number))
-        else:
-            before = {name: getattr(old, name) for name in _MEASURE_CONTENT}
-            if before == values and links.get(old.id, []) == department_ids:
-                continue
-            updated.append(MeasureChange(old.id, parsed.number))
-            db.execute(
-                update(Measure).where(Measure.id == old.id).values(**values),
-                execution_options={"synchronize_session": False},
-            )
-            db.execute(delete(MeasureDepartment).where(MeasureDepartment.measure_id == old.id))
-            measure_id = old.id
-            db.add_all(
-                MeasureDepartment(measure_id=measure_id, department_id=d, position=position)
+            measure.department_links = [
+                MeasureDepartment(department_id=d, position=position)
                 for position, d in enumerate(department_ids)
-            )
+            ]
+            db.add(measure)
+            new.append(measure)
             continue
+        before = {name: getattr(old, name) for name in _MEASURE_CONTENT}
+        if before == values and links.get(old.id, []) == department_ids:
+            continue
+        updated.append(MeasureChange(old.id, parsed.number))
+        db.execute(
+            update(Measure).where(Measure.id == old.id).values(**values),
+            execution_options={"synchronize_session": False},
+        )
+        db.execute(delete(MeasureDepartment).where(MeasureDepartment.measure_id == old.id))
         db.add_all(
-            MeasureDepartment(measure_id=measure.id, department_id=d, position=position)
+            MeasureDepartment(measure_id=old.id, department_id=d, position=position)
             for position, d in enumerate(department_ids)
         )
+    db.flush()  # the new measures in one batch of INSERTs, which gives them their ids
+    added = [MeasureChange(measure.id, measure.number) for measure in new]
     removed = [MeasureChange(row.id, number) for number, row in stored.items()]
     if removed:
         db.execute(delete(Measure).where(Measure.id.in_([change.id for change in removed])))
