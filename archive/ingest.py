@@ -305,6 +305,8 @@ def _store_measures(
             links.setdefault(measure_id, []).append(department_id)
     new: list[Measure] = []
     updated: list[MeasureChange] = []
+    changed: list[dict[str, object]] = []  # the updated measures' new values, with their id
+    relinked: list[MeasureDepartment] = []
     for parsed in report.measures:
         values: dict[str, object] = {
             "pillar_id": pillar_ids.get(parsed.pillar_number) if parsed.pillar_number else None,
@@ -335,15 +337,16 @@ def _store_measures(
         if before == values and links.get(old.id, []) == department_ids:
             continue
         updated.append(MeasureChange(old.id, parsed.number))
-        db.execute(
-            update(Measure).where(Measure.id == old.id).values(**values),
-            execution_options={"synchronize_session": False},
-        )
-        db.execute(delete(MeasureDepartment).where(MeasureDepartment.measure_id == old.id))
-        db.add_all(
+        changed.append({"id": old.id, **values})
+        relinked.extend(
             MeasureDepartment(measure_id=old.id, department_id=d, position=position)
             for position, d in enumerate(department_ids)
         )
+    if changed:  # each statement once for all the updated measures (executemany)
+        db.execute(update(Measure), changed)
+        ids = [row["id"] for row in changed]
+        db.execute(delete(MeasureDepartment).where(MeasureDepartment.measure_id.in_(ids)))
+        db.add_all(relinked)
     db.flush()  # the new measures in one batch of INSERTs, which gives them their ids
     added = [MeasureChange(measure.id, measure.number) for measure in new]
     removed = [MeasureChange(row.id, number) for number, row in stored.items()]
