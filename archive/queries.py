@@ -707,6 +707,19 @@ def document_texts_by_ids(db: Session, ids: Sequence[int]) -> list[DocumentTexts
 
 def changes_after(db: Session, after: int, limit: int) -> list[Change]:
     """The change feed: up to ``limit`` changes with an id above ``after``, in commit order."""
-    return list(
-        db.scalars(select(Change).where(Change.id > after).order_by(Change.id).limit(limit))
-    )
+    return change_page(db, after=after, before=None, limit=limit)
+
+
+def change_page(
+    db: Session, *, after: int | None, before: int | None, limit: int, backward: bool = False
+) -> list[Change]:
+    """Up to ``limit`` changes between the ids ``after`` and ``before`` (both excluded), in
+    commit order: the first of that range, or its last ones when ``backward``."""
+    statement = select(Change)
+    if after is not None:
+        statement = statement.where(Change.id > after)
+    if before is not None:
+        statement = statement.where(Change.id < before)
+    order = Change.id.desc() if backward else Change.id
+    rows = list(db.scalars(statement.order_by(order).limit(limit)))
+    return rows[::-1] if backward else rows

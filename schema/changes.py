@@ -10,7 +10,14 @@ import strawberry
 from strawberry import relay
 
 from archive import models, queries
-from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_size
+from schema.pagination import (
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_info,
+    page_request,
+    window,
+)
 from schema.types import Document, Info
 
 _KIND = "change"
@@ -99,21 +106,37 @@ class ChangeConnection:
     page_info: PageInfo
 
 
-def change_feed(info: Info, first: int | None, after: str | None) -> ChangeConnection:
-    """Changes after the cursor ``after`` (from the start without one), oldest first."""
-    limit = page_size(first, info.context.limits.max_page_size)
-    (position,) = decode_cursor(_KIND, after, (int,)) if after else (0,)
-    rows = queries.changes_after(info.context.db, position, limit + 1)
+def change_feed(
+    info: Info,
+    first: int | None,
+    after: str | None,
+    last: int | None = None,
+    before: str | None = None,
+) -> ChangeConnection:
+    """Changes after the cursor ``after`` (from the start without one), oldest first; with
+    ``last``, the newest ones (before ``before``)."""
+    request = page_request(first, last, info.context.limits.max_page_size)
+    after_id = decode_cursor(_KIND, after, (int,))[0] if after else None
+    before_id = decode_cursor(_KIND, before, (int,), "before")[0] if before else None
+    rows = queries.change_page(
+        info.context.db,
+        after=after_id,
+        before=before_id,
+        limit=request.limit + 1,
+        backward=request.backward,
+    )
+    page, more = window(rows, request)
     edges = [
         ChangeEdge(cursor=encode_cursor(_KIND, (row.id,)), node=Change.from_row(row))
-        for row in rows[:limit]
+        for row in page
     ]
     return ChangeConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > limit,
-            end_cursor=edges[-1].cursor if edges else None,
-            has_previous_page=position > 0,
-            start_cursor=edges[0].cursor if edges else None,
+        page_info=page_info(
+            [edge.cursor for edge in edges],
+            request,
+            more=more,
+            after=after_id is not None,
+            before=before_id is not None,
         ),
     )

@@ -178,12 +178,17 @@ class Query:
         description="The change feed: reports stored, replaced and deleted, with the measures "
         "each added, updated and removed, oldest first in commit order. Keep the last "
         "`endCursor` and ask again with `after`: an empty page means nothing new (keep the "
-        "cursor you had). `first` is 1 to 100."
+        "cursor you had). `first` is 1 to 100; `last` gives the newest changes."
     )
     def changes(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> ChangeConnection:
-        return change_feed(info, first, after)
+        return change_feed(info, first, after, last, before)
 
     @strawberry.field(
         description="Every ingested document, by fiscal year.",

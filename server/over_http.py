@@ -142,8 +142,8 @@ def cache_get_answer(
     """The caching headers of a GET answer: ``Vary: Accept``, and ``Cache-Control``
     ``no-cache`` for an answer that may be reused (a query answered without errors, 200;
     one that set its own keeps it), else ``no-store``. A reusable answer gets an ``ETag``
-    (a digest of its body and media type), and a request whose ``If-None-Match`` names it gets 304 without
-    the body: a cache revalidates what it holds for a few hundred bytes."""
+    (a digest of its body and media type), and a request whose ``If-None-Match`` names it
+    gets 304 without the body: a cache revalidates what it holds for a few hundred bytes."""
     vary_on_accept(response)
     if not (reusable and response.status_code == 200):
         response.headers["cache-control"] = NOT_REUSABLE

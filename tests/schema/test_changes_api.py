@@ -8,6 +8,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from server.settings import Settings
 from tests.conftest import REPORTS, archive_of, graphql, settings_for
 
 CHANGES = """query($after: String) { changes(first: 2, after: $after) {
@@ -73,3 +74,23 @@ def test_a_bad_change_cursor_is_bad_user_input(client: TestClient) -> None:
             assert "errors" not in body  # empty means none, as on the other lists
         else:
             assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+NEWEST = """query($before: String) { changes(last: 1, before: $before) {
+  edges { cursor node { fiscalYear } } pageInfo { hasPreviousPage hasNextPage startCursor } } }"""
+
+
+def test_the_newest_changes_page_backward(three_years_archive: Settings) -> None:
+    """`last` reads the feed from its newest end, for a "recent changes" view."""
+    with TestClient(create_app(three_years_archive)) as client:
+        forward, _ = _sync(client, None)
+        years, before = [], None
+        while True:
+            page = graphql(client, NEWEST, before=before)["data"]["changes"]
+            years = [edge["node"]["fiscalYear"] for edge in page["edges"]] + years
+            assert page["pageInfo"]["hasNextPage"] is (before is not None)
+            if not page["pageInfo"]["hasPreviousPage"]:
+                break
+            before = page["pageInfo"]["startCursor"]
+    assert years == [change["fiscalYear"] for change in forward]
+    assert len(years) == 3
