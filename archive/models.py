@@ -50,7 +50,14 @@ class Document(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality: Mapped[str] = mapped_column(String(100))
+    # The 6-digit local government code (全国地方公共団体コード, check digit included) and
+    # the prefecture, from the official list (archive/municipalities); null for a report
+    # stored before the list was used whose name the list does not know.
+    municipality_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    prefecture: Mapped[str | None] = mapped_column(String(10), index=True)
     fiscal_year: Mapped[int] = mapped_column(Integer, index=True)
+    # The layout profile the reader used ("hitachi", …; "spreadsheet"); null: none fitted.
+    layout: Mapped[str | None] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(Text)
     source_name: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
@@ -104,6 +111,8 @@ class Measure(Base):
     carry_over_tag: Mapped[str | None] = mapped_column(String(40))  # "[R3継続]" as printed
     carry_over_status: Mapped[str | None] = mapped_column(String(10))  # 継続, 完了, 新規, 廃止…
     carry_over_year: Mapped[int | None]  # the year the tag names, 2021 for R3
+    # An evaluation as printed, beside the next-year status: S/A/B/C, ○△×, 達成/概ね達成…
+    grade: Mapped[str | None] = mapped_column(String(40))
     first_line: Mapped[int]
     last_line: Mapped[int]
     # Raw line ranges each field was read from: {"title": [6, 6], "achievement": [17, 23], …}
