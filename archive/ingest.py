@@ -51,6 +51,8 @@ class PreparedDocument:
     report: ParsedReport
     municipality: str
     fiscal_year: int
+    municipality_code: str | None = None  # from the official list (archive/municipalities)
+    prefecture: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,9 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
         "raw_text": prepared.raw_text,
         "text": report.text,
         "ingested_at": datetime.now(UTC),
+        "municipality_code": prepared.municipality_code,
+        "prefecture": prepared.prefecture,
+        "layout": report.layout,
     }
     if old_id is None:
         document = Document(
@@ -320,6 +325,7 @@ def _store_measures(
             "first_line": parsed.first,
             "last_line": parsed.last,
             "provenance": {name: span(*lines) for name, lines in parsed.provenance.items()},
+            "grade": parsed.grade,
         }
         keys = dict.fromkeys(department_key(name) for name in parsed.departments)
         department_ids = [departments[key].id for key in keys]
@@ -369,6 +375,7 @@ _MEASURE_CONTENT = (
     "first_line",
     "last_line",
     "provenance",
+    "grade",
 )
 
 

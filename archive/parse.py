@@ -267,6 +267,8 @@ class ParsedMeasure:
     last: int
     # Raw line ranges (first, last) each field was read from.
     provenance: dict[str, tuple[int, int]]
+    # An evaluation as printed (S/A/B/C, ○△×, 達成…), beside the next-year status.
+    grade: str | None = None
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,7 @@ class ParsedReport:
     fiscal_year: int | None
     fiscal_year_evidence: str | None  # what the year was read from, for messages
     municipality: str | None
+    layout: str | None = None  # the layout profile that read it; None: no measures found
 
     @property
     def text(self) -> str:

@@ -84,7 +84,8 @@ def test_the_newest_changes_page_backward(three_years_archive: Settings) -> None
     """`last` reads the feed from its newest end, for a "recent changes" view."""
     with TestClient(create_app(three_years_archive)) as client:
         forward, _ = _sync(client, None)
-        years, before = [], None
+        years: list[int] = []
+        before: str | None = None
         while True:
             page = graphql(client, NEWEST, before=before)["data"]["changes"]
             years = [edge["node"]["fiscalYear"] for edge in page["edges"]] + years
