@@ -40,7 +40,9 @@ class MeasureChangeKind(enum.Enum):
 @strawberry.type(description="One measure a change added, updated or removed.")
 class MeasureChange:
     kind: MeasureChangeKind
-    id: strawberry.ID = strawberry.field(
+    # Not "id": clients' caches (Apollo, Relay) key objects by id, and this object is not
+    # the measure; it would be merged with it and with every other change of the measure.
+    measure_id: strawberry.ID = strawberry.field(
         description="The measure's global ID; a removed measure's names nothing any more."
     )
     number: str = strawberry.field(description='As printed, zero-padded: "01".')
@@ -74,7 +76,9 @@ class Change:
     def from_row(cls, row: models.Change) -> Change:
         measures = [
             MeasureChange(
-                kind=kind, id=strawberry.ID(relay.to_base64("Measure", measure_id)), number=number
+                kind=kind,
+                measure_id=strawberry.ID(relay.to_base64("Measure", measure_id)),
+                number=number,
             )
             for kind in MeasureChangeKind
             for measure_id, number in row.measures.get(kind.value, [])

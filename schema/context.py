@@ -63,6 +63,15 @@ class Context:
         session = self.writer()
         return session if self.deadline is None else limit_session(session, self.deadline)
 
+    def after_write(self) -> None:
+        """After a mutation committed: the request's reader ends the snapshot it may hold (and
+        forgets the rows and loader results read in it), so what is read next, the mutation's
+        own answer included, is the archive as written. Ids are kept across a replacement,
+        so an older snapshot would answer the replaced version under the same id."""
+        self.db.rollback()
+        self.db.expunge_all()
+        self.loaders = Loaders(self.db, self.lineages)
+
     def list_size(self, key: str) -> int | None:
         """How many items a root list holds now, for the query-cost estimate."""
         return queries.root_list_size(self.db, key)

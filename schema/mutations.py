@@ -99,6 +99,7 @@ class Mutation:
             raise
         if info.context.on_ingest is not None:
             info.context.on_ingest(result.outcome.name.lower(), result.measure_count)
+        info.context.after_write()
         _update_index(info)
         document = queries.documents_by_ids(info.context.db, [result.document_id])[0]
         assert document is not None
@@ -117,5 +118,6 @@ class Mutation:
                 raise PublicError("no such document", NOT_FOUND)
             deleted = Document.from_row(found)
             deleted.counted_measures = delete_document(db, document_id)
+        info.context.after_write()
         _update_index(info)
         return deleted

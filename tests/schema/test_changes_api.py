@@ -12,7 +12,7 @@ from server.settings import Settings
 from tests.conftest import REPORTS, archive_of, graphql, settings_for
 
 CHANGES = """query($after: String) { changes(first: 2, after: $after) {
-  edges { cursor node { kind documentId fiscalYear measures { kind id number }
+  edges { cursor node { kind documentId fiscalYear measures { kind measureId number }
     document { id fiscalYear } } }
   pageInfo { hasNextPage endCursor } } }"""
 
@@ -43,7 +43,7 @@ def test_an_integrator_syncs_stores_replacements_and_deletions(tmp_path: Path) -
         assert [c["documentId"] for c in first] == [d["id"] for d in listed]
         assert [c["document"]["id"] for c in first] == [d["id"] for d in listed]
         measures = graphql(client, "{ measures(first: 100) { edges { node { id } } } }")
-        assert sorted(m["id"] for c in first for m in c["measures"]) == sorted(
+        assert sorted(m["measureId"] for c in first for m in c["measures"]) == sorted(
             edge["node"]["id"] for edge in measures["data"]["measures"]["edges"]
         )
         assert _sync(client, cursor) == ([], cursor)  # nothing new: the same cursor back
@@ -62,8 +62,8 @@ def test_an_integrator_syncs_stores_replacements_and_deletions(tmp_path: Path) -
     assert [(c["kind"], c["fiscalYear"]) for c in later] == [("STORED", 2021), ("DELETED", 2019)]
     assert later[1]["documentId"] == first[0]["documentId"]
     assert later[1]["document"] is None
-    assert [(m["kind"], m["id"]) for m in later[1]["measures"]] == [
-        ("REMOVED", m["id"]) for m in first[0]["measures"]
+    assert [(m["kind"], m["measureId"]) for m in later[1]["measures"]] == [
+        ("REMOVED", m["measureId"]) for m in first[0]["measures"]
     ]
 
 

@@ -195,3 +195,36 @@ def test_an_upload_refused_before_it_is_read_leaves_no_file_open(writable: TestC
     )
     assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     gc.collect()  # a file left open warns when collected
+
+
+def test_a_replacement_in_the_same_operation_answers_the_new_version(
+    writable: TestClient, sample_text: str
+) -> None:
+    """Ids are kept across a replacement: the second upload's answer must be read after its
+    own write, not from the snapshot the first one's answer was read in."""
+    query = """mutation($f1: Upload!, $f2: Upload!) {
+      a: ingestDocument(file: $f1) { id measureCount sourceName }
+      b: ingestDocument(file: $f2) { id measureCount sourceName
+        measures(first: 100) { edges { node { number } } } } }"""
+    corrected = variants.dropped_measure(sample_text, "05")
+    response = writable.post(
+        "/graphql",
+        data={
+            "operations": json.dumps({"query": query, "variables": {"f1": None, "f2": None}}),
+            "map": json.dumps({"0": ["variables.f1"], "1": ["variables.f2"]}),
+        },
+        files={
+            "0": ("v1.txt", SAMPLE.read_bytes(), "text/plain"),
+            "1": ("v2.txt", corrected, "text/plain"),
+        },
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    body = response.json()
+    assert "errors" not in body, body
+    first, second = body["data"]["a"], body["data"]["b"]
+    assert first["id"] == second["id"]
+    assert (first["measureCount"], second["measureCount"]) == (12, 11)
+    assert second["sourceName"] == "v2.txt"
+    numbers = [edge["node"]["number"] for edge in second["measures"]["edges"]]
+    assert "05" not in numbers
+    assert len(numbers) == 11
