@@ -91,14 +91,11 @@ def _search_window(
 ) -> _SearchWindow:
     """The page of a search that ``first``/``last`` ask for between the offsets ``start``
     and ``stop`` (from ``after`` and ``before``), by the Relay spec as the other connections
-    (``schema/pagination.py``): ``first`` and ``last`` together are refused, and so is
-    ``last`` without ``before`` (its page would need the hits' total before the search)."""
+    (``schema/pagination.py``): ``first`` and ``last`` together are refused. ``last``
+    without ``before`` comes with ``stop`` set to the hits' total (counted first)."""
     request = page_request(first, last, largest)
     if request.backward:
-        if stop is None:
-            raise PublicError(
-                "search pages backward from a cursor: give before with last", BAD_USER_INPUT
-            )
+        assert stop is not None, "last without before is given the hits' total as stop"
         offset = max(start, stop - request.limit)
         return _SearchWindow(offset, max(0, stop - offset), True, start, stop)
     limit = request.limit if stop is None else max(0, min(request.limit, stop - start))
@@ -283,6 +280,17 @@ class Query:
             start = position + 1
         if before is not None:
             stop, expected[stop] = _search_cursor(kind, before, "before")
+        elif last is not None:  # the last hits: the end is the count, asked first (no page)
+            stop = search_results(
+                info.context.db,
+                searcher,
+                query,
+                filter,
+                order_by,
+                offset=0,
+                limit=0,
+                timeout=info.context.remaining(),
+            ).total
         window = _search_window(first, last, start, stop, info.context.limits.max_page_size)
         offset, limit = window.offset, window.limit
         results = search_results(
