@@ -46,6 +46,8 @@ class Document(Base):
         UniqueConstraint("municipality", "fiscal_year", name="uq_documents_municipality"),
         Index("ix_documents_year_municipality", "fiscal_year", "municipality"),
         CheckConstraint("fiscal_year BETWEEN 1900 AND 2200", name="fiscal_year_range"),
+        # Ids are never handed out twice, on SQLite too (migration 0008): they are a contract.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,7 +84,7 @@ class Document(Base):
 
 class Pillar(Base):
     __tablename__ = "pillars"
-    __table_args__ = (UniqueConstraint("document_id", "number"),)
+    __table_args__ = (UniqueConstraint("document_id", "number"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
@@ -96,7 +98,7 @@ class Pillar(Base):
 
 class Measure(Base):
     __tablename__ = "measures"
-    __table_args__ = (UniqueConstraint("document_id", "number"),)
+    __table_args__ = (UniqueConstraint("document_id", "number"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
@@ -130,6 +132,7 @@ class Measure(Base):
 
 class Department(Base):
     __tablename__ = "departments"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))  # as first printed

@@ -11,7 +11,13 @@ from sqlalchemy.orm import undefer
 
 from archive.db import reader, writer
 from archive.errors import DocumentRefused
-from archive.ingest import IngestResult, Outcome, prepare_document, store_document
+from archive.ingest import (
+    IngestResult,
+    Outcome,
+    delete_document,
+    prepare_document,
+    store_document,
+)
 from archive.models import Base, Department, Document, Measure, MeasureDepartment, Pillar
 from tests import variants
 
@@ -119,6 +125,22 @@ def test_a_replacement_keeps_the_ids_of_the_document_and_of_kept_measures(
         assert eight.carry_over_tag is None
         document = db.get_one(Document, first.document_id, options=[undefer(Document.raw_text)])
         assert document.raw_text == data.decode()
+
+
+def test_ids_of_deleted_rows_are_never_handed_out_again(
+    engine: Engine, sample_bytes: bytes, sample_text: str
+) -> None:
+    """The change feed names deleted documents and measures by id, integrators keep ids: a
+    report stored after the newest one was deleted must not take its ids (SQLite gave
+    max(id) + 1 before migration 0008)."""
+    first = _ingest(engine, sample_bytes)
+    measures, _ = _ids(engine)
+    with writer(engine)() as db, db.begin():
+        delete_document(db, first.document_id)
+    again = _ingest(engine, variants.other_city(sample_text, 7))
+    after, _ = _ids(engine)
+    assert again.document_id > first.document_id
+    assert min(after.values()) > max(measures.values())
 
 
 def test_refused_file_changes_nothing(engine: Engine, sample_bytes: bytes) -> None:

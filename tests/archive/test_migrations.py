@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -76,3 +79,73 @@ def test_upgrade_keeps_data_stored_under_the_first_schema(engine: Engine) -> Non
         session.execute(text("UPDATE measures SET title = 'SNSの活用（改）'"))
     with db.reader(engine)() as session:
         assert queries.data_version(session) == 1
+    with db.writer(engine)() as session, session.begin():  # ids never handed out twice (0008)
+        from archive.ingest import delete_document
+
+        delete_document(session, document.id)
+        session.execute(
+            text(
+                "INSERT INTO documents (municipality, fiscal_year, title, source_name, sha256,"
+                " encoding, raw_text, text, ingested_at) VALUES ('日立市', 2021, 't', 's',"
+                " 'def', 'utf-8', 'r', 't', '2026-11-24 00:00:00+00:00')"
+            )
+        )
+        newest = session.execute(text("SELECT max(id) FROM documents")).scalar()
+        assert newest is not None
+        assert newest > document.id
+
+
+KEYED_TABLES = ("documents", "departments", "pillars", "measures", "measure_departments")
+
+
+def test_sqlite_tables_rebuilt_with_autoincrement_keep_every_row(
+    tmp_path: Path, sample_bytes: bytes
+) -> None:
+    """0008 on a SQLite store with reports (and a deleted one) from before it: every row and
+    link is kept, the keys become AUTOINCREMENT, and the deleted report's ids stay unused."""
+    from archive.ingest import delete_document, prepare_document, store_document
+    from tests import variants
+
+    engine = db.create_store_engine(f"sqlite:///{tmp_path / 'archive.sqlite3'}")
+    config = db.alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0007")
+    text_of = sample_bytes.decode()
+    ids = []
+    for number in (1, 2):
+        with db.writer(engine)() as session, session.begin():
+            prepared = prepare_document(variants.other_city(text_of, number), "r.txt")
+            ids.append(store_document(session, prepared).document_id)
+    with db.writer(engine)() as session, session.begin():
+        delete_document(session, ids[1])  # the newest: SQLite would hand its ids out again
+
+    def rows() -> dict[str, list[Any]]:
+        with engine.connect() as connection:
+            return {
+                table: sorted(map(tuple, connection.execute(text(f"SELECT * FROM {table}"))))
+                for table in KEYED_TABLES
+            }
+
+    before = rows()
+    with engine.connect() as connection:
+        deleted_top = connection.execute(text("SELECT max(id) FROM measures")).scalar()
+    db.upgrade(engine)
+    assert rows() == before
+    with engine.connect() as connection:
+        ddl = connection.execute(
+            text("SELECT sql FROM sqlite_master WHERE name = 'measures'")
+        ).scalar()
+        assert "AUTOINCREMENT" in str(ddl)
+        assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+    with db.writer(engine)() as session, session.begin():
+        again = store_document(session, prepare_document(variants.other_city(text_of, 3), "s.txt"))
+    assert again.document_id > ids[1]
+    with engine.connect() as connection:
+        lowest = connection.execute(
+            text("SELECT min(id) FROM measures WHERE document_id = :d"), {"d": again.document_id}
+        ).scalar()
+    assert deleted_top is not None
+    assert lowest is not None
+    assert lowest > deleted_top + 12  # above the deleted report's measures too
+    engine.dispose()
