@@ -119,6 +119,7 @@ class SearchOptions:
     kinds: Sequence[str] = ("measure", "document")
     sort: str = "relevance"  # or "fiscalYear", "-fiscalYear"
     measure_ids: frozenset[int] | None = None  # only these measures (from a store filter)
+    document_ids: frozenset[int] | None = None  # only these documents' entries (likewise)
     offset: int = 0
     limit: int = 20
     digests_at: tuple[int, ...] = ()  # positions to give ``Results.digests`` for
@@ -451,6 +452,8 @@ class _Snapshot:
             allowed &= np.isin(self.year, list(options.fiscal_years))
         if options.measure_ids is not None:
             allowed &= np.isin(self.measure_id, np.fromiter(options.measure_ids, np.int64))
+        if options.document_ids is not None:
+            allowed &= np.isin(self.document_id, np.fromiter(options.document_ids, np.int64))
         if options.departments is not None:
             ids = [self.department_ids.get(department_key(n), -1) for n in options.departments]
             in_departments = np.zeros(len(self.live), dtype=bool)
