@@ -119,6 +119,17 @@ def test_a_long_text_is_highlighted_around_its_match(client: TestClient) -> None
     assert len(NOTICES["kasama-2019.txt"]) > 5000
 
 
+def test_a_text_dense_with_matches_gives_short_fragments(client: TestClient) -> None:
+    """取組 is on 400 lines of one notice: three fragments of a few lines each (not the whole
+    text as one), no match left unmarked in one."""
+    [edge] = _documents(client, "取組")["edges"]
+    [text] = edge["highlights"]
+    assert len(text["fragments"]) == 3
+    for fragment in text["fragments"]:
+        assert len(fragment.replace("<mark>", "").replace("</mark>", "")) < 200
+        assert fragment.count("取組") == fragment.count("<mark>取組</mark>") >= 1
+
+
 def test_measures_and_documents_stay_apart(client: TestClient) -> None:
     """search gives measures, as before; searchDocuments gives no structured report."""
     measures = graphql(client, '{ search(query: "オオムラサキ") { totalCount } }')
