@@ -660,6 +660,45 @@ def _document_row(document: Document) -> IndexRow:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class DocumentHit:
+    """What a document search hit shows: the document and its searchable fields as the
+    index holds them (highlights are made from those)."""
+
+    document: Document
+    fields: dict[str, str]
+
+
+def document_hits(db: Session, ids: Sequence[int]) -> list[DocumentHit | None]:
+    """The documents of a page of document search hits, in ``ids`` order; None for one no
+    longer in the store."""
+    found = {
+        d.id: DocumentHit(d, _document_row(d).fields)
+        for d in db.scalars(
+            select(Document).where(Document.id.in_(list(ids))).options(undefer(Document.text))
+        )
+    }
+    return [found.get(i) for i in ids]
+
+
+def document_ids_where(
+    db: Session,
+    *,
+    fiscal_year_from: int | None = None,
+    fiscal_year_to: int | None = None,
+    municipalities: Sequence[str] | None = None,
+) -> list[int]:
+    """The documents that meet every condition given (a document search's store filter)."""
+    statement = select(Document.id)
+    if fiscal_year_from is not None:
+        statement = statement.where(Document.fiscal_year >= fiscal_year_from)
+    if fiscal_year_to is not None:
+        statement = statement.where(Document.fiscal_year <= fiscal_year_to)
+    if municipalities is not None:
+        statement = statement.where(Document.municipality.in_(list(municipalities)))
+    return list(db.scalars(statement))
+
+
 def document_ids(db: Session) -> list[int]:
     return list(db.scalars(select(Document.id).order_by(Document.id)))
 

@@ -119,6 +119,7 @@ class SearchOptions:
     kinds: Sequence[str] = ("measure", "document")
     sort: str = "relevance"  # or "fiscalYear", "-fiscalYear"
     measure_ids: frozenset[int] | None = None  # only these measures (from a store filter)
+    document_ids: frozenset[int] | None = None  # only these documents' entries (likewise)
     offset: int = 0
     limit: int = 20
     digests_at: tuple[int, ...] = ()  # positions to give ``Results.digests`` for
@@ -451,6 +452,8 @@ class _Snapshot:
             allowed &= np.isin(self.year, list(options.fiscal_years))
         if options.measure_ids is not None:
             allowed &= np.isin(self.measure_id, np.fromiter(options.measure_ids, np.int64))
+        if options.document_ids is not None:
+            allowed &= np.isin(self.document_id, np.fromiter(options.document_ids, np.int64))
         if options.departments is not None:
             ids = [self.department_ids.get(department_key(n), -1) for n in options.departments]
             in_departments = np.zeros(len(self.live), dtype=bool)
@@ -694,6 +697,9 @@ def _edge_pattern(needle: str) -> re.Pattern[str] | None:
 # -- highlights ---------------------------------------------------------------------------
 
 FRAGMENT_CONTEXT = 40  # characters of context on each side of a match
+# Matches this close share a fragment, up to this extent: a long text dense with matches (a
+# document archived without structure) gives fragments, not its whole self as one.
+FRAGMENT_SPAN = 2 * FRAGMENT_CONTEXT
 MAX_FRAGMENTS = 3
 
 
@@ -743,15 +749,23 @@ def _spans(original: str, terms: Sequence[str]) -> list[tuple[int, int]]:
 def _fragments(original: str, spans: list[tuple[int, int]]) -> list[str]:
     windows: list[list[tuple[int, int]]] = []
     for span in spans:
-        if windows and span[0] - windows[-1][-1][1] <= 2 * FRAGMENT_CONTEXT:
+        if (
+            windows
+            and span[0] - windows[-1][-1][1] <= 2 * FRAGMENT_CONTEXT
+            and span[1] - windows[-1][0][0] <= FRAGMENT_SPAN
+        ):
             windows[-1].append(span)
         else:
             windows.append([span])
     fragments = []
-    for window in windows[:MAX_FRAGMENTS]:
-        start = max(0, window[0][0] - FRAGMENT_CONTEXT)
-        end = min(len(original), window[-1][1] + FRAGMENT_CONTEXT)
-        limit_start, limit_end = max(0, start - 20), min(len(original), end + 20)
+    for number, window in enumerate(windows[:MAX_FRAGMENTS]):
+        # A fragment's context stops short of the neighbouring fragments' matches, which
+        # would show unmarked in it.
+        floor = windows[number - 1][-1][1] if number else 0
+        ceiling = windows[number + 1][0][0] if number + 1 < len(windows) else len(original)
+        start = max(floor, window[0][0] - FRAGMENT_CONTEXT)
+        end = min(ceiling, window[-1][1] + FRAGMENT_CONTEXT)
+        limit_start, limit_end = max(floor, start - 20), min(ceiling, end + 20)
         while start > limit_start and _latin_pair(original, start - 1):
             start -= 1  # do not cut a Latin word in two (but do cut a very long one)
         while end < limit_end and _latin_pair(original, end - 1):

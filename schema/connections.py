@@ -268,6 +268,11 @@ def search_results(
         timeout=SEARCH_TIMEOUT if timeout is None else min(SEARCH_TIMEOUT, timeout),
         digests_at=digests_at,
     )
+    return run_search(searcher, query, options)
+
+
+def run_search(searcher: Searcher, query: str, options: SearchOptions) -> Results:
+    """``searcher.search``; a bad query, a timeout or a missing index is a ``PublicError``."""
     try:
         return searcher.search(query, options)
     except QuerySyntaxError as error:

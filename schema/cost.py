@@ -74,6 +74,7 @@ LIST_SIZES: Mapping[str, int] = {
     "DepartmentYear.measures": 5,
     "Document.pillars": 10,
     "SearchEdge.highlights": 3,
+    "DocumentSearchEdge.highlights": 2,
     "SearchFacets.departments": 50,
     "SearchFacets.fiscalYears": 20,
 }

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass
 from typing import Any
 
 import strawberry
@@ -17,7 +14,7 @@ from strawberry.extensions import (
 )
 
 from archive import compare, queries
-from index.search import chain_keys, highlight
+from index.search import Results, highlight
 from schema.changes import ChangeConnection, change_feed
 from schema.connections import (
     DepartmentConnection,
@@ -29,13 +26,18 @@ from schema.connections import (
     search_results,
 )
 from schema.context import CloseContext
-from schema.errors import BAD_USER_INPUT, CURSOR_EXPIRED, PublicError, PublicErrors
+from schema.document_search import (
+    DocumentSearchConnection,
+    DocumentSearchFilter,
+    document_search_connection,
+)
+from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors
 from schema.ids import parse_global_id
 from schema.inputs import TEXT_REFUSED, TextArguments, lone_surrogate_at
 from schema.limiter import QueryLimiter
 from schema.limits import Limits
 from schema.mutations import Mutation
-from schema.pagination import PageInfo, decode_cursor, encode_cursor, page_request
+from schema.search_paging import search_cursor_kind, search_page
 from schema.types import (
     Department,
     Document,
@@ -54,60 +56,6 @@ from schema.types import (
     SearchOrder,
     node_types,
 )
-
-
-def _search_cursor_kind(query: str, where: MeasureFilter | None, order: SearchOrder) -> str:
-    fields = strawberry.asdict(where) if where is not None else None
-    digest = hashlib.sha256(
-        json.dumps([query, fields, order.value], ensure_ascii=False, sort_keys=True).encode()
-    ).hexdigest()[:16]
-    return f"search-{digest}"
-
-
-@dataclass(frozen=True)
-class _SearchWindow:
-    """The hits a search page shows: ``limit`` from ``offset``, within the range from
-    ``start`` (after ``after``'s hit) to ``stop`` (``before``'s hit, excluded; None: the
-    end); ``backward`` for a page of the range's last hits (``last``)."""
-
-    offset: int
-    limit: int
-    backward: bool
-    start: int
-    stop: int | None
-
-    def has_next_page(self, total: int) -> bool:
-        if self.backward:  # before's own hit follows (the spec's "may", known exactly here)
-            return self.stop is not None and self.stop < total
-        end = total if self.stop is None else min(self.stop, total)
-        return self.offset + self.limit < end
-
-    def has_previous_page(self) -> bool:
-        return self.offset > self.start if self.backward else self.offset > 0
-
-
-def _search_window(
-    first: int | None, last: int | None, start: int, stop: int | None, largest: int
-) -> _SearchWindow:
-    """The page of a search that ``first``/``last`` ask for between the offsets ``start``
-    and ``stop`` (from ``after`` and ``before``), by the Relay spec as the other connections
-    (``schema/pagination.py``): ``first`` and ``last`` together are refused. ``last``
-    without ``before`` comes with ``stop`` set to the hits' total (counted first)."""
-    request = page_request(first, last, largest)
-    if request.backward:
-        assert stop is not None, "last without before is given the hits' total as stop"
-        offset = max(start, stop - request.limit)
-        return _SearchWindow(offset, max(0, stop - offset), True, start, stop)
-    limit = request.limit if stop is None else max(0, min(request.limit, stop - start))
-    return _SearchWindow(start, limit, False, start, stop)
-
-
-def _search_cursor(kind: str, cursor: str, name: str) -> tuple[int, str]:
-    """The position a search cursor names and the digest of the hits up to it."""
-    position, digest = decode_cursor(kind, cursor, (int, str), name)
-    if position < 0:
-        raise PublicError(f"{name} is not a valid cursor for this list", BAD_USER_INPUT)
-    return int(position), str(digest)
 
 
 def _measure_id(value: str) -> int:
@@ -253,6 +201,24 @@ class Query:
         )
 
     @strawberry.field(
+        description="Full-text search over documents archived without structure (no measures "
+        "read from them): their title and whole text, with the syntax, ranking and cursors of "
+        "`search`. Structured reports are found through their measures, with `search`."
+    )
+    def search_documents(
+        self,
+        info: Info,
+        query: str,
+        filter: DocumentSearchFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        order_by: SearchOrder = SearchOrder.RELEVANCE,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> DocumentSearchConnection:
+        return document_search_connection(info, query, filter, order_by, first, after, last, before)
+
+    @strawberry.field(
         description="Full-text search over measures in every year: exact matches, ranked, with "
         "highlights and facets. The query syntax is in the README."
     )
@@ -267,62 +233,37 @@ class Query:
         last: int | None = None,
         before: str | None = None,
     ) -> SearchConnection:
-        searcher = info.context.searcher
-        # A cursor belongs to one list (this query, filter and order) and names a position
-        # with a digest of the hits up to it: it holds in a later state of the index as long
-        # as those hits are the same, so an ingest elsewhere does not void it.
-        kind = _search_cursor_kind(query, filter, order_by)
-        # position -> the digest its cursor holds, checked against the hits of today's index
-        expected: dict[int, str] = {}
-        start, stop = 0, None
-        if after is not None:
-            position, expected[position] = _search_cursor(kind, after, "after")
-            start = position + 1
-        if before is not None:
-            stop, expected[stop] = _search_cursor(kind, before, "before")
-        elif last is not None:  # the last hits: the end is the count, asked first (no page)
-            stop = search_results(
+        # A cursor names a position with a digest of the hits up to it (schema/search_paging.py).
+        kind = search_cursor_kind("search", query, filter, order_by.value)
+
+        def run(offset: int, limit: int, digests_at: tuple[int, ...] = ()) -> Results:
+            return search_results(
                 info.context.db,
-                searcher,
+                info.context.searcher,
                 query,
                 filter,
                 order_by,
-                offset=0,
-                limit=0,
+                offset=offset,
+                limit=limit,
                 timeout=info.context.remaining(),
-            ).total
-        window = _search_window(first, last, start, stop, info.context.limits.max_page_size)
-        offset, limit = window.offset, window.limit
-        results = search_results(
-            info.context.db,
-            searcher,
-            query,
-            filter,
-            order_by,
-            offset=offset,
-            limit=limit,
-            timeout=info.context.remaining(),
-            digests_at=tuple(sorted({*expected, *([offset - 1] if offset else [])})),
-        )
-        if any(results.digests.get(at) != digest for at, digest in expected.items()):
-            raise PublicError(
-                "the results up to this cursor changed since it was made (a report was "
-                "replaced or deleted); run the search again",
-                CURSOR_EXPIRED,
+                digests_at=digests_at,
             )
+
+        largest = info.context.limits.max_page_size
+        paging = search_page(kind, first, after, last, before, largest, lambda: run(0, 0).total)
+        results = run(paging.offset, paging.limit, paging.digests_at)
+        paging.check(results)
         db = info.context.db
         rows = queries.search_rows(db, [hit.measure_id or 0 for hit in results.hits])
         edges = []
-        digest = results.digests.get(offset - 1, "")
-        for position, (hit, row) in enumerate(zip(results.hits, rows, strict=True)):
-            digest = chain_keys(digest, (hit.key,))
+        for (hit, cursor), row in zip(paging.hits(results), rows, strict=True):
             if row is None:
                 continue  # deleted from the store after the index was read
             node = Measure.from_row(row.measure, row.measure)
             node.department_rows = row.departments
             edges.append(
                 SearchEdge(
-                    cursor=encode_cursor(kind, (offset + position, digest)),
+                    cursor=cursor,
                     score=hit.score,
                     node=node,
                     highlights=[
@@ -334,12 +275,7 @@ class Query:
         return SearchConnection(
             total_count=results.total,
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=window.has_next_page(results.total),
-                end_cursor=edges[-1].cursor if edges else None,
-                has_previous_page=window.has_previous_page(),
-                start_cursor=edges[0].cursor if edges else None,
-            ),
+            page_info=paging.page_info(results.total, [edge.cursor for edge in edges]),
             facets=SearchFacets(
                 fiscal_years=[
                     FacetCount(value=f.value, count=f.count) for f in results.fiscal_years

@@ -478,14 +478,15 @@ def search(
     sort: str,
     limit: int,
 ) -> None:
-    """The same search as the API (measures), printed for a terminal: hits, highlights and
-    facets.
+    """The same search as the API, printed for a terminal: the measures (hits, highlights and
+    facets), then the documents archived without structure that match, with excerpts.
 
     The words form one query, so quotes are only needed for phrases; an excluded first term
     (-SNS) works as it is.
     """
     from archive.queries import index_rows_by_key
     from schema.connections import search_results
+    from schema.document_search import DocumentSearchFilter, document_search_results
     from schema.errors import PublicError
     from schema.types import MeasureFilter
 
@@ -496,14 +497,23 @@ def search(
     where = MeasureFilter(
         fiscal_years=list(fiscal_years) or None, departments=list(departments) or None
     )
+    # Documents archived without structure have no department: a department filter leaves
+    # none of them.
+    document_filter = DocumentSearchFilter(fiscal_years=where.fiscal_years)
     with reader(engine)() as db:
         try:
             results = search_results(
                 db, searcher, query, where, SEARCH_ORDERS[sort], offset=0, limit=limit
             )
+            documents = None
+            if not departments:
+                documents = document_search_results(
+                    db, searcher, query, document_filter, SEARCH_ORDERS[sort], offset=0, limit=limit
+                )
         except PublicError as error:
             _fail(str(error))
-        rows = index_rows_by_key(db, [hit.key for hit in results.hits])
+        keys = [hit.key for hit in results.hits + (documents.hits if documents else [])]
+        rows = index_rows_by_key(db, keys)
     click.echo(f"{results.total} {'hit' if results.total == 1 else 'hits'} for {query}")
     for rank, hit in enumerate(results.hits, start=1):
         row = rows.get(hit.key)
@@ -520,6 +530,18 @@ def search(
         click.echo(f"\nfiscal years  {years}")
         top = ", ".join(f"{f.value}: {f.count}" for f in results.departments[:8])
         click.echo(f"departments   {top}")
+    if documents is not None and documents.total:
+        noun = "document" if documents.total == 1 else "documents"
+        click.echo(f"\n{documents.total} {noun} without structure for {query}")
+        for rank, hit in enumerate(documents.hits, start=1):
+            row = rows.get(hit.key)
+            if row is None:
+                continue
+            click.echo(f"\n{rank}. {hit.fiscal_year} {hit.municipality}  {row.fields['title']}")
+            click.echo(f"   score {hit.score:.2f}")
+            for excerpt in highlight(row.fields, hit.matched):
+                for fragment in excerpt.fragments:
+                    click.echo(f"   {excerpt.field}: {_terminal(fragment)}")
     searcher.close()
     engine.dispose()
 

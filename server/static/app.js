@@ -17,7 +17,13 @@ const FIELD_NAMES = {
 const CHARTS_FAILED = "数値の推移を読み込めませんでした";
 const numbers = new Intl.NumberFormat("ja-JP", { maximumFractionDigits: 2 });
 
-const SEARCH = `query Search($query: String!, $filter: MeasureFilter, $first: Int, $after: String) {
+const DOCUMENT_FIELD_NAMES = { TITLE: "表題", TEXT: "本文" };
+const DOCUMENTS_SHOWN = 5;
+
+// Documents archived without structure (no measures read from them) are searched too, on
+// the first page of a search without a department (they have none), and listed apart.
+const SEARCH = `query Search($query: String!, $filter: MeasureFilter, $first: Int, $after: String,
+                             $documentFilter: DocumentSearchFilter, $withDocuments: Boolean!) {
   search(query: $query, filter: $filter, first: $first, after: $after) {
     totalCount
     pageInfo { hasNextPage endCursor }
@@ -25,6 +31,14 @@ const SEARCH = `query Search($query: String!, $filter: MeasureFilter, $first: In
     edges {
       cursor
       node { id fiscalYear number title departments { name } }
+      highlights { field fragments }
+    }
+  }
+  documents: searchDocuments(query: $query, filter: $documentFilter, first: ${DOCUMENTS_SHOWN})
+      @include(if: $withDocuments) {
+    totalCount
+    edges {
+      node { id fiscalYear municipality title }
       highlights { field fragments }
     }
   }
@@ -247,6 +261,8 @@ async function renderSearch(route, token, cameFrom) {
     filter: Object.keys(filter).length ? filter : null,
     first: PAGE_SIZE,
     after: route.trail.length ? route.trail[route.trail.length - 1] : null,
+    documentFilter: route.years.length ? { fiscalYears: route.years } : null,
+    withDocuments: route.trail.length === 0 && !route.department,
   };
   let data;
   try {
@@ -278,6 +294,7 @@ async function renderSearch(route, token, cameFrom) {
   const hits = $("hits");
   hits.replaceChildren(...result.edges.map(hitItem));
   hits.setAttribute("start", String(first));
+  renderDocuments(data.documents);
 
   const previous = $("previous");
   previous.hidden = route.trail.length === 0;
@@ -306,6 +323,32 @@ function hitItem(edge) {
     for (const fragment of highlight.fragments) {
       const line = element("p", null, { class: "fragment" });
       line.append(element("span", FIELD_NAMES[highlight.field] || highlight.field, { class: "field-name" }));
+      line.append(highlighted(fragment));
+      item.append(line);
+    }
+  }
+  return item;
+}
+
+// Documents without structure that match: a separate list, below the measures.
+function renderDocuments(documents) {
+  const section = $("document-results");
+  section.hidden = !documents || documents.totalCount === 0;
+  if (section.hidden) return;
+  const more = documents.totalCount > documents.edges.length ? `、うち${documents.edges.length}件を表示` : "";
+  $("documents-count").textContent = `${documents.totalCount}件${more}`;
+  $("document-hits").replaceChildren(...documents.edges.map(documentItem));
+}
+
+function documentItem(edge) {
+  const found = edge.node;
+  const item = element("li", null, { class: "hit document-hit" });
+  item.append(element("h4", found.title));
+  item.append(element("p", `${yearLabel(found.fiscalYear)}・${found.municipality}`, { class: "meta" }));
+  for (const highlight of edge.highlights) {
+    for (const fragment of highlight.fragments) {
+      const line = element("p", null, { class: "fragment" });
+      line.append(element("span", DOCUMENT_FIELD_NAMES[highlight.field] || highlight.field, { class: "field-name" }));
       line.append(highlighted(fragment));
       item.append(line);
     }
