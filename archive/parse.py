@@ -10,6 +10,10 @@ ran to the right margin continues on the next one, unless the next one visibly s
 something (a list item, a bracketed heading, a label, an indented paragraph). Every logical
 line keeps the range of raw lines it came from, so every field can say where it was read
 (provenance). ``parse_report`` then walks the logical lines as a small state machine.
+
+What a measure start, a label, a department, a pillar heading and a status look like is not
+written here but in a layout profile (``archive.layouts``): the patterns below are Hitachi's,
+and ``parse_report`` runs whichever profile fits the text best, or the one it is told.
 """
 
 from __future__ import annotations
@@ -340,7 +344,7 @@ class _MeasureBuilder:
             departments_text = self.header.text
             provenance["departments"] = (self.header.first, self.header.last)
         if layout.department_divisions:
-            departments_text = _DIVISION.sub("", departments_text)
+            departments_text = _drop_divisions(departments_text)
         departments, others = split_departments(departments_text)
         if self.carry_over_line is not None:
             provenance["carry_over"] = (self.carry_over_line, self.carry_over_line)
@@ -360,10 +364,27 @@ class _MeasureBuilder:
         )
 
 
-# A division (…部) before a section of it: "総務部 防災課" -> "防災課".
-_DIVISION = re.compile(
-    r"(?:^|(?<=[、，,\s　]))[^、，,\s　]+部[\s　]+(?=[^、，,\s　]+[課室所係館園班])"
-)
+def _drop_divisions(text: str) -> str:
+    """A division (…部) printed before a section of it, dropped: "総務部 防災課" -> "防災課"."""
+    words = re.split(r"([、，,\s　]+)", text)  # words at even indexes, separators between
+    kept: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if (
+            index % 2 == 0
+            and word.endswith("部")
+            and index + 2 < len(words)
+            and not re.search(r"[、，,]", words[index + 1])
+            and words[index + 2] != ""
+            and words[index + 2][-1] in "課室所係館園班"
+        ):
+            index += 2  # the division and the space after it
+            continue
+        kept.append(word)
+        index += 1
+    return "".join(kept)
+
 
 # Fields whose provenance goes by another name: the next-year column is the carry-over.
 _PROVENANCE_NAMES = {"next_year": "carry_over"}
@@ -383,8 +404,9 @@ def parse_report(text: str, layout: str | None = None) -> ParsedReport:
     if layout is not None:
         return _read(text, layout_named(layout))
     best = _read(text, HITACHI)
+    raw_lines = text.split("\n")
     for candidate in list(LAYOUTS.values())[1:]:
-        if not any(start.search(text) for start in _anywhere(candidate)):
+        if not any(_measure_start(candidate, raw) for raw in raw_lines):
             continue
         report = _read(text, candidate)
         if _fit(report) > _fit(best):
@@ -403,18 +425,6 @@ def _fit(report: ParsedReport) -> tuple[int, int]:
         for m in report.measures
     )
     return len(report.measures), filled
-
-
-_ANYWHERE: dict[str, tuple[re.Pattern[str], ...]] = {}
-
-
-def _anywhere(layout: Layout) -> tuple[re.Pattern[str], ...]:
-    """The layout's measure starts, matching at the start of any line of a whole text."""
-    found = _ANYWHERE.get(layout.name)
-    if found is None:
-        found = tuple(re.compile(p.pattern, p.flags | re.MULTILINE) for p in layout.measure_starts)
-        _ANYWHERE[layout.name] = found
-    return found
 
 
 def _read(text: str, layout: Layout) -> ParsedReport:
@@ -445,8 +455,12 @@ def _read(text: str, layout: Layout) -> ParsedReport:
         if layout.department_header is not None:
             named = layout.department_header.match(line.text)
             if named:
-                header = Line(named.group("departments"), line.first, line.last)
-                continue  # page furniture for the measure it interrupts
+                found = Line(named.group("departments"), line.first, line.last)
+                if builder and builder.header is None and "departments" not in builder.fields:
+                    builder.add("departments", found)  # no header above: the measure's label
+                else:
+                    header = found  # for the measures below; page furniture for this one
+                continue
         pillar = _pillar_heading(layout, lines, index, pillars, builder)
         if pillar:
             if builder:

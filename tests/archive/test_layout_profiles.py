@@ -268,3 +268,10 @@ def test_a_tie_goes_to_the_earlier_profile() -> None:
     # Read alike by no profile but Hitachi's: the fit is measures, then filled fields.
     text = "No 01 推進事項 題 \n担当部課所 秘書課 \n達成状況 実施した。 \n"
     assert parse_report(text).layout == "hitachi"
+
+
+def test_a_department_line_inside_a_measure_without_a_header_is_its_label() -> None:
+    text = "No.R2-1 題 \n所管課：財政課 \n取組実績 実施した。 \nNo.R2-2 次の題 \n所管課 税務課 \n"
+    first, second = parse_report(text).measures
+    assert (first.departments, second.departments) == (("財政課",), ("税務課",))
+    assert first.provenance["departments"] == (2, 2)
