@@ -397,7 +397,8 @@ def parse_report(text: str, layout: str | None = None) -> ParsedReport:
     Best fit: the profile that reads the most measures, then the most filled fields (title,
     departments, description, achievement, grade, next-year status, over all measures); on a
     tie the earlier profile in ``LAYOUTS`` (hitachi, evaluation-sheet, progress-list). A
-    profile is tried only when one of its measure starts is in the text; when no profile
+    profile other than Hitachi's is tried only when one of its measure starts is in the
+    text, and counts only when some measure it reads has more than a title; when no profile
     reads a measure the report is read as Hitachi's and ``layout`` is None.
     Raises ``UnknownLayout`` (a ValueError) for a name no profile has.
     """
@@ -409,9 +410,18 @@ def parse_report(text: str, layout: str | None = None) -> ParsedReport:
         if not any(_measure_start(candidate, raw) for raw in raw_lines):
             continue
         report = _read(text, candidate)
-        if _fit(report) > _fit(best):
+        if _has_content(report) and _fit(report) > _fit(best):
             best = report
     return best
+
+
+def _has_content(report: ParsedReport) -> bool:
+    """Whether some measure has more than a title: a line that merely looks like a measure
+    start (``2021-04 開始``) is not enough for a profile to be picked."""
+    return any(
+        m.description or m.achievement or m.grade is not None or m.carry_over is not None
+        for m in report.measures
+    )
 
 
 def _fit(report: ParsedReport) -> tuple[int, int]:

@@ -97,3 +97,13 @@ def test_graphql_grade_and_layout(tmp_path: Path) -> None:
     assert nodes["R3-1"]["carryOver"] == {"status": "継続", "fiscalYear": 2022}
     assert nodes["R3-4"]["grade"] is None
     assert nodes["R3-2"]["departments"] == [{"name": "市民課"}, {"name": "情報政策課"}]
+
+
+def test_a_text_no_profile_reads_has_no_layout(engine: Engine) -> None:
+    prepared = prepare_document("三鷹市 お知らせ 令和２年度 \n".encode(), "notice.txt")
+    with writer(engine)() as db, db.begin():
+        result = store_document(db, prepared)
+    assert result.layout is None
+    assert result.describe().startswith("archived without structure (三鷹市 2020)")
+    with reader(engine)() as db:
+        assert db.execute(select(Document.layout)).one() == (None,)

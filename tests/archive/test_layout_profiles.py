@@ -275,3 +275,10 @@ def test_a_department_line_inside_a_measure_without_a_header_is_its_label() -> N
     first, second = parse_report(text).measures
     assert (first.departments, second.departments) == (("財政課",), ("税務課",))
     assert first.provenance["departments"] == (2, 2)
+
+
+def test_a_line_that_only_looks_like_a_code_is_not_a_measure() -> None:
+    text = "三鷹市 お知らせ 令和２年度 \n2021-04 開始の事業について \n詳細は別紙 \n"
+    report = parse_report(text)
+    assert (report.measures, report.layout) == ((), None)
+    assert len(parse_report(text, "progress-list").measures) == 1  # when told, it is one
