@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from archive import faults
 from archive.decode import DecodedText, DecodeError, decode_document, make_storable, storable
 from archive.errors import DocumentRefused
+from archive.layouts import UnknownLayout
 from archive.models import (
     Change,
     Department,
@@ -79,12 +80,14 @@ class IngestResult:
     measure_count: int
     # What this ingest did to each measure, for whoever mirrors the store (the change feed).
     measures: MeasureChanges = field(default_factory=lambda: MeasureChanges((), (), ()))
+    layout: str | None = None  # the layout profile that read it (archive/layouts.py)
 
     def describe(self) -> str:
         what = f"{self.municipality} {self.fiscal_year}"
         if self.outcome is Outcome.UNSTRUCTURED:
-            return f"archived without structure ({what}): no 'No NN 推進事項' measures found"
-        return f"{self.outcome.value} ({what}, {self.measure_count} measures)"
+            return f"archived without structure ({what}): no layout profile found its measures"
+        layout = f", layout {self.layout}" if self.layout else ""
+        return f"{self.outcome.value} ({what}, {self.measure_count} measures{layout})"
 
 
 def prepare_document(
@@ -95,8 +98,11 @@ def prepare_document(
     municipality: str | None = None,
     strict: bool = False,
     pdf_limits: PdfLimits | None = None,
+    layout: str | None = None,
 ) -> PreparedDocument:
     """Decode and parse ``data``; raise ``DocumentRefused`` with a one-line reason.
+
+    ``layout`` names the layout profile to read it with; None: the one that fits best.
 
     A PDF is read to text in a limited child process (``archive.pdf``); its encoding is
     recorded as ``pdf`` and its text keeps the page breaks, so provenance can name pages.
@@ -111,10 +117,15 @@ def prepare_document(
     except DecodeError as error:
         raise DocumentRefused(source_name, str(error)) from None
     faults.point("decode")
-    report = parse_report(decoded.text)
+    try:
+        report = parse_report(decoded.text, layout)
+    except UnknownLayout as error:
+        raise DocumentRefused(source_name, str(error)) from None
     if strict and not report.measures:
         raise DocumentRefused(
-            source_name, "no 'No NN 推進事項' measures found (refused by --strict)"
+            source_name,
+            f"no measures found by {f'layout {layout}' if layout else 'any layout profile'} "
+            "(refused by --strict)",
         )
     repeated = [n for n, count in Counter(m.number for m in report.measures).items() if count > 1]
     if repeated:
@@ -176,6 +187,7 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
             same_bytes.municipality,
             same_bytes.fiscal_year,
             measure_count=len(report.measures),
+            layout=report.layout,
         )
     outcome = Outcome.STORED if report.measures else Outcome.UNSTRUCTURED
     old_id = db.scalar(
@@ -251,6 +263,7 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
         prepared.fiscal_year,
         measure_count=len(report.measures),
         measures=changes,
+        layout=report.layout,
     )
 
 

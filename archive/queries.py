@@ -269,6 +269,7 @@ class MeasureRow:
     provenance: dict[str, Any]
     fiscal_year: int
     municipality: str
+    grade: str | None = None
 
     @property
     def key(self) -> MeasureKey:
@@ -290,6 +291,7 @@ _ROW_COLUMNS = (
     Measure.provenance,
     Document.fiscal_year,
     Document.municipality,
+    Measure.grade,
 )
 
 

@@ -43,6 +43,11 @@ class Document(relay.Node):
     ingested_at: datetime = strawberry.field(
         description="When it was stored: ISO 8601 in UTC, with its offset (+00:00)."
     )
+    layout: str | None = strawberry.field(
+        default=None,
+        description="The layout profile that read its measures (hitachi, evaluation-sheet, "
+        "progress-list); null when none found any.",
+    )
     # Set for a document just deleted: its count, as its measures can no longer be counted.
     counted_measures: strawberry.Private[int | None] = None
 
@@ -55,6 +60,7 @@ class Document(relay.Node):
             title=row.title,
             source_name=row.source_name,
             sha256=row.sha256,
+            layout=row.layout,
             # SQLite gives the stored UTC time back without its zone; PostgreSQL with it.
             ingested_at=row.ingested_at.replace(tzinfo=UTC)
             if row.ingested_at.tzinfo is None
@@ -342,6 +348,10 @@ class Measure(relay.Node):
     carry_over: CarryOver | None = strawberry.field(
         description="The next-year tag; null when the report printed none (unknown, not ended)."
     )
+    grade: str | None = strawberry.field(
+        description="The evaluation the report prints (S/A/B/C, ○/△/×, 達成…), spelled as its "
+        "layout's value set (Ａ -> A, 〇 -> ○); null when it prints none."
+    )
     document_id: strawberry.Private[int]
     pillar_id: strawberry.Private[int | None]
     sources: strawberry.Private[dict[str, list[int]]]
@@ -374,6 +384,7 @@ class Measure(relay.Node):
             municipality=document.municipality,
             departments_others=measure.departments_others,
             carry_over=carry_over,
+            grade=measure.grade,
             document_id=measure.document_id,
             pillar_id=measure.pillar_id,
             sources=measure.provenance,

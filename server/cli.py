@@ -36,6 +36,7 @@ from archive.ingest import (
     prepare_document,
     store_document,
 )
+from archive.layouts import LAYOUTS
 from index.search import highlight
 from index.writing import (
     IndexBusy,
@@ -94,6 +95,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
     "--strict", is_flag=True, help="Refuse files without measures instead of archiving them."
 )
 @click.option(
+    "--layout",
+    metavar="NAME",
+    help=f"Read with this layout profile ({', '.join(LAYOUTS)}) instead of the best fit.",
+)
+@click.option(
     "--batch",
     default=100,
     show_default=True,
@@ -113,6 +119,7 @@ def ingest(
     fiscal_year: int | None,
     municipality: str | None,
     strict: bool,
+    layout: str | None,
     batch: int,
     nice: int | None,
 ) -> None:
@@ -129,6 +136,8 @@ def ingest(
     The run yields the CPU to other work (--nice 10): with a server on the same cores, an
     ingest slows its answers down far less, and takes longer only when they compete.
     """
+    if layout is not None and layout not in LAYOUTS:
+        _fail(f"unknown layout {layout!r}; known layouts: {', '.join(LAYOUTS)}")
     nice = obj.settings.ingest_nice if nice is None else nice
     if nice:
         with contextlib.suppress(OSError):  # helpers (index, PDF reading) inherit it
@@ -197,6 +206,7 @@ def ingest(
                 municipality=municipality,
                 strict=strict,
                 pdf_limits=obj.settings.pdf_limits,
+                layout=layout,
             )
             identity = (prepared.municipality, prepared.fiscal_year)
             earlier = seen.get(identity)

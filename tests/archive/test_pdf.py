@@ -258,7 +258,7 @@ def test_the_cli_stores_good_pdfs_and_nothing_of_bad_ones(tmp_path: Path) -> Non
     good.write_bytes(pdfs.table(SAMPLE.read_text(encoding="utf-8")))
     stored = CliRunner().invoke(cli, ["ingest", str(good)], env=env)
     assert stored.exit_code == 0, stored.output
-    assert stored.output == f"{good}: stored (日立市 2020, 12 measures)\n"
+    assert stored.output == f"{good}: stored (日立市 2020, 12 measures, layout hitachi)\n"
     searched = CliRunner().invoke(cli, ["search", "タブレット"], env=env)
     assert "高齢者向けタブレット入門講座" in searched.output
     with reader(engine)() as db:

@@ -32,13 +32,13 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
 def test_ingest_prints_one_line_per_file(run: Invoke, tmp_path: Path) -> None:
     first = run("ingest", str(SAMPLE.parent))
     assert first.exit_code == 0
-    assert first.output == f"{SAMPLE}: stored (日立市 2020, 12 measures)\n"
+    assert first.output == f"{SAMPLE}: stored (日立市 2020, 12 measures, layout hitachi)\n"
     again = run("ingest", str(SAMPLE))
-    assert again.output == f"{SAMPLE}: unchanged (日立市 2020, 12 measures)\n"
+    assert again.output == f"{SAMPLE}: unchanged (日立市 2020, 12 measures, layout hitachi)\n"
     newer = tmp_path / "newer.txt"
     newer.write_bytes(variants.added_measure(SAMPLE.read_text(encoding="utf-8")))
     replaced = run("ingest", str(newer))
-    assert replaced.output == f"{newer}: replaced (日立市 2020, 13 measures)\n"
+    assert replaced.output == f"{newer}: replaced (日立市 2020, 13 measures, layout hitachi)\n"
 
 
 def test_refused_files_exit_non_zero_without_traceback(run: Invoke, tmp_path: Path) -> None:
@@ -62,7 +62,7 @@ def test_refused_files_exit_non_zero_without_traceback(run: Invoke, tmp_path: Pa
     assert lines[3].endswith(
         "notice.txt: refused: cannot tell the fiscal year from the text; pass --fiscal-year"
     )
-    assert lines[4].endswith("stored (日立市 2020, 12 measures)")
+    assert lines[4].endswith("stored (日立市 2020, 12 measures, layout hitachi)")
 
 
 def test_text_without_measures_and_strict(run: Invoke, tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ def test_the_console_script_prints_no_traceback(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == ["empty.txt", "r0.txt", "missing.txt"]
     # [R0継続] names no year, so the year comes from the 令和２年度 printed in No 01.
-    assert lines[1] == "r0.txt: stored (日立市 2020, 12 measures)"
+    assert lines[1] == "r0.txt: stored (日立市 2020, 12 measures, layout hitachi)"
 
 
 def test_one_run_never_replaces_its_own_files(run: Invoke, tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ def test_one_run_never_replaces_its_own_files(run: Invoke, tmp_path: Path) -> No
     result = run("ingest", "--fiscal-year", "2020", str(folder))
     assert result.exit_code == 1
     first, second = result.output.splitlines()
-    assert first.endswith("stored (日立市 2020, 12 measures)")
+    assert first.endswith("stored (日立市 2020, 12 measures, layout hitachi)")
     assert "of this run is also 日立市 2020" in second
 
 
