@@ -94,6 +94,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     "--strict", is_flag=True, help="Refuse files without measures instead of archiving them."
 )
 @click.option(
+    "--mapping",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="For spreadsheets (.xlsx, .csv): a TOML or JSON file naming the columns of each field "
+    "(README, 'Spreadsheets'); without it the usual 事務事業評価 column names are used.",
+)
+@click.option(
     "--batch",
     default=100,
     show_default=True,
@@ -113,6 +119,7 @@ def ingest(
     fiscal_year: int | None,
     municipality: str | None,
     strict: bool,
+    mapping: Path | None,
     batch: int,
     nice: int | None,
 ) -> None:
@@ -129,6 +136,14 @@ def ingest(
     The run yields the CPU to other work (--nice 10): with a server on the same cores, an
     ingest slows its answers down far less, and takes longer only when they compete.
     """
+    sheet_mapping = None
+    if mapping is not None:
+        from archive.sheets import load_mapping
+
+        try:
+            sheet_mapping = load_mapping(mapping)
+        except ValueError as error:
+            _fail(f"--mapping {mapping}: {error}")
     nice = obj.settings.ingest_nice if nice is None else nice
     if nice:
         with contextlib.suppress(OSError):  # helpers (index, PDF reading) inherit it
@@ -197,6 +212,7 @@ def ingest(
                 municipality=municipality,
                 strict=strict,
                 pdf_limits=obj.settings.pdf_limits,
+                sheet_mapping=sheet_mapping,
             )
             identity = (prepared.municipality, prepared.fiscal_year)
             earlier = seen.get(identity)
