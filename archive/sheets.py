@@ -33,9 +33,10 @@ import tomllib
 import unicodedata
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -313,13 +314,33 @@ def _is_helper(header: str) -> bool:
     return any(word in folded for word in HELPER_WORDS)
 
 
-def _match(header: str, names: Iterable[str]) -> bool:
+def _field_of(header: str, mapping: SheetMapping) -> str | None:
+    """The field whose column ``header`` names, if any (the first in ``FIELDS`` order)."""
+    return _field_of_cached(header, tuple(sorted(mapping.columns.items())))
+
+
+@lru_cache(maxsize=16384)  # a header search meets the same texts again and again
+def _field_of_cached(header: str, columns: tuple[tuple[str, tuple[str, ...]], ...]) -> str | None:
     folded, bare = _fold(header), _bare(header)
-    for name in names:
-        wanted = _fold(name)
-        if wanted in (folded, bare) or _bare(name) == bare:
-            return True
-    return False
+    for name, (folded_names, bare_names) in _folded_names(columns):
+        if folded in folded_names or bare in folded_names or bare in bare_names:
+            return name
+    return None
+
+
+@lru_cache(maxsize=64)
+def _folded_names(
+    columns: tuple[tuple[str, tuple[str, ...]], ...],
+) -> tuple[tuple[str, tuple[frozenset[str], frozenset[str]]], ...]:
+    """Each field's column names, folded and bare, in ``FIELDS`` order."""
+    named = dict(columns)
+    result = []
+    for name in FIELDS:
+        names = named.get(name, BUILTIN_COLUMNS.get(name, ()))
+        result.append(
+            (name, (frozenset(_fold(n) for n in names), frozenset(_bare(n) for n in names)))
+        )
+    return tuple(result)
 
 
 def _header_score(cells: Sequence[str], mapping: SheetMapping) -> int:
@@ -329,11 +350,10 @@ def _header_score(cells: Sequence[str], mapping: SheetMapping) -> int:
     for cell in cells:
         if not cell or len(cell) > 40:
             continue
-        for name in FIELDS:
-            if _match(cell, mapping.names(name)):
-                score += 1
-                title = title or name == "title"
-                break
+        name = _field_of(cell, mapping)
+        if name is not None:
+            score += 1
+            title = title or name == "title"
     return score if title else 0
 
 
@@ -351,7 +371,7 @@ def _columns(header: Sequence[str], hidden: set[int], mapping: SheetMapping) -> 
     for index, text in enumerate(header):
         if not text or index in hidden or _is_helper(text):
             continue
-        name = next((f for f in FIELDS if _match(text, mapping.names(f))), None)
+        name = _field_of(text, mapping)
         if name is None and "indicators" not in mapping.columns and _money_header(text):
             name = "indicators"
         if name in single or name == "fiscal_year":
