@@ -318,6 +318,9 @@ def test_csv_in_cp932_and_utf8_with_bom() -> None:
         assert measure.achievement == "登録者 5,400人\n決算額 2,500千円"
         assert (measure.first, measure.last) == (3, 3)
         assert sheet.report.fiscal_year == 2020
+    tabs = "令和3年度 日立市\n番号\t事業名\t担当課\n1\t事業A\t総務課\n".encode("cp932")
+    (measure,) = read_sheet(tabs, "book.csv").report.measures
+    assert (measure.number, measure.title, measure.departments) == ("01", "事業A", ("総務課",))
 
 
 def test_refusals_are_one_line_and_nothing_is_stored(engine: Engine) -> None:
@@ -336,6 +339,10 @@ def test_refusals_are_one_line_and_nothing_is_stored(engine: Engine) -> None:
         "text.xlsx": (b"just some text", "not a workbook"),
         "empty.csv": (b"", "empty"),
         "no-header.csv": (b"a,b\n1,2\n", "no header row found"),
+        "long-number.xlsx": (
+            workbook([[123456789, "事業", "総務課"]]),
+            "row 5: the number '123456789' is over 8",
+        ),
     }
     for name, (data, reason) in cases.items():
         with pytest.raises(DocumentRefused, match=reason) as refused:
