@@ -476,7 +476,8 @@ def _workbook_tables(
         clock.check()
         path = getattr(ws, "_worksheet_path", None)
         hidden = _hidden_columns(archive, path) if path else set()
-        rows = list(_sheet_rows(ws, limits, clock, HEADER_SEARCH_ROWS, limits.max_columns))
+        search = max(HEADER_SEARCH_ROWS, mapping.header_row or 0)
+        rows = list(_sheet_rows(ws, limits, clock, search, limits.max_columns))
         yield _Table(ws.title, rows, hidden), ws
 
 

@@ -287,6 +287,12 @@ def test_a_mapping_file_names_the_columns(tmp_path: Path) -> None:
     assert (
         read_sheet(data, "book.xlsx", load_mapping(json_path)).report.measures[0].number == "A-01"
     )
+    # A header row further down than the search goes, named by the mapping.
+    low = workbook(rows, above=[["2021年度 日立市"]] + [["注記"]] * 40, header=header)
+    named = mapping_from({"header_row": 42, "columns": {"title": "取組の名称"}})
+    assert [m.title for m in read_sheet(low, "book.xlsx", named).report.measures] == [
+        "公衆無線LANの整備"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -375,6 +381,8 @@ def test_hostile_workbooks_are_refused_fast() -> None:
         read_sheet(bomb, "book.xlsx", limits=SheetLimits(max_unpacked_bytes=1 << 20))
     with pytest.raises(SheetError, match="more than 20 cells"):
         read_sheet(workbook(), "book.xlsx", limits=SheetLimits(max_cells=20))
+    with pytest.raises(SheetError, match="took over 0 s"):
+        read_sheet(workbook(), "book.xlsx", limits=SheetLimits(seconds=0))
     assert time.monotonic() - started < 10
     assert SheetLimits().max_unpacked_bytes == 256 << 20
 
