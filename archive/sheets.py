@@ -202,6 +202,9 @@ _STATUS_WORDS = (
     "終了",
     "新規",
 )
+# Rows with a title that are not measures: totals, and the filled-in example of a template.
+_NOT_A_MEASURE = re.compile(r"^\s*(?:合計|小計|総計|計|[(（]?記入例[)）]?.*)\s*$")
+_NUMBER_PREFIX = re.compile(r"^(?:No|NO|no|№)\.?\s*")
 _NUMBER_WITH_UNIT = re.compile(
     r"^\s*([+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[+-]?\d+(?:\.\d+)?)\s*(千円|万円|億円|円|人|件|回|%)?\s*$"
 )
@@ -601,7 +604,7 @@ def read_sheet(
         header_at = _find_header(table, mapping)
         if header_at is None:
             raise _no_header(mapping)
-        return _build(table, header_at, encoding, mapping, limits)
+        return _build(table, header_at, encoding, mapping, source_name)
     best: tuple[int, _Table, Any, int] | None = None
     for table, ws in _workbook_tables(data, limits, mapping, clock):
         header_at = _find_header(table, mapping)
@@ -622,7 +625,7 @@ def read_sheet(
             raise SheetError(f"the sheet has more than {limits.max_cells:,} cells; refused")
     table = _Table(first_rows.name, sheet_rows, first_rows.hidden_columns)
     header_at = next(i for i, (n, _) in enumerate(sheet_rows) if n == header_number)
-    return _build(table, header_at, "xlsx", mapping, limits)
+    return _build(table, header_at, "xlsx", mapping, source_name)
 
 
 def _no_header(mapping: SheetMapping) -> SheetError:
@@ -652,7 +655,7 @@ def _find_header(table: _Table, mapping: SheetMapping) -> int | None:
 
 
 def _build(
-    table: _Table, header_at: int, encoding: str, mapping: SheetMapping, limits: SheetLimits
+    table: _Table, header_at: int, encoding: str, mapping: SheetMapping, source_name: str
 ) -> ReadSheet:
     header_number, header = table.rows[header_at]
     columns = _columns(header, table.hidden_columns, mapping)
@@ -706,7 +709,8 @@ def _build(
         measures=tuple(measures),
         fiscal_year=fiscal_year,
         fiscal_year_evidence=evidence,
-        municipality=_municipality([*above, table.name]),
+        # The rows above the header, else the sheet's name, else the file's.
+        municipality=_municipality([*above, table.name, Path(source_name).stem]),
         layout=LAYOUT,
     )
     return ReadSheet(report, raw_text, encoding)
@@ -766,10 +770,13 @@ def _measures(
     position = 0
     for number_row, values in rows:
         title = first("title", values)
-        if not title:
+        if not title or _NOT_A_MEASURE.match(unicodedata.normalize("NFKC", title)):
+            continue
+        if "記入例" in first("number", values):
             continue
         position += 1
         raw_number = unicodedata.normalize("NFKC", first("number", values)).strip()
+        raw_number = _NUMBER_PREFIX.sub("", raw_number)
         if numbered and raw_number:
             number = str(int(raw_number)).zfill(width) if raw_number.isdigit() else raw_number
         else:

@@ -443,3 +443,21 @@ def test_a_store_holds_the_measures_of_a_sheet(engine: Engine) -> None:
             .order_by(MeasureDepartment.position)
         ).all()
         assert names == ["市民課", "総務課"]
+
+
+def test_totals_and_example_rows_are_not_measures_and_the_file_name_gives_the_city() -> None:
+    text = (
+        "令和2年度 事務事業評価\n"
+        "番号,事業名,担当課,事業費\n"
+        "（記入例）,○○事業,○○課,100\n"
+        "No.3,防災アプリの配信,防災対策課,2500\n"
+        "No.12,消防団の支援,消防総務課,800\n"
+        ",合計,,3300\n"
+    )
+    report = read_sheet(text.encode(), "日立市_事務事業評価.csv").report
+    assert [(m.number, m.title) for m in report.measures] == [
+        ("03", "防災アプリの配信"),
+        ("12", "消防団の支援"),
+    ]
+    assert report.municipality == "日立市"
+    assert report.measures[0].achievement == "事業費 2,500円"
