@@ -32,6 +32,7 @@ from archive.models import (
 )
 from archive.parse import ParsedReport, department_key, parse_report
 from archive.pdf import PdfLimits, extract_text, is_pdf, page_of, page_starts
+from archive.sheets import SheetLimits, SheetMapping, is_spreadsheet_name, is_workbook, read_sheet
 
 MIN_FISCAL_YEAR, MAX_FISCAL_YEAR = 1900, 2200
 
@@ -99,6 +100,8 @@ def prepare_document(
     strict: bool = False,
     pdf_limits: PdfLimits | None = None,
     layout: str | None = None,
+    sheet_mapping: SheetMapping | None = None,
+    sheet_limits: SheetLimits | None = None,
 ) -> PreparedDocument:
     """Decode and parse ``data``; raise ``DocumentRefused`` with a one-line reason.
 
@@ -106,21 +109,28 @@ def prepare_document(
 
     A PDF is read to text in a limited child process (``archive.pdf``); its encoding is
     recorded as ``pdf`` and its text keeps the page breaks, so provenance can name pages.
+    A spreadsheet (.xlsx, .csv) is read by ``archive.sheets``, ``sheet_mapping`` naming its
+    columns; its text has one line per sheet row.
     """
     if source_name.lower().endswith(".pdf") and not is_pdf(data):
         raise DocumentRefused(source_name, "named .pdf but is not a PDF (no %PDF- header)")
+    report: ParsedReport | None = None
     try:
-        if is_pdf(data):
+        if is_spreadsheet_name(source_name) or is_workbook(data):
+            sheet = read_sheet(data, source_name, sheet_mapping, sheet_limits)
+            decoded, report = DecodedText(sheet.raw_text, sheet.encoding), sheet.report
+        elif is_pdf(data):
             decoded = DecodedText(extract_text(data, pdf_limits or PdfLimits()), "pdf")
         else:
             decoded = decode_document(data)
     except DecodeError as error:
         raise DocumentRefused(source_name, str(error)) from None
     faults.point("decode")
-    try:
-        report = parse_report(decoded.text, layout)
-    except UnknownLayout as error:
-        raise DocumentRefused(source_name, str(error)) from None
+    if report is None:
+        try:
+            report = parse_report(decoded.text, layout)
+        except UnknownLayout as error:
+            raise DocumentRefused(source_name, str(error)) from None
     if strict and not report.measures:
         raise DocumentRefused(
             source_name,

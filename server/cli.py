@@ -100,6 +100,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help=f"Read with this layout profile ({', '.join(LAYOUTS)}) instead of the best fit.",
 )
 @click.option(
+    "--mapping",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="For spreadsheets (.xlsx, .csv): a TOML or JSON file naming the columns of each field "
+    "(README, 'Spreadsheets'); without it the usual 事務事業評価 column names are used.",
+)
+@click.option(
     "--batch",
     default=100,
     show_default=True,
@@ -120,6 +126,7 @@ def ingest(
     municipality: str | None,
     strict: bool,
     layout: str | None,
+    mapping: Path | None,
     batch: int,
     nice: int | None,
 ) -> None:
@@ -138,6 +145,14 @@ def ingest(
     """
     if layout is not None and layout not in LAYOUTS:
         _fail(f"unknown layout {layout!r}; known layouts: {', '.join(LAYOUTS)}")
+    sheet_mapping = None
+    if mapping is not None:
+        from archive.sheets import load_mapping
+
+        try:
+            sheet_mapping = load_mapping(mapping)
+        except ValueError as error:
+            _fail(f"--mapping {mapping}: {error}")
     nice = obj.settings.ingest_nice if nice is None else nice
     if nice:
         with contextlib.suppress(OSError):  # helpers (index, PDF reading) inherit it
@@ -207,6 +222,7 @@ def ingest(
                 strict=strict,
                 pdf_limits=obj.settings.pdf_limits,
                 layout=layout,
+                sheet_mapping=sheet_mapping,
             )
             identity = (prepared.municipality, prepared.fiscal_year)
             earlier = seen.get(identity)
