@@ -415,7 +415,9 @@ def test_the_cli_takes_a_mapping_file(tmp_path: Path) -> None:
     mapping = tmp_path / "map.toml"
     mapping.write_text('[columns]\ntitle = "名前"\ndepartments = "課"\n', encoding="utf-8")
     stored = CliRunner().invoke(cli, ["ingest", "--mapping", str(mapping), str(book)], env=env)
-    assert stored.output == f"{book}: stored (日立市 2020, 1 measures, layout spreadsheet)\n", stored.output
+    assert stored.output == f"{book}: stored (日立市 2020, 1 measures, layout spreadsheet)\n", (
+        stored.output
+    )
     mapping.write_text("[columns\n", encoding="utf-8")
     wrong = CliRunner().invoke(cli, ["ingest", "--mapping", str(mapping), str(book)], env=env)
     assert wrong.exit_code == 2
