@@ -22,6 +22,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from archive.eras import ERA_LETTERS, era_to_western, fiscal_years_in
+from archive.municipalities import MunicipalityError
+from archive.municipalities import find as find_municipality
 
 # ---------------------------------------------------------------------------------------------
 # Patterns. Each one runs on raw text, so it accepts full- and half-width forms alike.
@@ -388,8 +390,13 @@ def parse_report(text: str) -> ParsedReport:
         measures=tuple(measures),
         fiscal_year=fiscal_year,
         fiscal_year_evidence=evidence,
-        municipality=municipality_from_title(title),
+        municipality=municipality_from_title(title, opening_lines(lines)),
     )
+
+
+def opening_lines(lines: Sequence[Line], count: int = 10) -> str:
+    """The lines after the title where a report states its municipality and year."""
+    return "\n".join(line.text for line in lines[1 : count + 1])
 
 
 def _take_tag(builder: _MeasureBuilder, line: Line) -> Line:
@@ -473,22 +480,14 @@ def department_key(name: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
 
 
-_MUNICIPALITY = re.compile(r"^(?:\S{2,3}?[都道府県])?(\S{1,5}[市町村])")
-_LEADING_YEAR = re.compile(r"^[\s(（]*(?:令和|平成)\s*(?:元|\d{1,2})\s*年度?[)）]?\s*")
-_NOT_A_NAME = ("本市", "当市", "全市", "各市", "市町村")
-
-
-def municipality_from_title(title: str) -> str | None:
-    """``日立市情報化推進アクションプラン…`` -> ``日立市``; a leading era year is skipped.
-
-    The longest name of up to six characters that ends in 市, 町 or 村 is taken, so
-    ``四日市市…`` gives 四日市市; generic words such as 本市 ("this city") give None.
-    """
-    text = _LEADING_YEAR.sub("", unicodedata.normalize("NFKC", title).strip())
-    match = _MUNICIPALITY.match(text)
-    if not match or match.group(1) in _NOT_A_NAME:
-        return None
-    return match.group(1)
+def municipality_from_title(title: str, opening: str = "") -> str | None:
+    """The official name of the government the title (else the opening lines) names, from
+    the list of ``archive.municipalities``; None when it names none or is ambiguous
+    (``prepare_document`` says which)."""
+    with contextlib.suppress(MunicipalityError):
+        found = find_municipality(title, opening)
+        return found.name if found else None
+    return None
 
 
 # A plan period in a title (令和2年度～令和6年度) is not the report's year.
