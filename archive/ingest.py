@@ -196,12 +196,20 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
             measure_count=len(report.measures),
         )
     outcome = Outcome.STORED if report.measures else Outcome.UNSTRUCTURED
-    old_id = db.scalar(
-        select(Document.id).where(
+    old_id, old_code, old_prefecture = db.execute(
+        select(Document.id, Document.municipality_code, Document.prefecture).where(
             Document.municipality == prepared.municipality,
             Document.fiscal_year == prepared.fiscal_year,
         )
-    )
+    ).first() or (None, None, None)
+    if old_code is not None and old_code != prepared.municipality_code:
+        # A homonym (府中市 of Tokyo and of Hiroshima): never let one replace the other.
+        raise DocumentRefused(
+            prepared.source_name,
+            f"{prepared.municipality} {prepared.fiscal_year} is stored for {old_prefecture} "
+            f"({old_code}), another government of the same name; the archive keeps one report "
+            "per name and year",
+        )
     if old_id is not None and not report.measures:
         stored_measures = db.scalar(
             select(func.count()).select_from(Measure).where(Measure.document_id == old_id)
