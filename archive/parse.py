@@ -17,13 +17,13 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from archive.eras import ERA_LETTERS, era_to_western, fiscal_years_in
+from archive.eras import ERA_LETTERS, era_to_western
 from archive.municipalities import MunicipalityError
 from archive.municipalities import find as find_municipality
+from archive.years import report_year
 
 # ---------------------------------------------------------------------------------------------
 # Patterns. Each one runs on raw text, so it accepts full- and half-width forms alike.
@@ -382,7 +382,7 @@ def parse_report(text: str) -> ParsedReport:
     if builder:
         measures.append(builder.build())
     title = lines[0].text if lines else ""
-    fiscal_year, evidence = _infer_fiscal_year(title, text)
+    fiscal_year, evidence = _infer_fiscal_year(title, opening_lines(lines), text)
     return ParsedReport(
         title=title,
         lines=tuple(lines),
@@ -490,31 +490,15 @@ def municipality_from_title(title: str, opening: str = "") -> str | None:
     return None
 
 
-# A plan period in a title (令和2年度～令和6年度) is not the report's year.
-_ERA_RANGE = re.compile(
-    r"(?:令和|平成)\s*(?:元|\d{1,2})\s*年度?\s*[~〜～ー－-]\s*(?:(?:令和|平成)\s*)?(?:元|\d{1,2})\s*年度?"
-)
-
-
-def _infer_fiscal_year(title: str, text: str) -> tuple[int | None, str | None]:
-    """The report's fiscal year: a 年度 in the title, else the year before most tags, else the
-    most frequent 年度 in the text."""
-    in_title = fiscal_years_in(_ERA_RANGE.sub("", unicodedata.normalize("NFKC", title)))
-    if in_title:
-        return in_title[0], f"the title ({title})"
+def _infer_fiscal_year(title: str, opening: str, text: str) -> tuple[int | None, str | None]:
+    """The report's fiscal year by the rule of ``archive.years.report_year``: the title, an
+    explicit statement in the opening lines, the year before most next-year tags, the count."""
     tag_years = [
         carry.fiscal_year - 1
         for carry in (parse_tag(m.group(0)) for m in TAG.finditer(text))
         if carry.fiscal_year is not None
     ]
-    if tag_years:
-        year, _ = Counter(tag_years).most_common(1)[0]
-        return year, "the next-year tags"
-    in_text = fiscal_years_in(text)
-    if in_text:
-        year, _ = Counter(in_text).most_common(1)[0]
-        return year, "the 年度 dates in the text"
-    return None, None
+    return report_year(title, opening, text, tag_years)
 
 
 def _int(digits: str) -> int:
