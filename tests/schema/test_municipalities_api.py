@@ -4,7 +4,6 @@ the official entry, and the filters of measures and search (on the suite's store
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
