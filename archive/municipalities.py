@@ -216,9 +216,11 @@ def _decide(mention: _Mention, before: Sequence[_Mention]) -> Municipality:
     raise AmbiguousMunicipality(mention.text, candidates)
 
 
-_NAME_LIKE = re.compile(r"^(?:\S{2,3}?[都道府県])?(\S{1,5}?[市町村区])")
+# What looks like a name at the start of a title: a stem of 2 to 5 characters (none of them
+# 市町村区 or の) and the suffix. Generic words (特別区, 政令市, 地区, 新市) are none.
+_NAME_LIKE = re.compile(r"^(?:\S{2,3}?[都道府県])?([^市町村区の]{2,5})([市町村区])")
 _LEADING_YEAR = re.compile(r"^[\s(（]*(?:令和|平成|昭和)\s*(?:元|\d{1,2})\s*年度?[)）]?\s*")
-_NOT_A_NAME = ("本市", "当市", "全市", "各市", "市町村", "本町", "当町", "本村", "当村", "本区")
+_GENERIC_STEMS = ("特別", "政令", "中核", "港湾", "指定", "近隣", "周辺", "同一", "全国", "都市")
 
 
 def find(title: str, opening: str) -> Municipality | None:
@@ -239,11 +241,20 @@ def find(title: str, opening: str) -> Municipality | None:
         chosen = 0
         while chosen + 1 < len(mentions) and _qualifies(mentions[chosen], mentions[chosen + 1]):
             chosen += 1
-        return _decide(mentions[chosen], mentions[:chosen])
-    guess = _NAME_LIKE.match(_LEADING_YEAR.sub("", _key(title)))
-    if guess and guess.group(1) not in _NOT_A_NAME:
-        raise UnknownMunicipality(guess.group(1), nearest(guess.group(1)))
+        last = mentions[chosen]
+        if last.candidates[0].kind == "prefecture":  # 茨城県常陸市: not the prefecture's report
+            _refuse_name_like(_key(text)[last.end :])
+        return _decide(last, mentions[:chosen])
+    _refuse_name_like(_LEADING_YEAR.sub("", _key(title)))
     return None
+
+
+def _refuse_name_like(text: str) -> None:
+    """``UnknownMunicipality`` when ``text`` starts with what looks like a name."""
+    guess = _NAME_LIKE.match(text)
+    if guess and guess.group(1) not in _GENERIC_STEMS and not guess.group(1).endswith("地"):
+        name = guess.group(1) + guess.group(2)
+        raise UnknownMunicipality(name, nearest(name))
 
 
 def _qualifies(left: _Mention, right: _Mention) -> bool:

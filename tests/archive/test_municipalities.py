@@ -102,13 +102,45 @@ def test_homonyms_without_their_prefecture_are_refused(
     assert municipality_from_title(title) is None
 
 
-def test_unknown_name_in_a_title_gets_the_nearest_names() -> None:
+@pytest.mark.parametrize(
+    "title", ["常陸市情報化計画", "令和2年度 常陸市 計画", "茨城県常陸市 計画"]
+)
+def test_unknown_name_in_a_title_gets_the_nearest_names(title: str) -> None:
     with pytest.raises(UnknownMunicipality) as refused:
-        find("常陸市情報化計画", "")
+        find(title, "")
     message = str(refused.value)
     assert message.startswith(
         "unknown municipality '常陸市'; did you mean: 常陸太田市 (茨城県, 082121)"
     )
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "市町村のデジタル化",
+        "地区計画の見直し",
+        "各区の取組",
+        "特別区の連携",
+        "政令市の比較",
+        "中核市",
+    ],
+)
+def test_generic_words_are_no_names(title: str) -> None:
+    assert find(title, "") is None
+
+
+@pytest.mark.parametrize(
+    ("title", "name"),
+    [
+        ("群馬県市町村課 報告", "群馬県"),
+        ("鳥取県中部地区の計画", "鳥取県"),
+        ("東京都特別区 DX", "東京都"),
+    ],
+)
+def test_a_prefecture_before_a_generic_word_is_the_prefecture(title: str, name: str) -> None:
+    found = find(title, "")
+    assert found is not None
+    assert (found.name, found.kind) == (name, "prefecture")
 
 
 @pytest.mark.parametrize(
