@@ -116,3 +116,23 @@ def test_search_filters_by_code_and_prefecture(client: TestClient) -> None:
         "日立市",
         "札幌市中央区",
     }
+
+
+LIST = """query($prefecture: String!, $kinds: [String!]) {
+  municipalities(prefecture: $prefecture, kinds: $kinds) { code name kind } }"""
+
+
+def test_the_official_list_by_prefecture(client: TestClient) -> None:
+    body = graphql(client, LIST, prefecture="茨城県")
+    assert "errors" not in body, body
+    listed = body["data"]["municipalities"]
+    assert listed[0] == {"code": "080004", "name": "茨城県", "kind": "prefecture"}
+    assert {"code": "082023", "name": "日立市", "kind": "city"} in listed
+    assert len(listed) == 45  # the prefecture, 32 cities, 10 towns, 2 villages
+    wards = graphql(client, LIST, prefecture="北海道", kinds=["designated_ward"])
+    assert [m["name"] for m in wards["data"]["municipalities"]][:2] == [
+        "札幌市中央区",
+        "札幌市北区",
+    ]
+    assert len(wards["data"]["municipalities"]) == 10
+    assert graphql(client, LIST, prefecture="日立市")["data"]["municipalities"] == []
