@@ -265,10 +265,11 @@ def _qualifies(left: _Mention, right: _Mention) -> bool:
 
 
 def lookup(name: str, context: str = "") -> Municipality:
-    """A government a clerk named: its code (6 or 5 digits), official name, or prefecture and
-    name (東京都府中市). A homonym is decided by a prefecture printed in ``context`` (the
-    report's title and opening lines), else refused; an unknown name is refused with the
-    nearest ones."""
+    """A government a clerk named: its code (6 or 5 digits), official name, prefecture and
+    name (東京都府中市), or a ward's bare name (中央区: Tokyo's and ten cities'). A name several
+    governments bear is decided by ``context`` (the report's title and opening lines): the
+    whole name printed (札幌市中央区), else its designated city, else its prefecture; otherwise
+    refused with the candidates. An unknown name is refused with the nearest ones."""
     directory = _directory()
     key = _key(name)
     if re.fullmatch(r"\d{6}", key) and key in directory.by_code:
@@ -277,21 +278,29 @@ def lookup(name: str, context: str = "") -> Municipality:
         found = [m for m in directory.all if m.code[:5] == key]
         if len(found) == 1:
             return found[0]
-    exact = [m for m in directory.all if _key(m.name) == key]
-    if not exact:
+    named = list(directory.by_key.get(key, ()))  # a bare ward name: every city's ward too
+    if not named:
         for prefecture in directory.prefectures:
             if key.startswith(prefecture) and len(key) > len(prefecture):
-                rest = key[len(prefecture) :]
-                exact = [
-                    m for m in directory.all if _key(m.name) == rest and m.prefecture == prefecture
-                ]
+                rest = directory.by_key.get(key[len(prefecture) :], ())
+                named = [m for m in rest if m.prefecture == prefecture]
                 break
-    if len(exact) == 1:
-        return exact[0]
-    if exact:
-        printed = {m.name for mention in _mentions(context) for m in mention.candidates}
-        fitting = [m for m in exact if m.prefecture in printed]
-        if len(fitting) == 1:
-            return fitting[0]
-        raise AmbiguousMunicipality(name, exact)
+    if len(named) == 1:
+        return named[0]
+    if named:
+        mentions = list(_mentions(context))
+        printed = {
+            c for mention in mentions if len(mention.candidates) == 1 for c in mention.candidates
+        }
+        places = {c for mention in mentions for c in mention.candidates}
+        cities = [c.name for c in places if c.kind == "designated_city"]
+        prefectures = {c.name for c in places if c.kind == "prefecture"}
+        for fitting in (
+            [m for m in named if m in printed],  # 札幌市中央区 printed whole
+            [m for m in named if any(m.name.startswith(city) for city in cities)],
+            [m for m in named if m.prefecture in prefectures],
+        ):
+            if len(fitting) == 1:
+                return fitting[0]
+        raise AmbiguousMunicipality(name, named)
     raise UnknownMunicipality(name, nearest(name))

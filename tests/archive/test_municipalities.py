@@ -151,6 +151,12 @@ def test_a_prefecture_before_a_generic_word_is_the_prefecture(title: str, name: 
         ("08202", "", "082023"),  # the 5-digit code without its check digit
         ("東京都府中市", "", "132063"),
         ("府中市", "広島県府中市 行政改革", "342084"),
+        ("中央区", "札幌市中央区 区政推進プラン", "011011"),  # a bare ward: the text decides
+        ("中央区", "東京都中央区 行政評価", "131024"),
+        ("中央区", "北海道 中央区", "011011"),
+        ("北区", "大阪市 北区 計画", "271276"),
+        ("東京都北区", "", "131172"),
+        ("葛飾区", "", "131229"),
         ("ｶ", "", None),
     ],
 )
@@ -162,9 +168,13 @@ def test_lookup_by_name_code_or_prefecture(given: str, context: str, code: str |
         assert lookup(given, context).code == code
 
 
-def test_lookup_refuses_a_homonym_the_text_does_not_decide() -> None:
+@pytest.mark.parametrize(
+    ("given", "context"),
+    [("伊達市", "伊達市 実施計画"), ("中央区", "中央区 事務事業評価"), ("北区", "大阪府 北区")],
+)
+def test_lookup_refuses_a_homonym_the_text_does_not_decide(given: str, context: str) -> None:
     with pytest.raises(AmbiguousMunicipality):
-        lookup("伊達市", "伊達市 実施計画")
+        lookup(given, context)
 
 
 def test_nearest_reads_names_and_kana() -> None:
