@@ -30,7 +30,10 @@ from archive.models import (
     MeasureDepartment,
     Pillar,
 )
-from archive.parse import ParsedReport, department_key, parse_report
+from archive.municipalities import Municipality, MunicipalityError
+from archive.municipalities import find as find_municipality
+from archive.municipalities import lookup as lookup_municipality
+from archive.parse import ParsedReport, department_key, opening_lines, parse_report
 from archive.pdf import PdfLimits, extract_text, is_pdf, page_of, page_starts
 from archive.sheets import SheetLimits, SheetMapping, is_spreadsheet_name, is_workbook, read_sheet
 
@@ -153,11 +156,7 @@ def prepare_document(
         raise DocumentRefused(
             source_name, "--municipality holds a NUL or bytes that are not UTF-8 text"
         )
-    city = (municipality or report.municipality or "").strip()
-    if not city:
-        raise DocumentRefused(
-            source_name, "cannot tell the municipality from the title; pass --municipality"
-        )
+    place = _municipality_of(report, municipality, source_name)
     return PreparedDocument(
         # Only a name to show: a NUL (an uploaded file's name may hold one) is dropped, and a
         # file name's bytes that were not UTF-8 become U+FFFD, rather than refuse the report.
@@ -166,9 +165,28 @@ def prepare_document(
         encoding=decoded.encoding,
         raw_text=decoded.text,
         report=report,
-        municipality=city,
+        municipality=place.name,
         fiscal_year=year,
+        municipality_code=place.code,
+        prefecture=place.prefecture,
     )
+
+
+def _municipality_of(report: ParsedReport, given: str | None, source_name: str) -> Municipality:
+    """The government of the official list that ``--municipality`` (a name or code) or else
+    the report's title or opening lines name; refused when unknown or ambiguous."""
+    opening = opening_lines(report.lines)
+    try:
+        if given is not None:
+            return lookup_municipality(given.strip(), f"{report.title}\n{opening}")
+        found = find_municipality(report.title, opening)
+    except MunicipalityError as error:
+        raise DocumentRefused(source_name, str(error)) from None
+    if found is None:
+        raise DocumentRefused(
+            source_name, "cannot tell the municipality from the title; pass --municipality"
+        )
+    return found
 
 
 def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
@@ -200,12 +218,20 @@ def store_document(db: Session, prepared: PreparedDocument) -> IngestResult:
             layout=report.layout,
         )
     outcome = Outcome.STORED if report.measures else Outcome.UNSTRUCTURED
-    old_id = db.scalar(
-        select(Document.id).where(
+    old_id, old_code, old_prefecture = db.execute(
+        select(Document.id, Document.municipality_code, Document.prefecture).where(
             Document.municipality == prepared.municipality,
             Document.fiscal_year == prepared.fiscal_year,
         )
-    )
+    ).first() or (None, None, None)
+    if old_code is not None and old_code != prepared.municipality_code:
+        # A homonym (府中市 of Tokyo and of Hiroshima): never let one replace the other.
+        raise DocumentRefused(
+            prepared.source_name,
+            f"{prepared.municipality} {prepared.fiscal_year} is stored for {old_prefecture} "
+            f"({old_code}), another government of the same name; the archive keeps one report "
+            "per name and year",
+        )
     if old_id is not None and not report.measures:
         stored_measures = db.scalar(
             select(func.count()).select_from(Measure).where(Measure.document_id == old_id)

@@ -22,12 +22,14 @@ import contextlib
 import itertools
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from archive.eras import ERA_LETTERS, era_to_western, fiscal_years_in
+from archive.eras import ERA_LETTERS, era_to_western
 from archive.layouts import DIGIT, HITACHI, LAYOUTS, NO, Layout, layout_named
+from archive.municipalities import MunicipalityError
+from archive.municipalities import find as find_municipality
+from archive.years import report_year
 
 # ---------------------------------------------------------------------------------------------
 # Patterns. Each one runs on raw text, so it accepts full- and half-width forms alike.
@@ -441,7 +443,7 @@ def _read(text: str, layout: Layout) -> ParsedReport:
     """Read ``text`` with one layout profile: rejoin, then a small state machine."""
     lines = rejoin(text, layout)
     title = lines[0].text if lines else ""
-    fiscal_year, evidence = _infer_fiscal_year(title, text)
+    fiscal_year, evidence = _infer_fiscal_year(title, opening_lines(lines), text)
     pillars: list[ParsedPillar] = []
     measures: list[ParsedMeasure] = []
     builder: _MeasureBuilder | None = None
@@ -497,7 +499,7 @@ def _read(text: str, layout: Layout) -> ParsedReport:
         measures=tuple(measures),
         fiscal_year=fiscal_year,
         fiscal_year_evidence=evidence,
-        municipality=municipality_from_title(title),
+        municipality=municipality_from_title(title, opening_lines(lines)),
         layout=layout.name if measures else None,
     )
 
@@ -563,6 +565,11 @@ def _plain(text: str) -> str:
 
 
 _LOOKALIKES = str.maketrans({"〇": "○", "◯": "○", "✕": "×", "✖": "×", "╳": "×"})
+
+
+def opening_lines(lines: Sequence[Line], count: int = 10) -> str:
+    """The lines after the title where a report states its municipality and year."""
+    return "\n".join(line.text for line in lines[1 : count + 1])
 
 
 def _take_tag(layout: Layout, builder: _MeasureBuilder, line: Line) -> Line:
@@ -680,49 +687,25 @@ def department_key(name: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
 
 
-_MUNICIPALITY = re.compile(r"^(?:\S{2,3}?[都道府県])?(\S{1,5}[市町村])")
-_LEADING_YEAR = re.compile(r"^[\s(（]*(?:令和|平成)\s*(?:元|\d{1,2})\s*年度?[)）]?\s*")
-_NOT_A_NAME = ("本市", "当市", "全市", "各市", "市町村")
+def municipality_from_title(title: str, opening: str = "") -> str | None:
+    """The official name of the government the title (else the opening lines) names, from
+    the list of ``archive.municipalities``; None when it names none or is ambiguous
+    (``prepare_document`` says which)."""
+    with contextlib.suppress(MunicipalityError):
+        found = find_municipality(title, opening)
+        return found.name if found else None
+    return None
 
 
-def municipality_from_title(title: str) -> str | None:
-    """``日立市情報化推進アクションプラン…`` -> ``日立市``; a leading era year is skipped.
-
-    The longest name of up to six characters that ends in 市, 町 or 村 is taken, so
-    ``四日市市…`` gives 四日市市; generic words such as 本市 ("this city") give None.
-    """
-    text = _LEADING_YEAR.sub("", unicodedata.normalize("NFKC", title).strip())
-    match = _MUNICIPALITY.match(text)
-    if not match or match.group(1) in _NOT_A_NAME:
-        return None
-    return match.group(1)
-
-
-# A plan period in a title (令和2年度～令和6年度) is not the report's year.
-_ERA_RANGE = re.compile(
-    r"(?:令和|平成)\s*(?:元|\d{1,2})\s*年度?\s*[~〜～ー－-]\s*(?:(?:令和|平成)\s*)?(?:元|\d{1,2})\s*年度?"
-)
-
-
-def _infer_fiscal_year(title: str, text: str) -> tuple[int | None, str | None]:
-    """The report's fiscal year: a 年度 in the title, else the year before most tags, else the
-    most frequent 年度 in the text."""
-    in_title = fiscal_years_in(_ERA_RANGE.sub("", unicodedata.normalize("NFKC", title)))
-    if in_title:
-        return in_title[0], f"the title ({title})"
+def _infer_fiscal_year(title: str, opening: str, text: str) -> tuple[int | None, str | None]:
+    """The report's fiscal year by the rule of ``archive.years.report_year``: the title, an
+    explicit statement in the opening lines, the year before most next-year tags, the count."""
     tag_years = [
         carry.fiscal_year - 1
         for carry in (parse_tag(m.group(0)) for m in TAG.finditer(text))
         if carry.fiscal_year is not None
     ]
-    if tag_years:
-        year, _ = Counter(tag_years).most_common(1)[0]
-        return year, "the next-year tags"
-    in_text = fiscal_years_in(text)
-    if in_text:
-        year, _ = Counter(in_text).most_common(1)[0]
-        return year, "the 年度 dates in the text"
-    return None, None
+    return report_year(title, opening, text, tag_years)
 
 
 def _int(digits: str) -> int:

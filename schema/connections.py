@@ -54,6 +54,8 @@ def archive_filter(where: MeasureFilter | None, **extra: object) -> queries.Meas
         municipalities=where.municipalities,
         pillars=where.pillars,
         next_year_statuses=where.next_year_statuses,
+        municipality_codes=where.municipality_codes,
+        prefectures=where.prefectures,
         **extra,  # type: ignore[arg-type]
     )
 
@@ -233,6 +235,8 @@ def _needs_store(where: MeasureFilter) -> bool:
             where.fiscal_year_from,
             where.fiscal_year_to,
             where.municipalities,
+            where.municipality_codes,
+            where.prefectures,
             where.pillars,
             where.next_year_statuses,
         )

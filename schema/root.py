@@ -13,7 +13,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from archive import compare, queries
+from archive import compare, municipalities, queries
 from index.search import Results, highlight
 from schema.changes import ChangeConnection, change_feed
 from schema.connections import (
@@ -50,6 +50,7 @@ from schema.types import (
     MeasureConnection,
     MeasureFilter,
     MeasureOrder,
+    Municipality,
     SearchConnection,
     SearchEdge,
     SearchFacets,
@@ -109,6 +110,19 @@ class Query:
         return [
             FiscalYear.from_row(row.year, row.measure_count)
             for row in queries.list_fiscal_years(info.context.db)
+        ]
+
+    @strawberry.field(
+        description="The local governments of the official list in `prefecture` (the "
+        "prefecture itself included), by code; only those of `kinds` (prefecture, city, "
+        "designated_city, designated_ward, special_ward, town, village) when given. Empty for "
+        "a name that is no prefecture."
+    )
+    def municipalities(self, prefecture: str, kinds: list[str] | None = None) -> list[Municipality]:
+        return [
+            Municipality.from_entry(entry)
+            for entry in municipalities.all_municipalities()
+            if entry.prefecture == prefecture and (kinds is None or entry.kind in kinds)
         ]
 
     @strawberry.field(

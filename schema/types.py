@@ -10,8 +10,9 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
-from archive import compare, indicators, models, queries
+from archive import compare, indicators, models, municipalities, queries
 from archive.eras import western_to_era_label
+from archive.municipalities import by_code
 from schema.context import Context
 from schema.errors import BAD_USER_INPUT, PublicError
 from schema.ids import parse_number
@@ -32,6 +33,28 @@ def _int_ids(node_ids: Iterable[str]) -> list[int]:
     return [-1 if (number := parse_number(str(i))) is None else number for i in node_ids]
 
 
+@strawberry.type(description="A local government of the official list.")
+class Municipality:
+    code: str = strawberry.field(description="6-digit local government code, e.g. 082023.")
+    name: str = strawberry.field(description="Official name; a designated city's ward with it.")
+    prefecture: str
+    kana: str
+    kind: str = strawberry.field(
+        description="prefecture, city, designated_city, designated_ward, special_ward, town"
+        " or village."
+    )
+
+    @classmethod
+    def from_entry(cls, entry: municipalities.Municipality) -> Municipality:
+        return cls(
+            code=entry.code,
+            name=entry.name,
+            prefecture=entry.prefecture,
+            kana=entry.kana,
+            kind=entry.kind,
+        )
+
+
 @strawberry.type(description="A municipality's plan report for one fiscal year.")
 class Document(relay.Node):
     id: relay.NodeID[int]
@@ -48,14 +71,31 @@ class Document(relay.Node):
         description="The layout profile that read its measures (hitachi, evaluation-sheet, "
         "progress-list); null when none found any.",
     )
+    municipality_code: str | None = strawberry.field(
+        default=None,
+        description="6-digit local government code from the official list; null for a report"
+        " stored before codes were kept whose name is a homonym or not in the list.",
+    )
+    prefecture: str | None = strawberry.field(
+        default=None, description="Its prefecture (a prefecture's own report: itself)."
+    )
     # Set for a document just deleted: its count, as its measures can no longer be counted.
     counted_measures: strawberry.Private[int | None] = None
+
+    @strawberry.field(
+        description="The municipality as the official list has it; null when it has no code."
+    )
+    def municipality_info(self) -> Municipality | None:
+        found = by_code(self.municipality_code) if self.municipality_code else None
+        return Municipality.from_entry(found) if found else None
 
     @classmethod
     def from_row(cls, row: models.Document) -> Document:
         return cls(
             id=row.id,
             municipality=row.municipality,
+            municipality_code=row.municipality_code,
+            prefecture=row.prefecture,
             fiscal_year=row.fiscal_year,
             title=row.title,
             source_name=row.source_name,
@@ -586,6 +626,12 @@ class MeasureFilter:
     pillars: list[str] | None = strawberry.field(default=None, description="Exact pillar titles.")
     next_year_statuses: list[str] | None = strawberry.field(
         default=None, description="継続, 完了, 新規, 廃止, …"
+    )
+    municipality_codes: list[str] | None = strawberry.field(
+        default=None, description="6-digit local government codes (082023 for 日立市)."
+    )
+    prefectures: list[str] | None = strawberry.field(
+        default=None, description="Prefecture names as written: 茨城県, 東京都, 北海道."
     )
 
 

@@ -149,3 +149,30 @@ def test_sqlite_tables_rebuilt_with_autoincrement_keep_every_row(
     assert lowest is not None
     assert lowest > deleted_top + 12  # above the deleted report's measures too
     engine.dispose()
+
+
+def test_upgrade_to_0007_fills_codes_of_names_the_list_holds_once(engine: Engine) -> None:
+    config = db.alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+        for number, name in enumerate(["日立市", "府中市", "常陸市", "札幌市中央区"]):
+            connection.execute(
+                text(
+                    "INSERT INTO documents (municipality, fiscal_year, title, source_name, sha256,"
+                    " encoding, raw_text, text, ingested_at) VALUES (:name, 2020, 't', 's',"
+                    " :sha, 'utf-8', 'r', 't', '2026-11-24 00:00:00+00:00')"
+                ),
+                {"name": name, "sha": f"sha{number}"},
+            )
+    db.upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT municipality, municipality_code, prefecture FROM documents")
+        ).all()
+    assert {tuple(row) for row in rows} == {
+        ("日立市", "082023", "茨城県"),
+        ("府中市", None, None),  # Tokyo's or Hiroshima's: left for a re-ingest to decide
+        ("常陸市", None, None),  # not in the list
+        ("札幌市中央区", "011011", "北海道"),
+    }

@@ -93,7 +93,7 @@ def test_the_api_shows_pages_for_a_pdf_and_none_for_a_text(tmp_path: Path) -> No
     engine = open_store(settings)
     with writer(engine)() as db, db.begin():
         store_document(db, prepare_document(pdfs.lines(text), "report.pdf"))
-        other = text.replace("日立市", "常陸市")
+        other = text.replace("日立市", "常陸太田市")
         store_document(db, prepare_document(other.encode(), "other.txt"))
     engine.dispose()
     query = (
@@ -107,8 +107,8 @@ def test_the_api_shows_pages_for_a_pdf_and_none_for_a_text(tmp_path: Path) -> No
         by_city.setdefault(edge["node"]["municipality"], []).extend(edge["node"]["provenance"])
     assert by_city["日立市"]
     assert all(s["firstPage"] for s in by_city["日立市"])
-    assert by_city["常陸市"]
-    assert all(s["firstPage"] is None for s in by_city["常陸市"])
+    assert by_city["常陸太田市"]
+    assert all(s["firstPage"] is None for s in by_city["常陸太田市"])
     fields = {s["field"] for s in by_city["日立市"]}
     assert {"title", "departments", "description", "achievement"} <= fields
 
