@@ -180,6 +180,9 @@ def _municipality_of(report: ParsedReport, given: str | None, source_name: str) 
         if given is not None:
             return lookup_municipality(given.strip(), f"{report.title}\n{opening}")
         found = find_municipality(report.title, opening)
+        if found is None and report.municipality:
+            # A reader's own finding where the text names none: a sheet's name, a file name.
+            found = lookup_municipality(report.municipality, f"{report.title}\n{opening}")
     except MunicipalityError as error:
         raise DocumentRefused(source_name, str(error)) from None
     if found is None:

@@ -463,3 +463,19 @@ def test_totals_and_example_rows_are_not_measures_and_the_file_name_gives_the_ci
     ]
     assert report.municipality == "日立市"
     assert report.measures[0].achievement == "事業費 2,500円"
+
+
+def test_a_city_named_only_by_the_file_name_is_stored_with_its_code(engine: Engine) -> None:
+    """The sheet reader's own finding (here the file name) counts when the rows name no
+    government, and goes through the official list like any other name."""
+    text = "令和2年度 事務事業評価\n番号,事業名,担当課\n1,防災アプリの配信,防災対策課\n"
+    prepared = prepare_document(text.encode(), "かすみがうら市_事務事業評価.csv")
+    assert (prepared.municipality, prepared.municipality_code, prepared.prefecture) == (
+        "かすみがうら市",
+        "082309",
+        "茨城県",
+    )
+    with writer(engine)() as db, db.begin():
+        assert store_document(db, prepared).measure_count == 1
+    with pytest.raises(DocumentRefused, match="municipality"):  # not in the list: refused
+        prepare_document(text.encode(), "常陸市_事務事業評価.csv")
