@@ -60,6 +60,8 @@ WEIGHTS: Mapping[str, int] = {
     "Measure.history": 20,
     "Measure.indicatorSeries": 20,
     "Measure.carryOverFlags": 20,
+    # Works out the history too, then a key-term search and a cosine per candidate.
+    "Measure.similar": 40,
 }
 
 # How many items a list that is not a connection holds, as an estimate.
@@ -79,6 +81,9 @@ LIST_SIZES: Mapping[str, int] = {
     "SearchFacets.departments": 50,
     "SearchFacets.fiscalYears": 20,
 }
+
+# Lists (not connections) whose ``first`` says how many items they hold: its default.
+FIRST_ITEMS: Mapping[str, int] = {"Measure.similar": 5}
 
 _Parent = GraphQLObjectType | GraphQLInterfaceType
 
@@ -176,8 +181,11 @@ class _Walk:
         child = get_named_type(field.type)
         if node.selection_set is not None and isinstance(child, _Parent):
             items = 1
-            if is_list_type(get_nullable_type(field.type)) and name != "edges":
+            listed = is_list_type(get_nullable_type(field.type))
+            if listed and name != "edges":
                 items = self.sizes(key) if "ids" not in field.args else _ids(node, self.variables)
+            if listed and key in FIRST_ITEMS:
+                items = _first(node, self.variables, FIRST_ITEMS[key])
             paged = "first" in field.args or "last" in field.args
             page = _page(node, self.variables) if paged else None
             cost += items * self.unit(node.selection_set, child).times(page)
@@ -190,6 +198,12 @@ def _page(node: FieldNode, variables: Mapping[str, Any]) -> int:
     given = [_argument(node, name, variables) for name in ("first", "last")]
     sizes = [size for size in given if type(size) is int]
     return max(max(sizes), 0) if sizes else DEFAULT_PAGE_SIZE
+
+
+def _first(node: FieldNode, variables: Mapping[str, Any], default: int) -> int:
+    """How many items a list with a ``first`` argument holds: ``first``, else its default."""
+    given = _argument(node, "first", variables)
+    return max(given, 0) if type(given) is int else default
 
 
 def _ids(node: FieldNode, variables: Mapping[str, Any]) -> int:

@@ -449,6 +449,30 @@ class Measure(relay.Node):
         rows = await info.context.loaders.history.load(self.id)
         return [Measure.from_row(measure, document) for measure, document in rows]
 
+    @strawberry.field(
+        description="The measures of other municipalities or other years most alike this one "
+        "(key terms, then the cosine of TF-IDF term vectors), best first; never itself, its "
+        "history, nor its own report's other measures. `first` is 1 to 20."
+    )
+    async def similar(self, info: Info, first: int | None = 5) -> list[SimilarMeasure]:
+        from schema.similar import alike, check_first
+
+        first = check_first(first)
+        history = await info.context.loaders.history.load(self.id)
+        found = alike(
+            info.context.searcher,
+            self.id,
+            {measure.id for measure, _ in history},
+            first,
+            info.context.remaining(),
+        )
+        rows = await info.context.loaders.measure.load_many([a.measure_id for a in found])
+        return [
+            SimilarMeasure(score=a.score, measure=Measure.from_row(*row))
+            for a, row in zip(found, rows, strict=True)
+            if row is not None  # deleted from the store after the index was read
+        ]
+
     @strawberry.field(description="Figures read from 達成状況, in printed order.")
     def indicators(self) -> list[Indicator]:
         return [
@@ -504,6 +528,15 @@ class Measure(relay.Node):
     ) -> list[Measure | None]:
         rows = await info.context.loaders.measure.load_many(_int_ids(node_ids))
         return [cls.from_row(*row) if row else None for row in rows]
+
+
+@strawberry.type(description="A measure alike another (`Measure.similar`), with how alike.")
+class SimilarMeasure:
+    score: float = strawberry.field(
+        description="0 to 1: the cosine of the two measures' TF-IDF term vectors (1: the same "
+        "text; 0: no term shared)."
+    )
+    measure: Measure
 
 
 @strawberry.enum(description="What the next report shows against a report's carry-over tags.")

@@ -1,0 +1,198 @@
+"""Measures alike: "more like this" on the index, by the measure's key terms (#17 point 4).
+
+Whoosh's ``Searcher.more_like`` picks a document's key terms (its terms of highest TF-IDF)
+and runs them as an OR query. The same is done here on the snapshot a search reads
+(``index/search.py``'s ``_Snapshot``: each segment's postings as arrays), in two steps:
+
+1. **Candidates by key terms.** The measure's terms are those the index counted for it (its
+   normalised text through ``index_terms``, for the ``all`` field and again for ``title``, so
+   title words count twice). Each weighs ``(1 + ln tf) × idf`` with ``idf = ln(1 + N / df)``;
+   the ``KEY_TERMS`` heaviest that some other entry also holds are the query. Entries are
+   scored by BM25 over those terms with the search's own length normalisation, one array
+   operation per term, and the best ``CANDIDATES`` are kept.
+2. **Score by cosine.** Each candidate's full term vector (from its normalised text, the same
+   weights) is compared with the measure's: the score is their cosine, 0 (nothing shared) to
+   1 (the same text), so scores mean the same thing for every measure.
+
+Never a candidate: the measure itself, the ids the caller excludes (its history: the same
+measure in other years is not "another" measure), other measures of the same municipality
+and year (the point is measures of other municipalities or other years), documents, and
+deleted entries.
+
+Document frequencies count deleted entries still in their segment, like the search's own
+estimate; ``N`` is the live entries.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.analysis import index_terms
+from index.search import _K1 as K1
+from index.search import SEARCH_TIMEOUT, Searcher, SearchTimeout, _Snapshot
+
+KEY_TERMS = 40  # the measure's terms that find candidates (Whoosh's more_like takes 10)
+CANDIDATES = 100  # candidates scored by cosine, at least; 5 × the number asked for, above
+MOST = 20  # the most alike measures one call gives
+_FIELDS = ("all", "title")
+_VECTORS_KEPT = 4096  # term vectors kept per snapshot (candidates recur across calls)
+_FREQUENCIES_KEPT = 500_000  # document frequencies kept per snapshot, then forgotten
+
+Vector = dict[tuple[str, str], float]
+
+
+@dataclass(frozen=True)
+class Alike:
+    measure_id: int
+    score: float  # cosine of the two term vectors, 0..1
+    fiscal_year: int
+    municipality: str
+
+
+class _Known:
+    """What similar lookups work out once per snapshot: each key's entry, each term's
+    document frequency, recent term vectors."""
+
+    def __init__(self, snapshot: _Snapshot) -> None:
+        self.docnum = {key: docnum for docnum, key in enumerate(snapshot.keys)}
+        self.frequencies: dict[tuple[str, str], int] = {}
+        self.vectors: OrderedDict[int, tuple[Vector, float]] = OrderedDict()
+        self.lock = threading.Lock()
+
+
+_known: weakref.WeakKeyDictionary[_Snapshot, _Known] = weakref.WeakKeyDictionary()
+_known_lock = threading.Lock()
+
+
+def _known_for(snapshot: _Snapshot) -> _Known:
+    with _known_lock:
+        known = _known.get(snapshot)
+        if known is None:
+            known = _known[snapshot] = _Known(snapshot)
+        return known
+
+
+def similar(
+    searcher: Searcher,
+    measure_id: int,
+    *,
+    exclude: Collection[int] = (),
+    first: int = 5,
+    timeout: float = SEARCH_TIMEOUT,
+) -> list[Alike]:
+    """The ``first`` (at most ``MOST``) measures most alike measure ``measure_id``, best
+    first (ties: the search's order, newest year first); none when the index does not hold
+    it (yet). Raises ``IndexNotBuilt`` and ``SearchTimeout`` as a search does."""
+    first = max(0, min(first, MOST))
+    with searcher.snapshot() as snapshot:
+        deadline = time.monotonic() + timeout
+        return _similar(snapshot, measure_id, frozenset(exclude), first, deadline)
+
+
+def _similar(
+    snapshot: _Snapshot, measure_id: int, exclude: frozenset[int], first: int, deadline: float
+) -> list[Alike]:
+    known = _known_for(snapshot)
+    docnum = known.docnum.get(f"m{measure_id}")
+    if first == 0 or docnum is None or not snapshot.live[docnum]:
+        return []
+    query, query_norm = _vector(snapshot, known, docnum)
+    if not query_norm:
+        return []
+    key_terms = sorted(
+        (term for term in query if _frequency(snapshot, known, term) > 1),
+        key=lambda term: -query[term],
+    )[:KEY_TERMS]
+    # 1. Candidates: BM25 over the key terms, the query's weights as boosts.
+    scores = np.zeros(snapshot.size)
+    population = snapshot.population
+    norms = {"all": snapshot.rest_norm, "title": snapshot.title_norm}
+    for fieldname, term in key_terms:
+        docnums, frequencies = snapshot._postings(fieldname, [term])
+        frequency = _frequency(snapshot, known, (fieldname, term))
+        idf = math.log(1 + population / max(frequency, 1))
+        norm = norms[fieldname][docnums]
+        scores[docnums] += (
+            query[(fieldname, term)] * idf * (K1 + 1) * frequencies / (frequencies + norm)
+        )
+    if time.monotonic() > deadline:
+        raise SearchTimeout("the search took too long")
+    measures = snapshot.kind_mask.get("measure")
+    if measures is None:
+        return []
+    allowed = snapshot.live & measures
+    own_city = snapshot.municipality.codes == snapshot.municipality.codes[docnum]
+    allowed &= ~(own_city & (snapshot.year == snapshot.year[docnum]))
+    allowed[docnum] = False
+    for other in exclude:
+        at = known.docnum.get(f"m{other}")
+        if at is not None:
+            allowed[at] = False
+    scores[~allowed] = 0
+    found = np.flatnonzero(scores > 0)
+    wanted = max(CANDIDATES, 5 * first)
+    if len(found) > wanted:
+        found = found[np.argpartition(-scores[found], wanted)[:wanted]]
+    # 2. Cosine of the whole vectors.
+    alike: list[tuple[float, int, int]] = []
+    for count, candidate in enumerate(found.tolist()):
+        if count % 32 == 0 and time.monotonic() > deadline:
+            raise SearchTimeout("the search took too long")
+        vector, norm = _vector(snapshot, known, candidate)
+        if not norm:
+            continue
+        dot = sum(weight * query.get(term, 0.0) for term, weight in vector.items())
+        cosine = min(max(dot / (norm * query_norm), 0.0), 1.0)
+        if cosine > 0:
+            alike.append((-round(cosine, 4), int(snapshot.rank[candidate]), candidate))
+    alike.sort()
+    return [
+        Alike(
+            measure_id=int(snapshot.measure_id[candidate]),
+            score=-negative,
+            fiscal_year=int(snapshot.year[candidate]),
+            municipality=snapshot.municipality.value(candidate),
+        )
+        for negative, _, candidate in alike[:first]
+    ]
+
+
+def _frequency(snapshot: _Snapshot, known: _Known, term: tuple[str, str]) -> int:
+    found = known.frequencies.get(term)
+    if found is None:
+        found = snapshot.frequency(*term)
+        with known.lock:
+            if len(known.frequencies) >= _FREQUENCIES_KEPT:
+                known.frequencies.clear()
+            known.frequencies[term] = found
+    return found
+
+
+def _vector(snapshot: _Snapshot, known: _Known, docnum: int) -> tuple[Vector, float]:
+    """Entry ``docnum``'s term weights, ``(1 + ln tf) × idf``, and their Euclidean norm."""
+    with known.lock:
+        kept = known.vectors.get(docnum)
+        if kept is not None:
+            known.vectors.move_to_end(docnum)
+            return kept
+    texts = {"all": snapshot.joined(docnum), "title": snapshot.title(docnum)}
+    population = snapshot.population
+    vector: Vector = {}
+    for fieldname in _FIELDS:
+        for term, tf in index_terms(texts[fieldname]).items():
+            frequency = max(_frequency(snapshot, known, (fieldname, term)), 1)
+            vector[(fieldname, term)] = (1 + math.log(tf)) * math.log(1 + population / frequency)
+    found = (vector, math.sqrt(sum(w * w for w in vector.values())))
+    with known.lock:
+        known.vectors[docnum] = found
+        if len(known.vectors) > _VECTORS_KEPT:
+            known.vectors.popitem(last=False)
+    return found
