@@ -58,6 +58,13 @@ const MEASURE = `query Measure($id: ID!) {
   }
 }`;
 
+const SIMILAR = `query Similar($id: ID!) {
+  node(id: $id) {
+    ... on Measure { similar(first: 5) { score measure { id fiscalYear number title municipality } } }
+  }
+}`;
+const SIMILAR_FAILED = "似ている施策を読み込めませんでした";
+
 const CHOICES = "{ fiscalYears { year label } departments { name } }";
 
 // A request that failed in a way the reader should see: `message` is the readable line, `code`
@@ -409,6 +416,9 @@ async function renderMeasure(route, token) {
     ["達成状況", measure.achievement],
     ["次年度", measure.carryOver ? measure.carryOver.tag : "記載なし"],
   ];
+  $("similar").replaceChildren();
+  $("similar-note").hidden = true;
+  $("no-similar").hidden = true;
   $("measure-fields").replaceChildren(...fields.flatMap(([name, value]) => [element("dt", name), element("dd", value)]));
 
   $("history").replaceChildren(
@@ -441,6 +451,15 @@ async function renderMeasure(route, token) {
   show("measure");
   shownMeasure = measure.id;
   focusHeading("measure-heading");
+  // Similar measures are extra too: a failed request leaves a note in their section.
+  try {
+    await renderSimilar(measure, token);
+  } catch (error) {
+    if (token !== currentRender) return;
+    const reason = error instanceof ApiError ? error.message : String(error);
+    $("similar-note").textContent = reason.startsWith(SIMILAR_FAILED) ? reason : `${SIMILAR_FAILED}: ${reason}`;
+    $("similar-note").hidden = false;
+  }
   // The charts are extra: if their request fails the measure stays, with a note where they go.
   try {
     await renderCharts(measure, token);
@@ -451,6 +470,26 @@ async function renderMeasure(route, token) {
     $("charts").replaceChildren(element("p", note, { class: "note" }));
     $("charts-section").hidden = false;
   }
+}
+
+// The measures of other municipalities or years most alike this one (Measure.similar), each
+// linking to its page, with its municipality, year and how alike (0 to 1).
+async function renderSimilar(measure, token) {
+  const data = await graphql(SIMILAR, { id: measure.id }, SIMILAR_FAILED);
+  if (token !== currentRender) return;
+  const found = data.node ? data.node.similar : [];
+  $("similar").replaceChildren(
+    ...found.map(({ score, measure: other }) => {
+      const item = element("li");
+      const text = `${other.municipality} ${yearLabel(other.fiscalYear)} No ${other.number} ${other.title}`;
+      item.append(
+        element("a", text, { href: `#/measure/${encodeURIComponent(other.id)}` }),
+        element("span", ` 類似度 ${score.toFixed(2)}`, { class: "meta" }),
+      );
+      return item;
+    }),
+  );
+  $("no-similar").hidden = found.length > 0;
 }
 
 // One chart per figure of this measure, matched across years by the API's indicatorSeries
