@@ -40,7 +40,7 @@ from index.search import _K1 as K1
 from index.search import SEARCH_TIMEOUT, Searcher, SearchTimeout, _Snapshot
 
 KEY_TERMS = 40  # the measure's terms that find candidates (Whoosh's more_like takes 10)
-CANDIDATES = 100  # candidates scored by cosine, at least; 5 × the number asked for, above
+CANDIDATES = 40  # candidates scored by cosine, at least; 3 × the number asked for, above
 MOST = 20  # the most alike measures one call gives
 _FIELDS = ("all", "title")
 _VECTORS_KEPT = 4096  # term vectors kept per snapshot (candidates recur across calls)
@@ -64,6 +64,7 @@ class _Known:
     def __init__(self, snapshot: _Snapshot) -> None:
         self.docnum = {key: docnum for docnum, key in enumerate(snapshot.keys)}
         self.frequencies: dict[tuple[str, str], int] = {}
+        self.idf: dict[tuple[str, str], float] = {}
         self.vectors: OrderedDict[int, tuple[Vector, float]] = OrderedDict()
         self.lock = threading.Lock()
 
@@ -113,12 +114,10 @@ def _similar(
     )[:KEY_TERMS]
     # 1. Candidates: BM25 over the key terms, the query's weights as boosts.
     scores = np.zeros(snapshot.size)
-    population = snapshot.population
     norms = {"all": snapshot.rest_norm, "title": snapshot.title_norm}
     for fieldname, term in key_terms:
         docnums, frequencies = snapshot._postings(fieldname, [term])
-        frequency = _frequency(snapshot, known, (fieldname, term))
-        idf = math.log(1 + population / max(frequency, 1))
+        idf = _idf(snapshot, known, (fieldname, term))
         norm = norms[fieldname][docnums]
         scores[docnums] += (
             query[(fieldname, term)] * idf * (K1 + 1) * frequencies / (frequencies + norm)
@@ -128,17 +127,14 @@ def _similar(
     measures = snapshot.kind_mask.get("measure")
     if measures is None:
         return []
-    allowed = snapshot.live & measures
-    own_city = snapshot.municipality.codes == snapshot.municipality.codes[docnum]
-    allowed &= ~(own_city & (snapshot.year == snapshot.year[docnum]))
-    allowed[docnum] = False
-    for other in exclude:
-        at = known.docnum.get(f"m{other}")
-        if at is not None:
-            allowed[at] = False
-    scores[~allowed] = 0
-    found = np.flatnonzero(scores > 0)
-    wanted = max(CANDIDATES, 5 * first)
+    # Only what scored is filtered: a few array operations over the candidates, not all.
+    found = np.flatnonzero(scores)
+    found = found[snapshot.live[found] & measures[found]]
+    codes = snapshot.municipality.codes
+    found = found[(codes[found] != codes[docnum]) | (snapshot.year[found] != snapshot.year[docnum])]
+    excluded = [docnum, *(known.docnum.get(f"m{other}", -1) for other in exclude)]
+    found = found[~np.isin(found, excluded)]
+    wanted = max(CANDIDATES, 3 * first)
     if len(found) > wanted:
         found = found[np.argpartition(-scores[found], wanted)[:wanted]]
     # 2. Cosine of the whole vectors.
@@ -149,7 +145,8 @@ def _similar(
         vector, norm = _vector(snapshot, known, candidate)
         if not norm:
             continue
-        dot = sum(weight * query.get(term, 0.0) for term, weight in vector.items())
+        small, large = (vector, query) if len(vector) < len(query) else (query, vector)
+        dot = sum(weight * large.get(term, 0.0) for term, weight in small.items())
         cosine = min(max(dot / (norm * query_norm), 0.0), 1.0)
         if cosine > 0:
             alike.append((-round(cosine, 4), int(snapshot.rank[candidate]), candidate))
@@ -172,7 +169,16 @@ def _frequency(snapshot: _Snapshot, known: _Known, term: tuple[str, str]) -> int
         with known.lock:
             if len(known.frequencies) >= _FREQUENCIES_KEPT:
                 known.frequencies.clear()
+                known.idf.clear()
             known.frequencies[term] = found
+    return found
+
+
+def _idf(snapshot: _Snapshot, known: _Known, term: tuple[str, str]) -> float:
+    found = known.idf.get(term)
+    if found is None:
+        frequency = max(_frequency(snapshot, known, term), 1)
+        found = known.idf[term] = math.log(1 + snapshot.population / frequency)
     return found
 
 
@@ -184,12 +190,15 @@ def _vector(snapshot: _Snapshot, known: _Known, docnum: int) -> tuple[Vector, fl
             known.vectors.move_to_end(docnum)
             return kept
     texts = {"all": snapshot.joined(docnum), "title": snapshot.title(docnum)}
-    population = snapshot.population
+    idf = known.idf
     vector: Vector = {}
     for fieldname in _FIELDS:
         for term, tf in index_terms(texts[fieldname]).items():
-            frequency = max(_frequency(snapshot, known, (fieldname, term)), 1)
-            vector[(fieldname, term)] = (1 + math.log(tf)) * math.log(1 + population / frequency)
+            key = (fieldname, term)
+            weight = idf.get(key)
+            if weight is None:
+                weight = _idf(snapshot, known, key)
+            vector[key] = weight if tf == 1 else (1 + math.log(tf)) * weight
     found = (vector, math.sqrt(sum(w * w for w in vector.values())))
     with known.lock:
         known.vectors[docnum] = found
