@@ -61,7 +61,7 @@ WEIGHTS: Mapping[str, int] = {
     "Measure.indicatorSeries": 20,
     "Measure.carryOverFlags": 20,
     # Works out the history too, then a key-term search and a cosine per candidate.
-    "Measure.similar": 40,
+    "Measure.similar": 50,
 }
 
 # How many items a list that is not a connection holds, as an estimate.

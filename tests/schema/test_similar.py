@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from index.search import Searcher
+from index.similar import similar
 from schema.cost import query_cost
 from server.app import create_app
+from server.settings import Settings
 from tests.conftest import REPORTS, SAMPLE, archive_of, graphql
 from tests.variants import city_name, other_city
 
@@ -27,7 +30,7 @@ BY_NUMBER = """query($year: Int!) { measures(first: 50, filter: {fiscalYears: [$
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def cities(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     folder = tmp_path_factory.mktemp("similar")
     sample = SAMPLE.read_text(encoding="utf-8")
     assert CHANGED[0] in sample
@@ -35,8 +38,12 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     near.write_bytes(other_city(sample.replace(*CHANGED), 1))
     old = folder / "old.txt"
     old.write_bytes(other_city(REPORTS[0].read_text(encoding="utf-8"), 2))
-    settings = archive_of(folder / "data", [*REPORTS, near, old])
-    with TestClient(create_app(settings)) as test_client:
+    return archive_of(folder / "data", [*REPORTS, near, old])
+
+
+@pytest.fixture(scope="module")
+def client(cities: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(cities)) as test_client:
         yield test_client
 
 
@@ -134,3 +141,36 @@ def test_the_cost_limit_counts_first(client: TestClient) -> None:
     assert costs[0] < costs[1] < costs[2]
     assert query_cost(schema, operation, {}, {}) == costs[1]  # 5 without first
     assert costs[2] - costs[0] == 19 * (1 + 1 + 1)  # each item: score, measure, title
+
+
+def test_similar_on_every_measure_of_pages_is_refused_beyond_the_cost_limit(
+    client: TestClient,
+) -> None:
+    page = (
+        "measures(first: 100) { edges { node { similar(first: 20) { score measure { title } } } } }"
+    )
+    one = graphql(client, f"{{ {page} }}")
+    assert "errors" not in one, one
+    assert 0 < len(one["data"]["measures"]["edges"][0]["node"]["similar"]) <= 20
+    three = graphql(client, "{ " + " ".join(f"a{n}: {page}" for n in range(3)) + " }")
+    assert three["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    assert three.get("data") is None
+
+
+def test_a_measure_the_index_does_not_hold_has_none_alike(
+    cities: Settings, client: TestClient
+) -> None:
+    searcher = Searcher(cities.index_dir)
+    try:
+        assert similar(searcher, 10**9) == []
+        node = _measure(client, 2020, "05")
+        assert similar(searcher, int(_decoded(node)), first=0) == []
+        assert len(similar(searcher, int(_decoded(node)), first=50)) == 20  # MOST at most
+    finally:
+        searcher.close()
+
+
+def _decoded(node_id: str) -> str:
+    from strawberry.relay import from_base64
+
+    return from_base64(node_id)[1]
