@@ -5,6 +5,7 @@ measure's figures changed), and its 2019 report under a third city's name."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -174,3 +175,27 @@ def _decoded(node_id: str) -> str:
     from strawberry.relay import from_base64
 
     return from_base64(node_id)[1]
+
+
+def test_a_deleted_report_s_measures_are_no_longer_alike(tmp_path: Path) -> None:
+    from archive.db import reader, writer
+    from archive.ingest import delete_document
+    from index.writing import apply_pending
+    from server.resources import open_store
+
+    near = tmp_path / "near.txt"
+    near.write_bytes(other_city(SAMPLE.read_text(encoding="utf-8").replace(*CHANGED), 1))
+    settings = archive_of(tmp_path / "data", [SAMPLE, near])
+    with TestClient(create_app(settings)) as client:
+        measure = _measure(client, 2020, "05")
+        found = _similar(client, measure)["similar"]
+        assert found[0]["measure"]["municipality"] == NEAR
+        engine = open_store(settings)
+        with writer(engine)() as session, session.begin():
+            documents = graphql(client, "{ documents { id municipality } }")["data"]["documents"]
+            near_id = next(d["id"] for d in documents if d["municipality"] == NEAR)
+            assert delete_document(session, int(_decoded(near_id))) == 12
+        apply_pending(reader(engine), settings.index_dir)
+        engine.dispose()
+        # Only Hitachi's own report is left: its other measures are not "other" enough.
+        assert _similar(client, measure)["similar"] == []
