@@ -114,21 +114,82 @@ Matrix = NDArray[np.float64]
 
 def score_matrix(left: Sequence[Content], right: Sequence[Content]) -> Matrix:
     """Each ``left`` measure's score against each ``right`` one (rows: left), 0 to about 1."""
-    total = np.zeros((len(left), len(right)))
+    encoded = _encode([list(left), list(right)])
+    return _scores(encoded[0], encoded[1])
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    """Measures as the score reads them: for each field the indicator rows of its tokens
+    (one vocabulary for all the measures encoded together) and each set's size; the titles'
+    keys and the numbers."""
+
+    fields: dict[str, tuple[csr_matrix, Matrix]]
+    titles: list[str]
+    numbers: list[str]
+
+    def rows(self, keep: list[int]) -> _Encoded:
+        return _Encoded(
+            {name: (rows[keep], sizes[keep]) for name, (rows, sizes) in self.fields.items()},
+            [self.titles[i] for i in keep],
+            [self.numbers[i] for i in keep],
+        )
+
+
+def _encode(groups: list[list[Content]]) -> list[_Encoded]:
+    """Each group of measures encoded, with one vocabulary per field for all the groups."""
+    fields: list[dict[str, tuple[csr_matrix, Matrix]]] = [{} for _ in groups]
+    for name in _FIELDS:
+        vocabulary: dict[str, int] = {}
+        found = [
+            [[vocabulary.setdefault(t, len(vocabulary)) for t in _tokens(name, c)] for c in group]
+            for group in groups
+        ]
+        width = max(len(vocabulary), 1)
+        for into, group in zip(fields, found, strict=True):
+            rows = [i for i, tokens in enumerate(group) for _ in tokens]
+            columns = [t for tokens in group for t in tokens]
+            indicator = csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(group), width))
+            into[name] = (indicator, np.array([len(t) for t in group], dtype=np.float64))
+    return [
+        _Encoded(
+            found,
+            [
+                title_key(c.title) or f"none {id(c)}" for c in group
+            ],  # an empty title is like no other
+            [c.number for c in group],
+        )
+        for found, group in zip(fields, groups, strict=True)
+    ]
+
+
+def _scores(left: _Encoded, right: _Encoded) -> Matrix:
+    total = np.zeros((len(left.numbers), len(right.numbers)))
     weight = np.zeros_like(total)
     for name in _FIELDS:
-        alike, printed = _dice([_tokens(name, c) for c in left], [_tokens(name, c) for c in right])
+        (rows_left, sizes_left), (rows_right, sizes_right) = left.fields[name], right.fields[name]
+        shared = (rows_left @ rows_right.T).toarray()
+        sizes = sizes_left[:, None] + sizes_right[None, :]
+        printed = ((sizes_left[:, None] > 0) & (sizes_right[None, :] > 0)).astype(np.float64)
+        alike = np.divide(2 * shared, sizes, out=np.zeros_like(printed), where=printed > 0)
         total += WEIGHTS[name] * alike
         weight += WEIGHTS[name] * printed
     score = np.divide(total, weight, out=np.zeros_like(total), where=weight > 0)
-    for i, one in enumerate(left):
-        key = title_key(one.title)
-        for j, other in enumerate(right):
-            if key and key == title_key(other.title):
-                score[i, j] = max(score[i, j], SAME_TITLE)
-            if one.number == other.number:
-                score[i, j] += SAME_NUMBER
+    same_title = _equal(left.titles, right.titles)
+    score[same_title] = np.maximum(score[same_title], SAME_TITLE)
+    score += SAME_NUMBER * _equal(left.numbers, right.numbers)
     return score
+
+
+def _equal(left: list[str], right: list[str]) -> NDArray[np.bool_]:
+    """Whether each left string equals each right one (rows: left)."""
+    found: NDArray[np.bool_] = np.zeros((len(left), len(right)), dtype=np.bool_)
+    columns: dict[str, list[int]] = defaultdict(list)
+    for j, value in enumerate(right):
+        columns[value].append(j)
+    for i, value in enumerate(left):
+        found[i, columns.get(value, [])] = True
+    return found
 
 
 def _tokens(name: str, content: Content) -> frozenset[str]:
@@ -141,39 +202,19 @@ def _tokens(name: str, content: Content) -> frozenset[str]:
     return _text_bigrams(content.description if name == "description" else content.achievement)
 
 
-def _dice(left: list[frozenset[str]], right: list[frozenset[str]]) -> tuple[Matrix, Matrix]:
-    """Dice coefficients of every left set with every right one (a sparse product), and
-    where both sets have something."""
-    vocabulary: dict[str, int] = {}
-    for sets in (left, right):
-        for tokens in sets:
-            for token in tokens:
-                vocabulary.setdefault(token, len(vocabulary))
-
-    def indicator(sets: list[frozenset[str]]) -> csr_matrix:
-        rows = [i for i, tokens in enumerate(sets) for _ in tokens]
-        columns = [vocabulary[t] for tokens in sets for t in tokens]
-        shape = (len(sets), max(len(vocabulary), 1))
-        return csr_matrix((np.ones(len(rows)), (rows, columns)), shape=shape)
-
-    shared = (indicator(left) @ indicator(right).T).toarray()
-    sizes_left = np.array([len(t) for t in left], dtype=np.float64)[:, None]
-    sizes_right = np.array([len(t) for t in right], dtype=np.float64)[None, :]
-    sizes = sizes_left + sizes_right
-    printed = ((sizes_left > 0) & (sizes_right > 0)).astype(np.float64)
-    alike = np.divide(2 * shared, sizes, out=np.zeros_like(printed), where=printed > 0)
-    return alike, printed
-
-
 def assign(left: Sequence[Content], right: Sequence[Content]) -> list[tuple[int, int]]:
     """The pairs (left index, right index) of one assignment between two years: each measure
-    in at most one pair, the total score greatest, no pair below ``THRESHOLD``.
+    in at most one pair, the total score greatest, no pair below ``THRESHOLD``."""
+    encoded = _encode([list(left), list(right)])
+    return _assign(encoded[0], encoded[1])
 
-    Scores below the threshold count as 0, so the best assignment of the whole matrix, less
-    its pairs at 0, is the best among the pairs that may be made."""
-    if not left or not right:
+
+def _assign(left: _Encoded, right: _Encoded) -> list[tuple[int, int]]:
+    """Scores below the threshold count as 0, so the best assignment of the whole matrix,
+    less its pairs at 0, is the best among the pairs that may be made."""
+    if not left.numbers or not right.numbers:
         return []
-    score = score_matrix(left, right)
+    score = _scores(left, right)
     gain = np.where(score >= THRESHOLD, score, 0.0)
     rows, columns = linear_sum_assignment(gain, maximize=True)
     return [(int(i), int(j)) for i, j in zip(rows, columns, strict=True) if gain[i, j] > 0]
@@ -182,11 +223,13 @@ def assign(left: Sequence[Content], right: Sequence[Content]) -> list[tuple[int,
 @dataclass(slots=True)
 class _City:
     """What matching a municipality's measures needs: its measures of each year as light
-    candidates, its curators' links, and each pair of years' assignment once worked out
-    (a measure id to its partner's, both ways round)."""
+    candidates, its curators' links, its measures encoded for the score (every year at
+    once, when first needed), and each pair of years' assignment once worked out (a measure
+    id to its partner's, both ways round)."""
 
     years: dict[int, list[_Candidate]]
     explicit: curation.Explicit
+    encoded: dict[int, _Encoded] | None = None
     pairs: dict[tuple[int, int], dict[int, int]] = field(default_factory=dict)
 
     def partners(self, city: str, year: int, other: int) -> dict[int, int]:
@@ -194,19 +237,23 @@ class _City:
         curator has linked or unlinked for that pair of years."""
         key = (min(year, other), max(year, other))
         found = self.pairs.get(key)
-        if found is None:
-            first, second = key
-            left = [
-                c for c in self.years.get(first, []) if not self._curated(city, first, c, second)
-            ]
-            right = [
-                c for c in self.years.get(second, []) if not self._curated(city, second, c, first)
-            ]
-            found = {}
-            for i, j in assign([c.content for c in left], [c.content for c in right]):
-                found[left[i].id] = right[j].id
-                found[right[j].id] = left[i].id
-            self.pairs[key] = found  # a dict write; two threads write equal values
+        if found is not None:
+            return found
+        encoded = self.encoded
+        if encoded is None:  # two threads may both encode: they write equal values
+            groups = [[c.content for c in found] for found in self.years.values()]
+            self.encoded = encoded = dict(zip(self.years, _encode(groups), strict=True))
+        first, second = key
+        left, right = self.years.get(first, []), self.years.get(second, [])
+        keep_left = [i for i, c in enumerate(left) if not self._curated(city, first, c, second)]
+        keep_right = [i for i, c in enumerate(right) if not self._curated(city, second, c, first)]
+        found = {}
+        if keep_left and keep_right:
+            pairs = _assign(encoded[first].rows(keep_left), encoded[second].rows(keep_right))
+            for i, j in pairs:
+                one, other_one = left[keep_left[i]].id, right[keep_right[j]].id
+                found[one], found[other_one] = other_one, one
+        self.pairs[key] = found  # a dict write; two threads write equal values
         return found
 
     def _curated(self, city: str, year: int, candidate: _Candidate, other: int) -> bool:
