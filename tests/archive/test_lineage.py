@@ -257,7 +257,7 @@ def judge_case(engine: Engine, case: Case) -> Judged:
 
 def judged_groups(engine: Engine) -> dict[str, Judged]:
     """Precision and recall of links: on what the rule was tuned on (the Hitachi fixtures and
-    水戸市), on the cases set aside (土浦市, 古河市), and on all."""
+    水戸市), on the cases set aside (土浦市, 古河市, 笠間市), and on all."""
     hitachi = decisions(engine)
     groups = {
         "tuned": Judged(
@@ -278,15 +278,15 @@ def judged_groups(engine: Engine) -> dict[str, Judged]:
 
 # Floors set from what was measured when the rule was fixed (README, "Across the years"): on
 # what it was tuned on every decision is right; on the cases set aside it links 庁内ネットワークの
-# 更新 to 無線化 (judged another measure, both ways round: precision 14/16), the one miss.
-FLOORS = {"tuned": (1.0, 1.0), "held-out": (0.85, 0.9), "all": (0.95, 0.9)}
+# 更新 to 無線化 (judged another measure, both ways round: precision 24/26), the one miss.
+FLOORS = {"tuned": (1.0, 1.0), "held-out": (0.9, 0.9), "all": (0.95, 0.9)}
 
 
 def test_hard_cases_are_linked_by_content(engine: Engine) -> None:
     """Renumbered and retitled, split, merged, and like titles that are other measures."""
     groups = judged_groups(engine)
     assert groups["tuned"].gold_links > 70
-    assert groups["held-out"].gold_links >= 12
+    assert groups["held-out"].gold_links >= 20
     for name, (precision, recall) in FLOORS.items():
         assert groups[name].precision >= precision, (name, groups[name].wrong)
         assert groups[name].recall >= recall, (name, groups[name].wrong)
