@@ -15,13 +15,13 @@ made. A pair's score (0 to 1, ``score_matrix``) weighs, for each field printed o
 
 then an identical title scores at least ``SAME_TITLE`` and the same number adds
 ``SAME_NUMBER`` (a tie-break). The weights and the threshold were measured on judged pairs
-(``tests/archive/test_lineage.py``, ``bench/quality.py``): the threshold is the middle of
-the gap, on the cases tuned on, between the highest-scoring pair judged not the same (0.42)
-and the lowest-scoring one judged the same that the assignment needs (0.53). Each pair of
-years is worked out on its own, so a history is pairwise from the measure asked about. The
-history is ascending by fiscal year and includes the measure itself. A curator's link or
-unlink (``archive/curation``) overrides the rule for the years it names: the measures it
-names take no part in that year pair's assignment.
+(``tests/archive/test_lineage.py``, ``bench/quality.py``): on the cases tuned on, every
+decision is right for a threshold from 0.45 to 0.50; 0.40 links two like-titled measures
+judged apart (0.42), 0.55 misses a merged measure (0.53). Each pair of years is worked out
+on its own, so a history is pairwise from the measure asked about. The history is ascending
+by fiscal year and includes the measure itself. A curator's link or unlink
+(``archive/curation``) overrides the rule for the years it names: the measures it names take
+no part in that year pair's assignment.
 """
 
 from __future__ import annotations
@@ -333,11 +333,12 @@ def history_by_measure_ids(
     """For each measure id, the measure in every year it is found, ascending; an unknown id
     has an empty history.
 
-    Candidates are matched on their numbers and titles only (a municipality has hundreds of
-    measures over the years, and loading each whole, its texts included, was most of a
-    measure page's time); only the measures chosen are loaded whole. With ``lineages``, the
-    matching is kept for the store's data version, and a history asked for again costs two
-    queries: the version and the chosen measures."""
+    Candidates are read as the columns the score needs (a municipality has hundreds of
+    measures over the years, and loading each as a whole row was most of a measure page's
+    time); only the measures chosen are loaded whole. With ``lineages``, the candidates,
+    their encoding, each pair of years' assignment and each measure's selves are kept for
+    the store's data version, and a history asked for again costs two queries: the version
+    and the chosen measures."""
     known = _Known() if lineages is None else lineages.at(data_version(db))
     # Read once: another thread may drop what is kept meanwhile (``_Known.keep_chosen``).
     selves = {i: known.chosen.get(i) for i in dict.fromkeys(ids)}
