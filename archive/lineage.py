@@ -89,8 +89,11 @@ def similarity(left: str, right: str) -> float:
 
 def _text_bigrams(text: str) -> frozenset[str]:
     """A text's bigrams as compared: normalised like a title, every digit made 0 (a figure
-    changes every year; that a figure is there does not)."""
-    return _features(re.sub(r"[0-9]", "0", unicodedata.normalize("NFKC", text)))[1]
+    changes every year; that a figure is there does not). Not kept like a title's: a text
+    is read once per data version, and thousands of them kept would be large."""
+    key = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
+    key = re.sub(r"[0-9]", "0", key)
+    return frozenset(key[i : i + 2] for i in range(len(key) - 1)) or frozenset({key} - {""})
 
 
 class Content(NamedTuple):
