@@ -332,3 +332,24 @@ def test_a_curated_link_wins_over_the_assignment(engine: Engine) -> None:
         {2021: "09"},
         {2020: "08", 2021: "07"},
     ]
+
+
+def test_each_measure_has_at_most_one_partner_per_year(engine: Engine) -> None:
+    """The assignment is one to one: no two measures of a year share a self in another."""
+    decisions(engine)
+    for case in CASES:
+        judge_case(engine, case)
+    with reader(engine)() as db:
+        rows = db.execute(
+            select(Measure.id, Document.municipality, Document.fiscal_year).join(Measure.document)
+        ).all()
+        histories = history_by_measure_ids(db, [row.id for row in rows])
+    taken: dict[tuple[str, int, int, int], int] = {}
+    for row, history in zip(rows, histories, strict=True):
+        assert [d.fiscal_year for _, d in history] == sorted({d.fiscal_year for _, d in history})
+        assert row.id in {m.id for m, _ in history}
+        for measure, document in history:
+            if measure.id != row.id:
+                key = (row.municipality, row.fiscal_year, document.fiscal_year, measure.id)
+                assert taken.setdefault(key, row.id) == row.id, key
+    assert len(taken) == 74 + 26  # every link made, as counted in the judged figures
