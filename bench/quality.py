@@ -6,7 +6,9 @@ Prints, for the sample with both fixtures and for held-out sentences, the precis
 recall of figures (value and unit) and how often a found figure has the judged
 ``approximate`` flag and label (judgements in ``tests/archive/indicator_judgements.py``);
 then the precision and recall of the history rule's links over the three years
-(judgements in ``tests/archive/test_lineage.py``).
+(judgements in ``tests/archive/test_lineage.py``), and on the hard cases
+(``tests/archive/lineage_cases.py``): on what the rule was tuned on, on the cases set aside,
+and on all.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from archive.db import create_store_engine, upgrade  # noqa: E402
 from tests.archive.test_indicators import Score, score_documents, score_held_out  # noqa: E402
-from tests.archive.test_lineage import decisions  # noqa: E402
+from tests.archive.test_lineage import decisions, judged_groups  # noqa: E402
 
 
 def show(name: str, score: Score) -> None:
@@ -47,3 +49,16 @@ if __name__ == "__main__":
     )
     for wrong in found.wrong:
         print(f"    {wrong}")
+    with tempfile.TemporaryDirectory() as folder:
+        engine = create_store_engine(f"sqlite:///{folder}/archive.sqlite3")
+        upgrade(engine)
+        groups = judged_groups(engine)
+        engine.dispose()
+    for name, group in groups.items():
+        print(
+            f"{'history, ' + name:22s} pairs {group.gold_links:3d}  precision "
+            f"{group.precision:.3f} ({group.links_right}/{group.links_made})  recall "
+            f"{group.recall:.3f} ({group.gold_links_found}/{group.gold_links})"
+        )
+        for wrong in group.wrong if name != "all" else ():
+            print(f"    {wrong}")
