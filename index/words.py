@@ -46,7 +46,10 @@ def _dictionary() -> Dictionary:
 def _tokenizer() -> object:
     found = getattr(_local, "tokenizer", None)
     if found is None:
-        found = _local.tokenizer = _dictionary().tokenizer(mode=SplitMode.A)
+        # Only the fields read here are filled in for each morpheme: half the time.
+        found = _local.tokenizer = _dictionary().tokenizer(
+            mode=SplitMode.A, fields={"pos", "normalized_form"}
+        )
     return found
 
 
@@ -65,17 +68,39 @@ def _chunks(text: str) -> Iterator[str]:
         yield text
 
 
+_SKIPPED: dict[int, bool] = {}  # part-of-speech id -> whether its words are skipped
+_WORDS: dict[str, str | None] = {}  # Sudachi's normalized form -> our word, or None
+
+
+def _skipped(pos_id: int) -> bool:
+    found = _SKIPPED.get(pos_id)
+    if found is None:
+        pos = _dictionary().pos_of(pos_id)
+        found = _SKIPPED[pos_id] = pos[0] in _SKIPPED_POS or pos[1] == "非自立可能"
+    return found
+
+
+def _word(form: str) -> str | None:
+    found = _WORDS.get(form, "")
+    if found == "":
+        word = normalize_text(form)
+        ok = is_content_word(word) and " " not in word and "\u241e" not in word
+        found = _WORDS[form] = word if ok else None
+        if len(_WORDS) > 200_000:  # a vocabulary, bounded all the same
+            _WORDS.clear()
+    return found
+
+
 def content_words(normalized: str) -> list[str]:
     """The content words of already normalised text, in order, repeated as they occur."""
     tokenizer = _tokenizer()
     words: list[str] = []
     for chunk in _chunks(normalized):
         for morpheme in tokenizer.tokenize(chunk):  # type: ignore[attr-defined]
-            pos = morpheme.part_of_speech()
-            if pos[0] in _SKIPPED_POS or pos[1] == "非自立可能":
+            if _skipped(morpheme.part_of_speech_id()):
                 continue
-            word = normalize_text(morpheme.normalized_form())
-            if is_content_word(word) and " " not in word and "\u241e" not in word:
+            word = _word(morpheme.normalized_form())
+            if word is not None:
                 words.append(word)
     return words
 
