@@ -552,16 +552,20 @@ class _Snapshot:
                 first = np.lexsort((rank, -scores, year))[:count]
             else:
                 first = np.lexsort((rank, -scores, words_only, year))[:count]
-        elif words_only is not None:
-            first = np.lexsort((rank, -scores, words_only))[:count]
         else:
             # One float per hit, compared in C: the score, then the unique tie-break rank
             # (scores stay far below 2**53 / 2**24, so both parts are exact).
             keys = rank - scores * _SCORE_SCALE
-            first = (
-                np.argpartition(keys, count)[:count] if count < len(keys) else np.arange(len(keys))
-            )
-            first = first[np.argsort(keys[first], kind="stable")]
+            if words_only is None:
+                first = _top(keys, np.arange(len(keys)), count)
+            else:  # the exact hits, then the others, each group by its keys
+                exact_hits = np.flatnonzero(~words_only)
+                first = np.concatenate(
+                    (
+                        _top(keys, exact_hits, count),
+                        _top(keys, np.flatnonzero(words_only), count - len(exact_hits)),
+                    )
+                )
         return [(int(found[i]), float(scores[i])) for i in first]
 
     def facets(self, found: Array) -> tuple[list[Facet], list[Facet]]:
@@ -746,6 +750,15 @@ class Searcher:
             digests=digests,
             exact_total=len(exact),
         )
+
+
+def _top(keys: Array, among: Array, count: int) -> Array:
+    """The ``count`` of ``among`` (positions in ``keys``) with the smallest keys, in order."""
+    if count <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if count < len(among):
+        among = among[np.argpartition(keys[among], count)[:count]]
+    return among[np.argsort(keys[among], kind="stable")]
 
 
 def _with_exact(facets: list[Facet], exact: list[Facet]) -> list[Facet]:

@@ -116,3 +116,20 @@ def test_an_excluded_term_is_excluded_exactly(sample: Archive) -> None:
 def test_a_word_hit_of_one_term_and_exact_of_another_is_a_word_hit(sample: Archive) -> None:
     found = dict(_found(sample, "地域課題 アプリ"))
     assert found == {"02": "words"}
+
+
+@pytest.mark.parametrize("sort", ["relevance", "fiscalYear", "-fiscalYear"])
+def test_pages_of_exact_then_word_hits_join_up(sample: Archive, sort: str) -> None:
+    searcher = sample.searcher()
+    whole = [h.key for h in searcher.search("情報 市民", SearchOptions(limit=100, sort=sort)).hits]
+    paged = [
+        h.key
+        for offset in range(0, len(whole), 2)
+        for h in searcher.search("情報 市民", SearchOptions(offset=offset, limit=2, sort=sort)).hits
+    ]
+    assert paged == whole
+    everything = searcher.search("情報発信 市民", SearchOptions(limit=100, sort=sort))
+    kinds = [h.matched_by for h in everything.hits]
+    assert "words" in kinds
+    assert kinds == sorted(kinds, key=lambda kind: kind != "exact")
+    assert everything.exact_total == kinds.count("exact")
