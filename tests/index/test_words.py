@@ -133,3 +133,11 @@ def test_pages_of_exact_then_word_hits_join_up(sample: Archive, sort: str) -> No
     assert "words" in kinds
     assert kinds == sorted(kinds, key=lambda kind: kind != "exact")
     assert everything.exact_total == kinds.count("exact")
+
+
+def test_a_long_text_is_read_in_pieces() -> None:
+    """Sudachi refuses an input of more than about 49 KB; a document's text is longer."""
+    text = normalize_text("防災に関する情報を市民と共有する。" * 5000)  # 85,000 characters
+    words = content_words(text)
+    assert words.count("防災") == 5000
+    assert words.count("共有") == 5000
