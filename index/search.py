@@ -568,23 +568,39 @@ class _Snapshot:
                 )
         return [(int(found[i]), float(scores[i])) for i in first]
 
-    def facets(self, found: Array) -> tuple[list[Facet], list[Facet]]:
+    def facets(
+        self, found: Array, is_exact: Array | None = None
+    ) -> tuple[list[Facet], list[Facet]]:
+        """Counts by year and department over ``found``, and over its exact hits (those
+        ``is_exact`` marks; all of them when None), in one pass."""
         first_year = self.first_year
-        per_year = np.bincount(self.year[found] - first_year)  # a count, not a sort
+        found_years = self.year[found] - first_year
+        per_year = np.bincount(found_years)  # a count, not a sort
+        exact_per_year = (
+            per_year
+            if is_exact is None
+            else np.bincount(found_years[is_exact], minlength=len(per_year))
+        )
         years = np.flatnonzero(per_year)
-        counts = per_year[years]
-        years = years + first_year
-        chosen = np.zeros(len(self.live), dtype=bool)
-        chosen[found] = True
-        per_department = np.bincount(
-            self.pair_department[chosen[self.pair_doc]], minlength=len(self.department_names)
+        # 0: not a hit, 1: a hit by words only, 2: an exact hit
+        chosen = np.zeros(len(self.live), dtype=np.int8)
+        chosen[found] = 2 if is_exact is None else 1 + is_exact
+        of_pair = chosen[self.pair_doc]
+        size = len(self.department_names)
+        per_department = np.bincount(self.pair_department[of_pair > 0], minlength=size)
+        exact_per_department = (
+            per_department
+            if is_exact is None
+            else np.bincount(self.pair_department[of_pair == 2], minlength=size)
         )
         departments = sorted(
-            (-int(c), self.department_names[i]) for i, c in enumerate(per_department) if c
+            (-int(c), self.department_names[i], int(exact_per_department[i]))
+            for i, c in enumerate(per_department)
+            if c
         )
         return (
-            [Facet(str(y), int(c)) for y, c in zip(years, counts, strict=True)],
-            [Facet(name, -negative) for negative, name in departments],
+            [Facet(str(y + first_year), int(per_year[y]), int(exact_per_year[y])) for y in years],
+            [Facet(name, -negative, exact) for negative, name, exact in departments],
         )
 
     def matched_terms(
@@ -707,11 +723,12 @@ class Searcher:
         )
         if time.monotonic() > deadline:
             raise SearchTimeout("the search took too long")
-        is_exact: Array | None = None
+        is_exact: Array | None = None  # aligned with found, when some hits are by words only
+        exact_mask: Array | None = None  # by docnum
         if len(found) > len(exact):
-            chosen = np.zeros(snapshot.size, dtype=bool)
-            chosen[exact] = True
-            is_exact = chosen[found]
+            exact_mask = np.zeros(snapshot.size, dtype=bool)
+            exact_mask[exact] = True
+            is_exact = exact_mask[found]
         weighted = []
         for text in texts:
             frequency = len(snapshot.matches(text, deadline).docnums)
@@ -720,25 +737,17 @@ class Searcher:
         end = options.offset + options.limit
         ranked = max([end, *(at + 1 for at in options.digests_at)])
         page = snapshot.ranked(found, weighted, options.sort, ranked, is_exact)
-        exact_set = set(exact.tolist()) if is_exact is not None else None
         digests, digest, wanted = {}, "", set(options.digests_at)
         for at, (docnum, _) in enumerate(page[: max(wanted, default=-1) + 1]):
             digest = chain_keys(digest, (snapshot.keys[docnum],))
             if at in wanted:
                 digests[at] = digest
-        years, departments = snapshot.facets(found)
-        if is_exact is not None:
-            exact_years, exact_departments = snapshot.facets(exact)
-            years = _with_exact(years, exact_years)
-            departments = _with_exact(departments, exact_departments)
-        else:
-            years = [Facet(f.value, f.count, f.count) for f in years]
-            departments = [Facet(f.value, f.count, f.count) for f in departments]
+        years, departments = snapshot.facets(found, is_exact)
         if time.monotonic() > deadline:
             raise SearchTimeout("the search took too long")
         hits = []
         for docnum, score in page[options.offset : end]:
-            words = exact_set is not None and docnum not in exact_set
+            words = exact_mask is not None and not exact_mask[docnum]
             matched = snapshot.matched_terms(docnum, texts, by_words=words)
             hits.append(snapshot.hit(docnum, score, matched, "words" if words else "exact"))
         return Results(
@@ -759,12 +768,6 @@ def _top(keys: Array, among: Array, count: int) -> Array:
     if count < len(among):
         among = among[np.argpartition(keys[among], count)[:count]]
     return among[np.argsort(keys[among], kind="stable")]
-
-
-def _with_exact(facets: list[Facet], exact: list[Facet]) -> list[Facet]:
-    """``facets`` with each value's count among the exact hits."""
-    counts = {facet.value: facet.count for facet in exact}
-    return [Facet(f.value, f.count, counts.get(f.value, 0)) for f in facets]
 
 
 def _keep_out_of_gc() -> None:
