@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +23,15 @@ from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from archive.parse import department_key
 from archive.queries import IndexRow
 from index.analysis import BigramAnalyzer, index_terms, normalize_text
+from index.words import content_words
 
 # What counts toward "all": the separator cannot occur in normalised text (it is not a word
 # character and not white space), so a phrase never runs from one field into the next.
 SEPARATOR = "\u241e"
 
-# The fields Whoosh analyses with our chain; the bulk writer counts their tokens itself.
-TEXT_FIELDS = ("all", "title")
+# The fields whose terms an ``Entry`` brings counted (the bulk writer does not analyse them):
+# the two Whoosh analyses with our chain, and the content words (``index/words.py``).
+TEXT_FIELDS = ("all", "title", "words")
 
 
 def schema() -> Schema:
@@ -50,6 +53,9 @@ def schema() -> Schema:
         department=KEYWORD(stored=True, lowercase=False, commas=False, scorable=False),
         title=TEXT(analyzer=BigramAnalyzer(), phrase=False),
         all=TEXT(analyzer=BigramAnalyzer(), phrase=False),
+        # The content words of all fields (index/words.py), separated by spaces, for word
+        # matches (#17 point 1). Its addition made earlier indexes outdated (another schema).
+        words=KEYWORD(lowercase=False, commas=False, scorable=False),
         normalized=STORED(),  # field name -> normalised text, for exact matching
         version=STORED(),  # digest of the row: check compares it with the store's
     )
@@ -110,6 +116,9 @@ def entry(row: IndexRow) -> Entry:
         "all": SEPARATOR.join(texts.values()),
         "title": texts.get("title", ""),
     }
+    words = content_words(joined)
+    if words:
+        fields["words"] = " ".join(words)
     if row.measure_id is not None:
         fields["measure_id"] = row.measure_id
     if row.status:
@@ -122,5 +131,9 @@ def entry(row: IndexRow) -> Entry:
         key=row.key,
         document_id=row.document_id,
         fields=fields,
-        terms={"all": index_terms(joined), "title": index_terms(title)},
+        terms={
+            "all": index_terms(joined),
+            "title": index_terms(title),
+            "words": Counter(words),
+        },
     )

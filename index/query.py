@@ -2,7 +2,8 @@
 
     市民 サービス              both terms (AND)
     防災 OR 避難所 市民         (防災 or 避難所) and 市民: OR binds the terms beside it
-    "市民 サービス"            the phrase: 市民サービス, spaces ignored
+    "市民 サービス"            the phrase: 市民サービス, spaces ignored, exact only
+    防災情報                  防災情報, and also by words: 防災 and 情報 anywhere in the measure
     防災 OR 避難所             either
     タブレット -高齢者          the first without the second
     fiscalYear:2020           a year; fiscalYear:2019..2021 a range
@@ -13,9 +14,11 @@
 A term matches where its normalised text occurs (see ``index.analysis``): full/half width,
 case, joiners and PDF spaces do not matter, and a Latin word matches only whole. An era
 form (令和2年度, R2, 平成30年度) also matches every measure of that fiscal year, and a term
-in the synonym list also matches its synonyms. Wildcards, regular expressions and fuzzy
-matching are not syntax: ``*``, ``?``, ``~`` and ``/`` are ordinary characters, which the
-analysis ignores.
+in the synonym list also matches its synonyms. A term not quoted and not ``title:`` that
+holds two content words or more (``index.words``) also matches by words: the measures that
+hold all its words, anywhere, in any form (市民参加 finds 市民の参加). Wildcards, regular
+expressions and fuzzy matching are not syntax: ``*``, ``?``, ``~`` and ``/`` are ordinary
+characters, which the analysis ignores.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 
 from archive.eras import parse_era_year
 from index.analysis import normalize_text
+from index.words import query_words
 
 MAX_QUERY_LENGTH = 256
 
@@ -37,10 +41,14 @@ class QuerySyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class Text:
-    """A term or phrase, normalised; ``field`` is None for any text field, or "title"."""
+    """A term or phrase, normalised; ``field`` is None for any text field, or "title".
+
+    ``words`` are its content words (``index.words``) when it also matches by words: a term
+    not quoted, of any field, with at least two content words (#17 point 1)."""
 
     text: str
     field: str | None = None
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,14 +184,19 @@ def _item(
         if name == "title":
             return _text(value, "title", synonyms)
         value = f"{field}:{value}"  # not a field we know: plain text
-    node = _text(value, None, synonyms)
+    node = _text(value, None, synonyms, by_words=quoted is None)
     if node is None or quoted is not None:
         return node
     year = parse_era_year(value)
     return Or((node, Years(year, year))) if year is not None else node
 
 
-def _text(value: str, field: str | None, synonyms: Mapping[str, tuple[str, ...]]) -> Node | None:
+def _text(
+    value: str,
+    field: str | None,
+    synonyms: Mapping[str, tuple[str, ...]],
+    by_words: bool = False,
+) -> Node | None:
     # Punctuation at a term's edges (市*, "防災.") is not part of what is searched for.
     # The characters that separate fields and entries in the searched text cannot be typed
     # into a match.
@@ -192,7 +205,7 @@ def _text(value: str, field: str | None, synonyms: Mapping[str, tuple[str, ...]]
     if not normalized:
         return None  # punctuation only: nothing to match
     variants = synonyms.get(normalized, (normalized,))
-    nodes = tuple(Text(v, field) for v in variants)
+    nodes = tuple(Text(v, field, query_words(v) if by_words else ()) for v in variants)
     return nodes[0] if len(nodes) == 1 else Or(nodes)
 
 

@@ -76,6 +76,7 @@ _DAMAGED = "the search index cannot be read ({}); run 'plan-archive check --repa
 class Facet:
     value: str
     count: int
+    exact_count: int = 0  # of the hits that match exactly (#17 point 1)
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,9 @@ class Hit:
     municipality: str
     number: str | None
     score: float
-    matched: tuple[str, ...]  # normalised terms this hit is highlighted for
+    matched: tuple[str, ...]  # normalised terms (or words) this hit is highlighted for
+    # "exact": the hit matches the query exactly; "words": only with a term matched by words
+    matched_by: str = "exact"
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class Results:
     fiscal_years: list[Facet]
     departments: list[Facet]
     generation: str  # changes whenever the index does
+    exact_total: int = 0  # the hits that match exactly (``total`` counts word matches too)
     # ``chain_keys`` over the ranked hits up to each position of ``SearchOptions.digests_at``
     # (included; none for a position past the end): a cursor made in an earlier state of the
     # index holds for this one when the hits up to it are the same (#15 point 4).
@@ -123,6 +127,7 @@ class SearchOptions:
     offset: int = 0
     limit: int = 20
     digests_at: tuple[int, ...] = ()  # positions to give ``Results.digests`` for
+    exact_only: bool = False  # no word matches: every term matches exactly only
     timeout: float = SEARCH_TIMEOUT
 
 
@@ -235,6 +240,7 @@ class _Snapshot:
         self._lookups: dict[tuple[int, str], dict[bytes, int]] = {}
         self._vocabulary: dict[str, list[bytes]] = {}  # field -> sorted terms, when needed
         self._matches: OrderedDict[Text, _Matches] = OrderedDict()
+        self._word_matches: OrderedDict[tuple[str, ...], _Matches] = OrderedDict()
         self._lock = threading.Lock()
         self.users = 0  # searches using this snapshot now (guarded by the Searcher's lock)
         self.retired = False  # a newer snapshot replaced it
@@ -262,6 +268,39 @@ class _Snapshot:
             self._matches[text] = found
             if len(self._matches) > _CACHE_SIZE:
                 self._matches.popitem(last=False)
+        return found
+
+    def word_matches(self, words: tuple[str, ...]) -> _Matches:
+        """The entries holding every one of ``words`` among their content words (the
+        ``words`` field's postings, intersected), with the least frequency of the words in
+        each as its frequency; cached per snapshot."""
+        with self._lock:
+            cached = self._word_matches.get(words)
+            if cached is not None:
+                self._word_matches.move_to_end(words)
+                return cached
+        docnums: Array | None = None
+        least: Array | None = None
+        for word in sorted(words, key=lambda w: self.frequency("words", w)):
+            ids, frequencies = self._postings("words", [word])
+            if docnums is None or least is None:
+                docnums, least = ids, frequencies
+            else:
+                chosen = np.zeros(self.size)
+                chosen[ids] = frequencies
+                held = chosen[docnums]
+                keep = held > 0
+                docnums, least = docnums[keep], np.minimum(least[keep], held[keep])
+            if not len(docnums):
+                break
+        assert docnums is not None
+        assert least is not None
+        keep = self.live[docnums]
+        found = _Matches(docnums[keep], np.zeros(int(keep.sum())), least[keep])
+        with self._lock:
+            self._word_matches[words] = found
+            if len(self._word_matches) > _CACHE_SIZE:
+                self._word_matches.popitem(last=False)
         return found
 
     def _match(self, text: Text, deadline: float) -> _Matches:
@@ -410,10 +449,18 @@ class _Snapshot:
 
     # -- evaluation --------------------------------------------------------------------
 
-    def evaluate(self, node: Node, deadline: float) -> Array:
-        """Sorted docnums of the live entries that match ``node``."""
+    def evaluate(self, node: Node, deadline: float, by_words: bool = False) -> Array:
+        """Sorted docnums of the live entries that match ``node``: exactly, or ``by_words``
+        also where a term's content words all occur. An excluded term is always matched
+        exactly, so the hits by words are a superset of the exact hits."""
         if isinstance(node, Text):
-            return self.matches(node, deadline).docnums
+            exact = self.matches(node, deadline).docnums
+            if not (by_words and node.words):
+                return exact
+            chosen = np.zeros(self.size, dtype=bool)
+            chosen[exact] = True
+            chosen[self.word_matches(node.words).docnums] = True
+            return np.flatnonzero(chosen)
         if isinstance(node, Years):
             return np.flatnonzero(self.live & (self.year >= node.first) & (self.year <= node.last))
         if isinstance(node, Exact):
@@ -425,11 +472,11 @@ class _Snapshot:
         if isinstance(node, Or):
             chosen = np.zeros(self.size, dtype=bool)
             for child in node.children:
-                chosen[self.evaluate(child, deadline)] = True
+                chosen[self.evaluate(child, deadline, by_words)] = True
             return np.flatnonzero(chosen)
         if isinstance(node, And):
             positive = [c for c in node.children if not isinstance(c, Not)]
-            sets = sorted((self.evaluate(c, deadline) for c in positive), key=len)
+            sets = sorted((self.evaluate(c, deadline, by_words) for c in positive), key=len)
             found = sets[0]
             for other in sets[1:]:
                 chosen = np.zeros(self.size, dtype=bool)
@@ -464,12 +511,20 @@ class _Snapshot:
     # -- ranking and facets ------------------------------------------------------------
 
     def ranked(
-        self, found: Array, weighted: list[tuple[Text, float]], sort: str, count: int
+        self,
+        found: Array,
+        weighted: list[tuple[Text, float]],
+        sort: str,
+        count: int,
+        exact: Array | None = None,
     ) -> list[tuple[int, float]]:
         """The first ``count`` of ``found`` in ``sort`` order, with BM25 scores.
 
         BM25 over two groups: the title (weight 3) and everything else (weight 1), with the
-        frequencies each term's matches carry.
+        frequencies each term's matches carry (a term matched by words only: the least
+        frequency of its words, counted with the rest). ``exact`` (aligned with ``found``)
+        marks the exact hits when some are not: they come first in relevance order, and
+        first within each year in year order.
         """
         scores = np.zeros(len(found))
         title_norm, rest_norm = self.title_norm[found], self.rest_norm[found]
@@ -479,52 +534,92 @@ class _Snapshot:
             dense = np.zeros(self.size)
             dense[matches.docnums] = matches.in_title
             title = dense[found]
-            dense[matches.docnums] = matches.in_rest
+            dense[:] = 0
+            if exact is not None and text.words:
+                by_words = self.word_matches(text.words)
+                dense[by_words.docnums] = by_words.in_rest
+            dense[matches.docnums] = matches.in_rest  # where it matches exactly, that counts
             rest = dense[found]
             score = _TITLE_WEIGHT * (_K1 + 1) * title / (title + title_norm)
             score += (_K1 + 1) * rest / (rest + rest_norm)
             scores += idf * score
         rank = self.rank[found]
+        words_only = None if exact is None else ~exact
         if sort in ("fiscalYear", "-fiscalYear"):
             # Year, then score, then the unique tie-break rank: a total order.
             year = self.year[found] if sort == "fiscalYear" else -self.year[found]
-            first = np.lexsort((rank, -scores, year))[:count]
+            if words_only is None:
+                first = np.lexsort((rank, -scores, year))[:count]
+            else:
+                first = np.lexsort((rank, -scores, words_only, year))[:count]
         else:
             # One float per hit, compared in C: the score, then the unique tie-break rank
             # (scores stay far below 2**53 / 2**24, so both parts are exact).
             keys = rank - scores * _SCORE_SCALE
-            first = (
-                np.argpartition(keys, count)[:count] if count < len(keys) else np.arange(len(keys))
-            )
-            first = first[np.argsort(keys[first], kind="stable")]
+            if words_only is None:
+                first = _top(keys, np.arange(len(keys)), count)
+            else:  # the exact hits, then the others, each group by its keys
+                exact_hits = np.flatnonzero(~words_only)
+                first = np.concatenate(
+                    (
+                        _top(keys, exact_hits, count),
+                        _top(keys, np.flatnonzero(words_only), count - len(exact_hits)),
+                    )
+                )
         return [(int(found[i]), float(scores[i])) for i in first]
 
-    def facets(self, found: Array) -> tuple[list[Facet], list[Facet]]:
+    def facets(
+        self, found: Array, is_exact: Array | None = None
+    ) -> tuple[list[Facet], list[Facet]]:
+        """Counts by year and department over ``found``, and over its exact hits (those
+        ``is_exact`` marks; all of them when None), in one pass."""
         first_year = self.first_year
-        per_year = np.bincount(self.year[found] - first_year)  # a count, not a sort
+        found_years = self.year[found] - first_year
+        per_year = np.bincount(found_years)  # a count, not a sort
+        exact_per_year = (
+            per_year
+            if is_exact is None
+            else np.bincount(found_years[is_exact], minlength=len(per_year))
+        )
         years = np.flatnonzero(per_year)
-        counts = per_year[years]
-        years = years + first_year
-        chosen = np.zeros(len(self.live), dtype=bool)
-        chosen[found] = True
-        per_department = np.bincount(
-            self.pair_department[chosen[self.pair_doc]], minlength=len(self.department_names)
+        # 0: not a hit, 1: a hit by words only, 2: an exact hit
+        chosen = np.zeros(len(self.live), dtype=np.int8)
+        chosen[found] = 2 if is_exact is None else 1 + is_exact
+        of_pair = chosen[self.pair_doc]
+        size = len(self.department_names)
+        per_department = np.bincount(self.pair_department[of_pair > 0], minlength=size)
+        exact_per_department = (
+            per_department
+            if is_exact is None
+            else np.bincount(self.pair_department[of_pair == 2], minlength=size)
         )
         departments = sorted(
-            (-int(c), self.department_names[i]) for i, c in enumerate(per_department) if c
+            (-int(c), self.department_names[i], int(exact_per_department[i]))
+            for i, c in enumerate(per_department)
+            if c
         )
         return (
-            [Facet(str(y), int(c)) for y, c in zip(years, counts, strict=True)],
-            [Facet(name, -negative) for negative, name in departments],
+            [Facet(str(y + first_year), int(per_year[y]), int(exact_per_year[y])) for y in years],
+            [Facet(name, -negative, exact) for negative, name, exact in departments],
         )
 
-    def matched_terms(self, docnum: int, texts: Iterable[Text]) -> tuple[str, ...]:
+    def matched_terms(
+        self, docnum: int, texts: Iterable[Text], by_words: bool = False
+    ) -> tuple[str, ...]:
+        """The terms found in the hit's text; ``by_words``, for a term not found as it is,
+        those of its words that are (a word Sudachi found in another form is not marked)."""
         title, joined = self.title(docnum), self.joined(docnum)
-        return tuple(
-            text.text for text in texts if text.text in (title if text.field == "title" else joined)
-        )
+        found: list[str] = []
+        for text in texts:
+            if text.text in (title if text.field == "title" else joined):
+                found.append(text.text)
+            elif by_words:
+                found += [word for word in text.words if word in joined]
+        return tuple(dict.fromkeys(found))
 
-    def hit(self, docnum: int, score: float, matched: tuple[str, ...]) -> Hit:
+    def hit(
+        self, docnum: int, score: float, matched: tuple[str, ...], matched_by: str = "exact"
+    ) -> Hit:
         measure_id = int(self.measure_id[docnum])
         return Hit(
             key=self.keys[docnum],
@@ -536,6 +631,7 @@ class _Snapshot:
             number=self.number.value(docnum),
             score=round(score, 4),
             matched=matched,
+            matched_by=matched_by,
         )
 
 
@@ -617,10 +713,22 @@ class Searcher:
     def _search(
         self, snapshot: _Snapshot, tree: Node, options: SearchOptions, deadline: float
     ) -> Results:
-        found = snapshot.restrict(snapshot.evaluate(tree, deadline), options)
+        exact = snapshot.restrict(snapshot.evaluate(tree, deadline), options)
+        texts = list(dict.fromkeys(positive_texts(tree)))
+        by_words = not options.exact_only and any(text.words for text in texts)
+        found = (
+            snapshot.restrict(snapshot.evaluate(tree, deadline, True), options)
+            if by_words
+            else exact
+        )
         if time.monotonic() > deadline:
             raise SearchTimeout("the search took too long")
-        texts = list(dict.fromkeys(positive_texts(tree)))
+        is_exact: Array | None = None  # aligned with found, when some hits are by words only
+        exact_mask: Array | None = None  # by docnum
+        if len(found) > len(exact):
+            exact_mask = np.zeros(snapshot.size, dtype=bool)
+            exact_mask[exact] = True
+            is_exact = exact_mask[found]
         weighted = []
         for text in texts:
             frequency = len(snapshot.matches(text, deadline).docnums)
@@ -628,26 +736,38 @@ class Searcher:
             weighted.append((text, idf))
         end = options.offset + options.limit
         ranked = max([end, *(at + 1 for at in options.digests_at)])
-        page = snapshot.ranked(found, weighted, options.sort, ranked)
+        page = snapshot.ranked(found, weighted, options.sort, ranked, is_exact)
         digests, digest, wanted = {}, "", set(options.digests_at)
         for at, (docnum, _) in enumerate(page[: max(wanted, default=-1) + 1]):
             digest = chain_keys(digest, (snapshot.keys[docnum],))
             if at in wanted:
                 digests[at] = digest
-        years, departments = snapshot.facets(found)
+        years, departments = snapshot.facets(found, is_exact)
         if time.monotonic() > deadline:
             raise SearchTimeout("the search took too long")
+        hits = []
+        for docnum, score in page[options.offset : end]:
+            words = exact_mask is not None and not exact_mask[docnum]
+            matched = snapshot.matched_terms(docnum, texts, by_words=words)
+            hits.append(snapshot.hit(docnum, score, matched, "words" if words else "exact"))
         return Results(
             total=len(found),
-            hits=[
-                snapshot.hit(docnum, score, snapshot.matched_terms(docnum, texts))
-                for docnum, score in page[options.offset : end]
-            ],
+            hits=hits,
             fiscal_years=years,
             departments=departments,
             generation=snapshot.generation,
             digests=digests,
+            exact_total=len(exact),
         )
+
+
+def _top(keys: Array, among: Array, count: int) -> Array:
+    """The ``count`` of ``among`` (positions in ``keys``) with the smallest keys, in order."""
+    if count <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if count < len(among):
+        among = among[np.argpartition(keys[among], count)[:count]]
+    return among[np.argsort(keys[among], kind="stable")]
 
 
 def _keep_out_of_gc() -> None:

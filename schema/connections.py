@@ -254,6 +254,7 @@ def search_results(
     limit: int,
     timeout: float | None = None,
     digests_at: tuple[int, ...] = (),
+    exact_only: bool = False,
 ) -> Results:
     """The measures that match ``query`` and ``where``, ``limit`` of them from ``offset`` in
     ``order``; a bad query, a timeout or a missing index is a ``PublicError``. ``timeout``
@@ -271,6 +272,7 @@ def search_results(
         measure_ids=measure_ids,
         timeout=SEARCH_TIMEOUT if timeout is None else min(SEARCH_TIMEOUT, timeout),
         digests_at=digests_at,
+        exact_only=exact_only,
     )
     return run_search(searcher, query, options)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError, GraphQLSyntaxError
@@ -45,6 +45,8 @@ from schema.types import (
     FiscalYear,
     Highlight,
     Info,
+    MatchKind,
+    MatchMode,
     Measure,
     MeasureComparison,
     MeasureConnection,
@@ -233,7 +235,8 @@ class Query:
         return document_search_connection(info, query, filter, order_by, first, after, last, before)
 
     @strawberry.field(
-        description="Full-text search over measures in every year: exact matches, ranked, with "
+        description="Full-text search over measures in every year: exact matches and, beside them, "
+        "word matches (`match`), ranked, with "
         "highlights and facets. The query syntax is in the README."
     )
     def search(
@@ -246,9 +249,18 @@ class Query:
         order_by: SearchOrder = SearchOrder.RELEVANCE,
         last: int | None = None,
         before: str | None = None,
+        match: Annotated[
+            MatchMode,
+            strawberry.argument(
+                description="ALL: exact matches, and an unquoted term of two words or more also "
+                "by its words apart (exact hits first); EXACT_ONLY: every term exactly."
+            ),
+        ] = MatchMode.ALL,
     ) -> SearchConnection:
         # A cursor names a position with a digest of the hits up to it (schema/search_paging.py).
-        kind = search_cursor_kind("search", query, filter, order_by.value)
+        exact_only = match is MatchMode.EXACT_ONLY
+        order = f"{order_by.value}/exact" if exact_only else order_by.value
+        kind = search_cursor_kind("search", query, filter, order)
 
         def run(offset: int, limit: int, digests_at: tuple[int, ...] = ()) -> Results:
             return search_results(
@@ -261,6 +273,7 @@ class Query:
                 limit=limit,
                 timeout=info.context.remaining(),
                 digests_at=digests_at,
+                exact_only=exact_only,
             )
 
         largest = info.context.limits.max_page_size
@@ -284,17 +297,23 @@ class Query:
                         Highlight(field=h.field, fragments=h.fragments)
                         for h in highlight(row.fields, hit.matched)
                     ],
+                    matched_by=MatchKind(hit.matched_by),
                 )
             )
         return SearchConnection(
             total_count=results.total,
+            exact_count=results.exact_total,
             edges=edges,
             page_info=paging.page_info(results.total, [edge.cursor for edge in edges]),
             facets=SearchFacets(
                 fiscal_years=[
-                    FacetCount(value=f.value, count=f.count) for f in results.fiscal_years
+                    FacetCount(value=f.value, count=f.count, exact_count=f.exact_count)
+                    for f in results.fiscal_years
                 ],
-                departments=[FacetCount(value=f.value, count=f.count) for f in results.departments],
+                departments=[
+                    FacetCount(value=f.value, count=f.count, exact_count=f.exact_count)
+                    for f in results.departments
+                ],
             ),
         )
 

@@ -693,12 +693,17 @@ class SearchEdge:
     score: float
     node: Measure
     highlights: list[Highlight]
+    matched_by: MatchKind = strawberry.field(
+        description="EXACT: the hit holds the query as typed; WORDS: only with a term whose "
+        "words all occur apart (its highlights mark the words)."
+    )
 
 
 @strawberry.type
 class FacetCount:
     value: str
     count: int
+    exact_count: int = strawberry.field(description="Of the exact hits (`matchedBy: EXACT`).")
 
 
 @strawberry.type(description="Counts over the whole result, not only the page.")
@@ -709,10 +714,25 @@ class SearchFacets:
 
 @strawberry.type
 class SearchConnection:
-    total_count: int
+    total_count: int = strawberry.field(description="Every hit, exact or by words.")
+    exact_count: int = strawberry.field(
+        description="The hits that match exactly (`matchedBy: EXACT`): the count to cite."
+    )
     edges: list[SearchEdge]
     page_info: PageInfo
     facets: SearchFacets
+
+
+@strawberry.enum(description="How a search hit matched (#17 point 1).")
+class MatchKind(enum.Enum):
+    EXACT = "exact"
+    WORDS = "words"
+
+
+@strawberry.enum(description="What a search matches.")
+class MatchMode(enum.Enum):
+    ALL = "all"  # exact matches, and word matches of unquoted terms
+    EXACT_ONLY = "exact_only"  # every term exactly, as if quoted
 
 
 @strawberry.enum(description="Order of search hits.")

@@ -540,14 +540,16 @@ def search(
             _fail(str(error))
         keys = [hit.key for hit in results.hits + (documents.hits if documents else [])]
         rows = index_rows_by_key(db, keys)
-    click.echo(f"{results.total} {'hit' if results.total == 1 else 'hits'} for {query}")
+    exact = f" ({results.exact_total} exact)" if results.exact_total != results.total else ""
+    click.echo(f"{results.total} {'hit' if results.total == 1 else 'hits'}{exact} for {query}")
     for rank, hit in enumerate(results.hits, start=1):
         row = rows.get(hit.key)
         if row is None:
             continue  # removed from the store since the index was read
         label = f"No {hit.number}" if hit.number else "document"
         click.echo(f"\n{rank}. {hit.fiscal_year} {hit.municipality} {label}  {row.fields['title']}")
-        click.echo(f"   score {hit.score:.2f}")
+        by_words = ", by words" if hit.matched_by == "words" else ""
+        click.echo(f"   score {hit.score:.2f}{by_words}")
         for found in highlight(row.fields, hit.matched):
             for fragment in found.fragments:
                 click.echo(f"   {found.field}: {_terminal(fragment)}")

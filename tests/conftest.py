@@ -123,9 +123,28 @@ def index_of_an_earlier_whoosh_schema(index_dir: Path) -> None:
     (index_dir / "CURRENT").write_text(folder.name, encoding="utf-8")
 
 
+def index_without_words(index_dir: Path) -> None:
+    """Replace the index by one of the schema before word matches (#17 point 1): today's
+    fields and analyzer, without the ``words`` field."""
+    from whoosh.index import create_in
+
+    from index.fields import schema
+
+    shutil.rmtree(index_dir)
+    folder = index_dir / "g1780000000000000000"
+    folder.mkdir(parents=True)
+    earlier = schema()
+    earlier.remove("words")
+    writer = create_in(str(folder), earlier).writer()
+    writer.add_document(key="m1", kind="measure", all="市民サービス", title="市民サービス")
+    writer.commit()
+    (index_dir / "CURRENT").write_text(folder.name, encoding="utf-8")
+
+
 EARLIER_INDEXES = {
     "segment format": index_of_the_segment_format,
     "earlier Whoosh schema": index_of_an_earlier_whoosh_schema,
+    "index without words": index_without_words,
 }
 
 

@@ -191,7 +191,11 @@ def test_a_field_without_a_value_is_an_error(query: str) -> None:
 
 
 def test_a_typed_separator_does_not_join_two_fields(three_years: Archive) -> None:
-    assert three_years.searcher().search("充実\u241esnsを").total == 0
+    """No exact match runs across two fields (word matches, which take their words from
+    anywhere in the measure, may: 充実 and sns both occur)."""
+    searcher = three_years.searcher()
+    assert searcher.search("充実\u241esnsを", SearchOptions(exact_only=True)).total == 0
+    assert searcher.search("充実\u241esnsを").exact_total == 0
 
 
 def test_check_finds_derived_arrays_that_disagree_with_whoosh(three_years: Archive) -> None:

@@ -202,3 +202,55 @@ def test_a_search_cursor_whose_hits_changed_says_so(tmp_path: Path) -> None:
         error = body["errors"][0]
         assert error["extensions"]["code"] == "CURSOR_EXPIRED"
         assert "search again" in error["message"]
+
+
+WORD_SEARCH = """
+query Search($q: String!, $match: MatchMode! = ALL, $first: Int) {
+  search(query: $q, match: $match, first: $first) {
+    totalCount
+    exactCount
+    edges { matchedBy node { number } highlights { field fragments } }
+    facets { fiscalYears { value count exactCount } departments { value count exactCount } }
+  }
+}
+"""
+
+
+def test_word_matches_say_how_they_matched_and_count_apart(client: TestClient) -> None:
+    """#17 point 1: 情報発信 exactly in No 01-03, and as 情報 and 発信 apart in No 11."""
+    body = graphql(client, WORD_SEARCH, q="情報発信")
+    assert "errors" not in body, body
+    page = body["data"]["search"]
+    assert (page["totalCount"], page["exactCount"]) == (4, 3)
+    kinds = [(e["node"]["number"], e["matchedBy"]) for e in page["edges"]]
+    assert [kind for _, kind in kinds] == ["EXACT", "EXACT", "EXACT", "WORDS"]
+    assert kinds[-1] == ("11", "WORDS")
+    fragments = " ".join(f for h in page["edges"][-1]["highlights"] for f in h["fragments"])
+    assert "<mark>情報</mark>の<mark>発信</mark>" in fragments
+    assert page["facets"]["fiscalYears"] == [{"value": "2020", "count": 4, "exactCount": 3}]
+    departments = {f["value"]: (f["count"], f["exactCount"]) for f in page["facets"]["departments"]}
+    assert departments["都市政策課"] == (1, 0)
+    assert departments["秘書課"] == (1, 1)
+
+
+def test_exact_only_gives_the_exact_hits_alone(client: TestClient) -> None:
+    body = graphql(client, WORD_SEARCH, q="情報発信", match="EXACT_ONLY")
+    assert "errors" not in body, body
+    page = body["data"]["search"]
+    assert (page["totalCount"], page["exactCount"]) == (3, 3)
+    assert {e["matchedBy"] for e in page["edges"]} == {"EXACT"}
+    quoted = graphql(client, WORD_SEARCH, q='"情報発信"')["data"]["search"]
+    assert (quoted["totalCount"], quoted["exactCount"]) == (3, 3)
+
+
+def test_a_cursor_of_one_match_mode_is_not_taken_by_the_other(client: TestClient) -> None:
+    cursor_query = """
+    query($q: String!, $match: MatchMode!, $after: String) {
+      search(query: $q, match: $match, first: 1, after: $after) {
+        edges { node { number } } pageInfo { endCursor }
+      }
+    }"""
+    first = graphql(client, cursor_query, q="情報発信", match="ALL")["data"]["search"]
+    after = first["pageInfo"]["endCursor"]
+    other = graphql(client, cursor_query, q="情報発信", match="EXACT_ONLY", after=after)
+    assert other.get("errors"), other

@@ -160,6 +160,15 @@ def test_a_text_without_structure_cannot_replace_a_report(run: Invoke, tmp_path:
     assert "1 hit for" in run("search", "人事評価").output
 
 
+def test_search_prints_the_exact_count_and_word_hits(run: Invoke) -> None:
+    """#17 point 1: 情報発信 exactly in No 01-03, by its words apart in No 11."""
+    run("ingest", str(SAMPLE))
+    output = run("search", "情報発信").output
+    assert output.startswith("4 hits (3 exact) for 情報発信\n")
+    assert output.count(", by words") == 1
+    assert run("search", '"情報発信"').output.startswith("3 hits for")
+
+
 def test_delete(run: Invoke) -> None:
     run("ingest", str(SAMPLE))
     deleted = run("delete", "--municipality", "日立市", "--fiscal-year", "2020")
