@@ -10,14 +10,7 @@ import strawberry
 from strawberry import relay
 
 from archive import models, queries
-from schema.pagination import (
-    PageInfo,
-    decode_cursor,
-    encode_cursor,
-    page_info,
-    page_request,
-    window,
-)
+from schema.pagination import PageInfo, keyset_page
 from schema.types import Document, Info
 
 _KIND = "change"
@@ -119,28 +112,24 @@ def change_feed(
 ) -> ChangeConnection:
     """Changes after the cursor ``after`` (from the start without one), oldest first; with
     ``last``, the newest ones (before ``before``)."""
-    request = page_request(first, last, info.context.limits.max_page_size)
-    after_id = decode_cursor(_KIND, after, (int,))[0] if after else None
-    before_id = decode_cursor(_KIND, before, (int,), "before")[0] if before else None
-    rows = queries.change_page(
-        info.context.db,
-        after=after_id,
-        before=before_id,
-        limit=request.limit + 1,
-        backward=request.backward,
-    )
-    page, more = window(rows, request)
-    edges = [
-        ChangeEdge(cursor=encode_cursor(_KIND, (row.id,)), node=Change.from_row(row))
-        for row in page
-    ]
-    return ChangeConnection(
-        edges=edges,
-        page_info=page_info(
-            [edge.cursor for edge in edges],
-            request,
-            more=more,
-            after=after_id is not None,
-            before=before_id is not None,
+    page, page_info = keyset_page(
+        _KIND,
+        (int,),
+        first,
+        after,
+        last,
+        before,
+        info.context.limits.max_page_size,
+        lambda a, b, limit, backward: queries.change_page(
+            info.context.db,
+            after=a[0] if a else None,
+            before=b[0] if b else None,
+            limit=limit,
+            backward=backward,
         ),
+        lambda row: (row.id,),
+    )
+    return ChangeConnection(
+        edges=[ChangeEdge(cursor=c, node=Change.from_row(row)) for c, row in page],
+        page_info=page_info,
     )

@@ -20,14 +20,7 @@ from index.search import (
     SearchTimeout,
 )
 from schema.errors import BAD_USER_INPUT, PublicError
-from schema.pagination import (
-    PageInfo,
-    decode_cursor,
-    encode_cursor,
-    page_info,
-    page_request,
-    window,
-)
+from schema.pagination import PageInfo, keyset_page
 from schema.types import (
     Department,
     Document,
@@ -72,43 +65,42 @@ def measure_connection(
     """A page of measures between the cursors ``after`` and ``before``: the first ``first``
     or the last ``last`` of them (``schema/pagination.py``); cursors carry the sort key and
     the direction, so a cursor from one order is refused by the other."""
-    request = page_request(first, last, info.context.limits.max_page_size)
     kind = f"measure-{order.value}"
-    after_key = decode_cursor(kind, after, _KEY) if after else None
-    before_key = decode_cursor(kind, before, _KEY, "before") if before else None
     db = info.context.db
-    rows = queries.measure_rows(
-        db,
-        where,
-        after=after_key,
-        before=before_key,
-        limit=request.limit + 1,
-        descending=order is MeasureOrder.FISCAL_YEAR_DESC,
-        backward=request.backward,
+    page, page_info = keyset_page(
+        kind,
+        _KEY,
+        first,
+        after,
+        last,
+        before,
+        info.context.limits.max_page_size,
+        lambda a, b, limit, backward: queries.measure_rows(
+            db,
+            where,
+            after=a,
+            before=b,
+            limit=limit,
+            descending=order is MeasureOrder.FISCAL_YEAR_DESC,
+            backward=backward,
+        ),
+        lambda row: row.key,
     )
-    page, more = window(rows, request)
-    nodes = [Measure.from_row(row, row) for row in page]
+    nodes = [Measure.from_row(row, row) for _, row in page]
     # info.selected_fields is this field itself (a list of one); what it selects is below.
     if any(_selects(f.selections, ("edges", "node", "departments")) for f in info.selected_fields):
         # One statement for the page's departments, and no loader wait for each measure.
-        found = queries.departments_by_measure_ids(db, [row.id for row in page])
+        found = queries.departments_by_measure_ids(db, [row.id for _, row in page])
         for node, departments in zip(nodes, found, strict=True):
             node.department_rows = departments
-    edges = [
-        MeasureEdge(cursor=encode_cursor(kind, row.key), node=node)
-        for row, node in zip(page, nodes, strict=True)
-    ]
     return MeasureConnection(
         total_count=queries.count_measures(db, where),
-        edges=edges,
+        edges=[
+            MeasureEdge(cursor=cursor, node=node)
+            for (cursor, _), node in zip(page, nodes, strict=True)
+        ],
         # A cursor's own measure lies on its side of the page.
-        page_info=page_info(
-            [edge.cursor for edge in edges],
-            request,
-            more=more,
-            after=after_key is not None,
-            before=before_key is not None,
-        ),
+        page_info=page_info,
     )
 
 
@@ -146,35 +138,28 @@ def document_connection(
     info: Info, first: int | None, after: str | None, last: int | None, before: str | None
 ) -> DocumentConnection:
     """A page of every document, by keyset cursors on (fiscal year, municipality, id)."""
-    request = page_request(first, last, info.context.limits.max_page_size)
-    after_key = decode_cursor("document", after, _DOCUMENT_KEY) if after else None
-    before_key = decode_cursor("document", before, _DOCUMENT_KEY, "before") if before else None
     db = info.context.db
-    rows = queries.document_page(
-        db,
-        after=after_key,
-        before=before_key,
-        limit=request.limit + 1,
-        backward=request.backward,
+    page, page_info = keyset_page(
+        "document",
+        _DOCUMENT_KEY,
+        first,
+        after,
+        last,
+        before,
+        info.context.limits.max_page_size,
+        lambda a, b, limit, backward: queries.document_page(
+            db,
+            after=a,
+            before=b,
+            limit=limit,
+            backward=backward,
+        ),
+        queries.document_page_key,
     )
-    page, more = window(rows, request)
-    edges = [
-        DocumentEdge(
-            cursor=encode_cursor("document", queries.document_page_key(row)),
-            node=Document.from_row(row),
-        )
-        for row in page
-    ]
     return DocumentConnection(
         total_count=queries.count_documents(db),
-        edges=edges,
-        page_info=page_info(
-            [edge.cursor for edge in edges],
-            request,
-            more=more,
-            after=after_key is not None,
-            before=before_key is not None,
-        ),
+        edges=[DocumentEdge(cursor=c, node=Document.from_row(row)) for c, row in page],
+        page_info=page_info,
     )
 
 
@@ -182,35 +167,28 @@ def department_connection(
     info: Info, first: int | None, after: str | None, last: int | None, before: str | None
 ) -> DepartmentConnection:
     """A page of every department, by keyset cursors on (name, id)."""
-    request = page_request(first, last, info.context.limits.max_page_size)
-    after_key = decode_cursor("department", after, _DEPARTMENT_KEY) if after else None
-    before_key = decode_cursor("department", before, _DEPARTMENT_KEY, "before") if before else None
     db = info.context.db
-    rows = queries.department_page(
-        db,
-        after=after_key,
-        before=before_key,
-        limit=request.limit + 1,
-        backward=request.backward,
+    page, page_info = keyset_page(
+        "department",
+        _DEPARTMENT_KEY,
+        first,
+        after,
+        last,
+        before,
+        info.context.limits.max_page_size,
+        lambda a, b, limit, backward: queries.department_page(
+            db,
+            after=a,
+            before=b,
+            limit=limit,
+            backward=backward,
+        ),
+        queries.department_page_key,
     )
-    page, more = window(rows, request)
-    edges = [
-        DepartmentEdge(
-            cursor=encode_cursor("department", queries.department_page_key(row)),
-            node=Department.from_row(row),
-        )
-        for row in page
-    ]
     return DepartmentConnection(
         total_count=queries.count_departments(db),
-        edges=edges,
-        page_info=page_info(
-            [edge.cursor for edge in edges],
-            request,
-            more=more,
-            after=after_key is not None,
-            before=before_key is not None,
-        ),
+        edges=[DepartmentEdge(cursor=c, node=Department.from_row(row)) for c, row in page],
+        page_info=page_info,
     )
 
 

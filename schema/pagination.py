@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -131,3 +131,33 @@ def decode_cursor(
     ):
         raise PublicError(f"{argument} is not a valid cursor for this list", BAD_USER_INPUT)
     return tuple(value[1:])
+
+
+Key = tuple[Any, ...]
+
+
+def keyset_page(
+    kind: str,
+    shape: tuple[type, ...],
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    largest: int,
+    fetch: Callable[[Key | None, Key | None, int, bool], Sequence[Row]],
+    key: Callable[[Row], Key],
+) -> tuple[list[tuple[str, Row]], PageInfo]:
+    """One page of a keyset-paged list, the dance every such connection does: the cursors
+    decoded (of ``kind``, holding a key of ``shape``), ``fetch(after, before, limit,
+    backward)`` asked for one row more than the page, the page cut out, each row's cursor
+    made from ``key(row)``, and the PageInfo."""
+    request = page_request(first, last, largest)
+    after_key = decode_cursor(kind, after, shape) if after else None
+    before_key = decode_cursor(kind, before, shape, "before") if before else None
+    rows = fetch(after_key, before_key, request.limit + 1, request.backward)
+    page, more = window(rows, request)
+    cursors = [encode_cursor(kind, key(row)) for row in page]
+    info = page_info(
+        cursors, request, more=more, after=after_key is not None, before=before_key is not None
+    )
+    return list(zip(cursors, page, strict=True)), info
