@@ -509,6 +509,15 @@ class IndexRow:
     # Searchable text by field: title, description, achievement, departments, pillar (measures);
     # title and text (documents without structure).
     fields: dict[str, str]
+    # The next-year tag as printed ("[R3継続]") and the year it names, and the grade as
+    # printed: labels, searched by tag-like terms, ``tag:`` and ``grade:`` only (#17 point 2).
+    tag: str | None = None
+    tag_year: int | None = None
+    grade: str | None = None
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return _labels(self.tag or self.status, self.grade)
 
 
 def index_rows(db: Session, document_ids: Sequence[int]) -> list[IndexRow]:
@@ -552,6 +561,9 @@ def _index_statement(key: Any) -> Select[*tuple[Any, ...]]:
             Pillar.title,
             Document.municipality,
             Document.fiscal_year,
+            Measure.carry_over_tag,
+            Measure.carry_over_year,
+            Measure.grade,
         )
         .join(Document, Document.id == Measure.document_id)
         .outerjoin(Pillar, Pillar.id == Measure.pillar_id)
@@ -586,6 +598,9 @@ def _measure_rows(
         pillar_title,
         municipality,
         fiscal_year,
+        tag,
+        tag_year,
+        grade,
     ) in measures:
         department_names = tuple(names.get(measure_id, ()))
         rows.append(
@@ -602,6 +617,9 @@ def _measure_rows(
                 fields=_measure_fields(
                     title, description, achievement, department_names, pillar_title
                 ),
+                tag=tag,
+                tag_year=tag_year,
+                grade=grade,
             )
         )
     return rows
@@ -632,6 +650,18 @@ class SearchRow:
     measure: MeasureRow
     departments: list[DepartmentRow]
     fields: dict[str, str]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        measure = self.measure
+        return _labels(measure.carry_over_tag or measure.carry_over_status, measure.grade)
+
+
+def _labels(tag: str | None, grade: str | None) -> dict[str, str]:
+    """A measure's labels as printed, by the name highlights give them (#17 point 2): its
+    next-year tag ("[R3継続]", or the status where no tag was printed) and its grade."""
+    printed = {"carry_over": tag, "grade": grade}
+    return {name: value for name, value in printed.items() if value}
 
 
 _SEARCH_ROWS = (

@@ -524,9 +524,9 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
         written = {}
         for name in sorted(self._postings):
             postings = self._postings[name].postings()
-            if postings.terms:
+            if postings.terms:  # a field no entry holds is not in the segment, as in Whoosh
                 self._write_field(name, postings, lengths.get(name))
-            written[name] = postings
+                written[name] = postings
         self.fieldwriter.close()
         segment_id = self.newsegment.segment_id()
         files = derived.fingerprint(self.folder, derived.segment_files(self.folder, segment_id))

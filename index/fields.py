@@ -50,6 +50,12 @@ def schema() -> Schema:
         municipality=ID(stored=True),
         number=STORED(),
         status=ID(stored=True),  # next-year status: 継続, 完了, …
+        # The next-year tag as terms (``tag_terms``: its status, the year it names, both),
+        # and the grade by its normalised text: labels, which a search matches only through
+        # a tag-like term, ``tag:`` or ``grade:`` (#17 point 2). Their addition made earlier
+        # indexes outdated.
+        tag=KEYWORD(lowercase=False, commas=False, scorable=False),
+        grade=ID(),
         department=KEYWORD(stored=True, lowercase=False, commas=False, scorable=False),
         title=TEXT(analyzer=BigramAnalyzer(), phrase=False),
         all=TEXT(analyzer=BigramAnalyzer(), phrase=False),
@@ -59,6 +65,23 @@ def schema() -> Schema:
         normalized=STORED(),  # field name -> normalised text, for exact matching
         version=STORED(),  # digest of the row: check compares it with the store's
     )
+
+
+def tag_term(status: str | None, year: int | None) -> str:
+    """The term of the ``tag`` field a next-year tag of ``status`` naming ``year`` holds
+    (either may be None, not both): "継続", "2021", "2021継続"."""
+    return f"{year or ''}{''.join(normalize_text(status or '').split())}"
+
+
+def tag_terms(status: str | None, year: int | None) -> list[str]:
+    """Every term an entry whose tag has this status and year holds: a search for the
+    status alone, the year alone, or both finds it."""
+    terms = [tag_term(status, None)] if status else []
+    if year is not None:
+        terms.append(tag_term(None, year))
+        if status:
+            terms.append(tag_term(status, year))
+    return terms
 
 
 @dataclass(frozen=True)
@@ -87,6 +110,9 @@ def version(row: IndexRow) -> str:
             row.status,
             row.departments,
             sorted(row.fields.items()),
+            row.tag,
+            row.tag_year,
+            row.grade,
         ],
         ensure_ascii=False,
     )
@@ -123,6 +149,11 @@ def entry(row: IndexRow) -> Entry:
         fields["measure_id"] = row.measure_id
     if row.status:
         fields["status"] = row.status
+    tags = tag_terms(row.status, row.tag_year) if row.tag or row.status else []
+    if tags:
+        fields["tag"] = " ".join(tags)
+    if row.grade and normalize_text(row.grade).strip():
+        fields["grade"] = normalize_text(row.grade).strip()
     if row.departments:
         keys = dict.fromkeys(department_key(name) for name in row.departments)
         fields["department"] = " ".join(keys)

@@ -10,13 +10,20 @@
     department:秘書課          a department, by its exact name (quotes for spaces)
     title:オープンデータ        a term in the title only
     municipality:日立市  status:継続
+    [R3継続]  [完了]           the next-year tag as printed; [完了] is any 完了 tag
+    R3継続  令和3年度継続       the tag, or the text where it is printed elsewhere
+    tag:R3  tag:完了  tag:R3継続  the tag by the year it names, its status, or both
+    grade:A  grade:○          the grade (評価) as printed
 
 A term matches where its normalised text occurs (see ``index.analysis``): full/half width,
 case, joiners and PDF spaces do not matter, and a Latin word matches only whole. An era
 form (令和2年度, R2, 平成30年度) also matches every measure of that fiscal year, and a term
 in the synonym list also matches its synonyms. A term not quoted and not ``title:`` that
 holds two content words or more (``index.words``) also matches by words: the measures that
-hold all its words, anywhere, in any form (市民参加 finds 市民の参加). Wildcards, regular
+hold all its words, anywhere, in any form (市民参加 finds 市民の参加). The next-year tag
+and the grade are labels, not text: a bare 継続 or R3 does not match them, but a term that
+reads as a whole tag (in brackets, or with the year it names: [完了], R3継続, 令和3年度継続)
+matches it too, in any era form, as do ``tag:`` and ``grade:``. Wildcards, regular
 expressions and fuzzy matching are not syntax: ``*``, ``?``, ``~`` and ``/`` are ordinary
 characters, which the analysis ignores.
 """
@@ -66,6 +73,14 @@ class Exact:
 
 
 @dataclass(frozen=True)
+class Tag:
+    """The next-year tag: the year it names, its status, or both (#17 point 2)."""
+
+    year: int | None
+    status: str | None
+
+
+@dataclass(frozen=True)
 class And:
     children: tuple[Node, ...]
 
@@ -80,10 +95,15 @@ class Not:
     child: Node
 
 
-Node = Text | Years | Exact | And | Or | Not
+Node = Text | Years | Exact | Tag | And | Or | Not
 
 _TOKEN = re.compile(r'(-?)(?:(\w+):)?(?:"([^"]*)"|(\S+))')
-_COLUMNS = {"department": "department", "municipality": "municipality", "status": "status"}
+_COLUMNS = {
+    "department": "department",
+    "municipality": "municipality",
+    "status": "status",
+    "grade": "grade",
+}
 _YEAR_RANGE = re.compile(r"(\d{4})(?:\.\.(\d{4}))?")
 
 # Users add their own groups in <data dir>/synonyms.txt (see ``read_synonyms``).
@@ -92,6 +112,11 @@ DEFAULT_SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("Facebook", "フェイスブック"),
 )
 _EDGE_PUNCTUATION = re.compile(r"^\W+|\W+$")
+# A next-year tag, normalised (NFKC, lower case): the era year it names, then its status;
+# brackets optional. A term reads as a whole tag when it has the brackets or the year.
+_ERA_YEAR = r"(?:r|h|令和|平成)\s*(?:\d{1,2}|元)\s*(?:年度)?"
+_TAG_TERM = re.compile(rf"(\[)?\s*({_ERA_YEAR})?\s*(継続|完了|新規|廃止|終了|統合|拡充)\s*(\])?")
+_TAG_VALUE = re.compile(rf"\[?\s*({_ERA_YEAR}|\d{{4}})?\s*((?:(?![a-z0-9_])\w)+)?\s*\]?")
 
 
 def synonym_table(groups: Sequence[Sequence[str]]) -> dict[str, tuple[str, ...]]:
@@ -166,7 +191,7 @@ def parse_query(query: str, synonyms: Mapping[str, tuple[str, ...]] | None = Non
 
 
 def _is_field(name: str) -> bool:
-    return name.lower() in ("fiscalyear", "year", "title", *_COLUMNS)
+    return name.lower() in ("fiscalyear", "year", "title", "tag", *_COLUMNS)
 
 
 def _item(
@@ -177,18 +202,52 @@ def _item(
         name = field.lower()
         if name in ("fiscalyear", "year"):
             return _years(value)
+        if name == "tag":
+            return _tag(value)
         if name in _COLUMNS:
             if not value.strip():
                 raise QuerySyntaxError(f"{field}: needs a value")
+            if name == "grade":
+                return Exact("grade", normalize_text(value).strip())
             return Exact(_COLUMNS[name], value.strip())
         if name == "title":
             return _text(value, "title", synonyms)
         value = f"{field}:{value}"  # not a field we know: plain text
+    tag = _tag_term(value)
+    if tag is not None and "[" in normalize_text(value):
+        return tag  # [R3継続], [完了]: the tag as printed, brackets and all
     node = _text(value, None, synonyms, by_words=quoted is None)
+    if node is not None and tag is not None:
+        node = Or((node, tag))  # R3継続: printed as text somewhere, or the measure's tag
     if node is None or quoted is not None:
         return node
     year = parse_era_year(value)
     return Or((node, Years(year, year))) if year is not None else node
+
+
+def _tag_term(value: str) -> Tag | None:
+    """The tag a term reads as, when it reads as a whole one: [R3継続], R3継続, [完了]."""
+    match = _TAG_TERM.fullmatch(normalize_text(value).strip())
+    if match is None:
+        return None
+    opened, era, status, closed = match.groups()
+    if not ((opened and closed) or era):
+        return None  # 継続 alone is text; 継続] half a tag
+    return Tag(parse_era_year(era) if era else None, status)
+
+
+def _tag(value: str) -> Tag:
+    """``tag:`` with the year a tag names, its status, or both: R3, 2021, 完了, [R3継続]."""
+    match = _TAG_VALUE.fullmatch(normalize_text(value).strip())
+    year_text, status = match.groups() if match else (None, None)
+    year = None
+    if year_text:
+        year = int(year_text) if year_text.isdigit() else parse_era_year(year_text)
+    if year is None and not status:
+        raise QuerySyntaxError(
+            f"tag:{value} is not a next-year tag; write tag:R3, tag:完了 or tag:R3継続"
+        )
+    return Tag(year, status)
 
 
 def _text(
@@ -231,4 +290,13 @@ def positive_texts(node: Node) -> list[Text]:
         return [node]
     if isinstance(node, And | Or):
         return [text for child in node.children for text in positive_texts(child)]
+    return []
+
+
+def positive_labels(node: Node) -> list[Tag | Exact]:
+    """The tag and grade terms a hit can be highlighted for (excluded ones are not)."""
+    if isinstance(node, Tag) or (isinstance(node, Exact) and node.column == "grade"):
+        return [node]
+    if isinstance(node, And | Or):
+        return [label for child in node.children for label in positive_labels(child)]
     return []

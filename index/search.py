@@ -26,7 +26,7 @@ import threading
 import time
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html import escape
@@ -47,7 +47,20 @@ from index.derived import (
     join_codes,
     load_or_build,
 )
-from index.query import And, Exact, Node, Not, Or, Text, Years, parse_query, positive_texts
+from index.fields import tag_term
+from index.query import (
+    And,
+    Exact,
+    Node,
+    Not,
+    Or,
+    Tag,
+    Text,
+    Years,
+    parse_query,
+    positive_labels,
+    positive_texts,
+)
 from index.writing import IndexOutdated, current_dir, read_toc
 
 Array = npt.NDArray[Any]
@@ -92,6 +105,8 @@ class Hit:
     matched: tuple[str, ...]  # normalised terms (or words) this hit is highlighted for
     # "exact": the hit matches the query exactly; "words": only with a term matched by words
     matched_by: str = "exact"
+    # The labels the query matched in this hit: "carry_over" (its next-year tag), "grade"
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -464,8 +479,12 @@ class _Snapshot:
         if isinstance(node, Years):
             return np.flatnonzero(self.live & (self.year >= node.first) & (self.year <= node.last))
         if isinstance(node, Exact):
-            value = node.value if node.column == "status" else department_key(node.value)
+            as_is = node.column in ("status", "grade")  # the others go by their key
+            value = node.value if as_is else department_key(node.value)
             docnums, _ = self._postings(node.column, [value])
+            return docnums[self.live[docnums]]
+        if isinstance(node, Tag):
+            docnums, _ = self._postings("tag", [tag_term(node.status, node.year)])
             return docnums[self.live[docnums]]
         # Set algebra on sorted docnums through a mask over all entries: linear, where
         # numpy's intersect1d/union1d sort the two sets together.
@@ -617,8 +636,25 @@ class _Snapshot:
                 found += [word for word in text.words if word in joined]
         return tuple(dict.fromkeys(found))
 
+    def matched_labels(
+        self, docnum: int, labels: Iterable[Tag | Exact], deadline: float
+    ) -> tuple[str, ...]:
+        """The labels of the hit that ``labels`` match: "carry_over", "grade"."""
+        found = []
+        for label in labels:
+            docnums = self.evaluate(label, deadline)
+            at = int(np.searchsorted(docnums, docnum))
+            if at < len(docnums) and docnums[at] == docnum:
+                found.append("carry_over" if isinstance(label, Tag) else "grade")
+        return tuple(dict.fromkeys(found))
+
     def hit(
-        self, docnum: int, score: float, matched: tuple[str, ...], matched_by: str = "exact"
+        self,
+        docnum: int,
+        score: float,
+        matched: tuple[str, ...],
+        matched_by: str = "exact",
+        labels: tuple[str, ...] = (),
     ) -> Hit:
         measure_id = int(self.measure_id[docnum])
         return Hit(
@@ -632,6 +668,7 @@ class _Snapshot:
             score=round(score, 4),
             matched=matched,
             matched_by=matched_by,
+            labels=labels,
         )
 
 
@@ -715,6 +752,7 @@ class Searcher:
     ) -> Results:
         exact = snapshot.restrict(snapshot.evaluate(tree, deadline), options)
         texts = list(dict.fromkeys(positive_texts(tree)))
+        labels = list(dict.fromkeys(positive_labels(tree)))
         by_words = not options.exact_only and any(text.words for text in texts)
         found = (
             snapshot.restrict(snapshot.evaluate(tree, deadline, True), options)
@@ -749,7 +787,9 @@ class Searcher:
         for docnum, score in page[options.offset : end]:
             words = exact_mask is not None and not exact_mask[docnum]
             matched = snapshot.matched_terms(docnum, texts, by_words=words)
-            hits.append(snapshot.hit(docnum, score, matched, "words" if words else "exact"))
+            found_labels = snapshot.matched_labels(docnum, labels, deadline)
+            kind = "words" if words else "exact"
+            hits.append(snapshot.hit(docnum, score, matched, kind, found_labels))
         return Results(
             total=len(found),
             hits=hits,
@@ -838,6 +878,16 @@ def highlight(fields: dict[str, str], terms: Sequence[str]) -> list[Highlight]:
         if spans:
             highlights.append(Highlight(name, _fragments(original, spans)))
     return highlights
+
+
+def highlight_labels(labels: Iterable[str], printed: Mapping[str, str]) -> list[Highlight]:
+    """Highlights of the labels a hit matched (``Hit.labels``): each label as printed,
+    HTML-escaped, all of it in ``<mark>…</mark>`` (a tag or a grade matches as a whole)."""
+    return [
+        Highlight(name, [f"<mark>{escape(printed[name])}</mark>"])
+        for name in labels
+        if printed.get(name)
+    ]
 
 
 def _spans(original: str, terms: Sequence[str]) -> list[tuple[int, int]]:

@@ -14,7 +14,7 @@ from strawberry.extensions import (
 )
 
 from archive import compare, municipalities, queries
-from index.search import Results, highlight
+from index.search import Results, highlight, highlight_labels
 from schema.changes import ChangeConnection, change_feed
 from schema.connections import (
     DepartmentConnection,
@@ -296,6 +296,7 @@ class Query:
                     highlights=[
                         Highlight(field=h.field, fragments=h.fragments)
                         for h in highlight(row.fields, hit.matched)
+                        + highlight_labels(hit.labels, row.labels)
                     ],
                     matched_by=MatchKind(hit.matched_by),
                 )

@@ -317,6 +317,10 @@ class Indicator:
 
 @strawberry.enum(description="A field of a measure, as search highlights and provenance name it.")
 class MeasureField(enum.Enum):
+    NUMBER = strawberry.enum_value(
+        "number",
+        description="The measure's number as printed: `Measure.number`. In provenance only.",
+    )
     TITLE = strawberry.enum_value("title", description="推進事項: `Measure.title`.")
     DEPARTMENTS = strawberry.enum_value(
         "departments", description="担当部課所: `Measure.departments`."
@@ -328,11 +332,18 @@ class MeasureField(enum.Enum):
         "achievement", description="達成状況: `Measure.achievement`."
     )
     PILLAR = strawberry.enum_value(
-        "pillar", description="体系, the pillar's title: `Measure.pillar`. In highlights only."
+        "pillar",
+        description="体系, the pillar's title: `Measure.pillar`. In highlights, and in a spreadsheet's provenance.",
     )
     CARRY_OVER = strawberry.enum_value(
         "carry_over",
-        description="The next-year tag, [R3継続]: `Measure.carryOver`. In provenance only.",
+        description="The next-year tag, [R3継続]: `Measure.carryOver`. In provenance, and in "
+        "highlights when a search matched the tag (a tag-like term or `tag:`).",
+    )
+    GRADE = strawberry.enum_value(
+        "grade",
+        description="The grade (評価) as printed, S/A/B/C or ○△×: `Measure.grade`. In "
+        "provenance, and in highlights when a search matched it (`grade:`).",
     )
 
 
@@ -351,7 +362,8 @@ class SourceSpan:
     last_page: int | None = strawberry.field(description="Null when the document was text.")
 
     @strawberry.field(
-        description="The field read: TITLE, DEPARTMENTS, DESCRIPTION, ACHIEVEMENT or CARRY_OVER."
+        description="The field read: NUMBER, TITLE, DEPARTMENTS, DESCRIPTION, ACHIEVEMENT, "
+        "PILLAR, CARRY_OVER or GRADE."
     )
     def measure_field(self) -> MeasureField:
         return MeasureField(self.field)
@@ -681,7 +693,9 @@ class Highlight:
     fragments: list[str]
 
     @strawberry.field(
-        description="The field matched: TITLE, DESCRIPTION, ACHIEVEMENT, DEPARTMENTS or PILLAR."
+        description="The field matched: TITLE, DESCRIPTION, ACHIEVEMENT, DEPARTMENTS or PILLAR; "
+        "CARRY_OVER or GRADE when a search matched the measure's tag or grade (the label "
+        "as printed, all of it marked)."
     )
     def measure_field(self) -> MeasureField:
         return MeasureField(self.field)

@@ -37,7 +37,7 @@ from archive.ingest import (
     store_document,
 )
 from archive.layouts import LAYOUTS
-from index.search import highlight
+from index.search import highlight, highlight_labels
 from index.writing import (
     IndexBusy,
     IndexDamaged,
@@ -550,7 +550,8 @@ def search(
         click.echo(f"\n{rank}. {hit.fiscal_year} {hit.municipality} {label}  {row.fields['title']}")
         by_words = ", by words" if hit.matched_by == "words" else ""
         click.echo(f"   score {hit.score:.2f}{by_words}")
-        for found in highlight(row.fields, hit.matched):
+        shown = highlight(row.fields, hit.matched) + highlight_labels(hit.labels, row.labels)
+        for found in shown:
             for fragment in found.fragments:
                 click.echo(f"   {found.field}: {_terminal(fragment)}")
     if results.total:

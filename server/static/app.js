@@ -13,6 +13,8 @@ const FIELD_NAMES = {
   achievement: "達成状況",
   departments: "担当部課所",
   pillar: "体系",
+  carry_over: "次年度",
+  grade: "評価",
 };
 const CHARTS_FAILED = "数値の推移を読み込めませんでした";
 const numbers = new Intl.NumberFormat("ja-JP", { maximumFractionDigits: 2 });

@@ -8,7 +8,10 @@ judged by are the documented ones: NFKC and case folding, in-word joiners ignore
 (Wi-Fi = WiFi, 11,050 = 11050, ごみ・リサイクル = ごみリサイクル), spaces and line wraps ignored,
 a Latin word or number matches only whole (8回 does not match 98回). A term matches a measure
 when it occurs in its title, 事業内容, 達成状況, department names or its pillar heading's
-title; next-year tags ([R2継続], [完了]) and labels are not text. Space-separated terms are
+title; next-year tags ([R2継続], [完了]) and labels are not text, but a term that reads as a
+whole tag (#17 point 2) matches the tags it names: in brackets ([完了], [R3継続]) the tag
+only, any year when the term names none; with the year it names and no brackets (R3継続,
+令和3年度継続) the tag or its text; ``tag:`` takes the year, the status or both. Space-separated terms are
 ANDed, OR joins the terms beside it, -term excludes, "…" is a phrase. An era form
 (令和2年度, R2, 平成30年度) matches its text or any measure of that fiscal year. Synonyms:
 スマホ = スマートフォン, Facebook = フェイスブック.
@@ -550,6 +553,43 @@ JUDGED: list[tuple[str, list[tuple[int, str]]]] = [
     ("title:市民", []),
     # nothing
     ("fiscalYear:2022", []),
+    # next-year tags (#17 point 2), read off the reports: FY2019 No 01-11 [R2継続] and No 12
+    # [完了]; FY2020 every measure [R3継続] but No 11, which has no tag; FY2021 every measure
+    # [R4継続]. No text holds any of the tags' forms.
+    (
+        "[R3継続]",
+        [(2020, n) for n in ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "12")],
+    ),
+    (
+        "R3継続",
+        [(2020, n) for n in ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "12")],
+    ),
+    (
+        "［Ｒ３継続］",
+        [(2020, n) for n in ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "12")],
+    ),
+    (
+        "令和3年度継続",
+        [(2020, n) for n in ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "12")],
+    ),
+    # the tag only: 完了 in FY2020 No 06's text is not the tag
+    ("[完了]", [(2019, "12")]),
+    ("tag:完了", [(2019, "12")]),
+    ("tag:R2継続", [(2019, f"{n:02d}") for n in range(1, 12)]),
+    ("tag:R4", [(2021, f"{n:02d}") for n in range(1, 13)]),
+    # any year's 継続 tag
+    (
+        "[継続]",
+        [(2019, f"{n:02d}") for n in range(1, 12)]
+        + [(2020, n) for n in ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "12")]
+        + [(2021, f"{n:02d}") for n in range(1, 13)],
+    ),
+    # 市長 is in every year's No 01 title; only FY2020's is tagged R3
+    ("tag:R3 市長", [(2020, "01")]),
+    # excluded: FY2019 No 12 is the one FY2019 measure not tagged R2
+    ("fiscalYear:2019 -tag:R2", [(2019, "12")]),
+    # nothing: no tag names R5
+    ("[R5継続]", []),
 ]
 
 # Judged queries of the word kind (#17 point 1): with word matching (the default), a term

@@ -106,7 +106,8 @@ def test_sort_by_fiscal_year(sample: Archive) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ['"open', "OR 市民", "市民 OR", "-市民", "x" * 257, "fiscalYear:abc", "***"]
+    "query",
+    ['"open', "OR 市民", "市民 OR", "-市民", "x" * 257, "fiscalYear:abc", "***", "tag:xyz", "tag:"],
 )
 def test_bad_syntax_is_one_clear_error(sample: Archive, query: str) -> None:
     with pytest.raises(QuerySyntaxError) as raised:

@@ -254,3 +254,82 @@ def test_a_cursor_of_one_match_mode_is_not_taken_by_the_other(client: TestClient
     after = first["pageInfo"]["endCursor"]
     other = graphql(client, cursor_query, q="情報発信", match="EXACT_ONLY", after=after)
     assert other.get("errors"), other
+
+
+LABELS = """
+query Labels($q: String!) {
+  search(query: $q, first: 20) {
+    totalCount
+    edges {
+      node { number grade carryOver { tag status fiscalYear } provenance { measureField } }
+      highlights { measureField fragments }
+    }
+  }
+}
+"""
+
+
+def test_a_tag_and_a_grade_are_searched_as_printed_with_highlights(tmp_path: Path) -> None:
+    """#17 point 2: a term that reads as a tag finds the measures printed with it and marks
+    it; grade: finds a grade as printed; neither makes a plain word match a label."""
+    from tests.archive.test_layout_profiles import EVALUATION
+
+    with TestClient(create_app(archive_of(tmp_path, [SAMPLE, EVALUATION]))) as client:
+        tagged = graphql(client, LABELS, q="［R３継続］")["data"]["search"]
+        plain = graphql(client, LABELS, q="継続")["data"]["search"]
+        graded = graphql(client, LABELS, q="grade:Ａ")["data"]["search"]
+        listed = graphql(
+            client,
+            "{ measures(first: 100) { edges { node { number grade carryOver { tag status fiscalYear } } } } }",
+        )["data"]["measures"]["edges"]
+    # The tag names 継続 in 令和3年度 (2021), however it is printed: [R3継続] in Hitachi's
+    # report, 継続 in the FY2020 evaluation sheet's column.
+    carry = {e["node"]["number"]: e["node"]["carryOver"] or {} for e in listed}
+    with_r3 = sorted(
+        n for n, c in carry.items() if (c.get("status"), c.get("fiscalYear")) == ("継続", 2021)
+    )
+    assert {carry[n]["tag"] for n in with_r3} == {"[R3継続]", "継続"}
+    assert sorted(e["node"]["number"] for e in tagged["edges"]) == with_r3
+    assert tagged["totalCount"] == len(with_r3)
+    for edge in tagged["edges"]:
+        label = [h for h in edge["highlights"] if h["measureField"] == "CARRY_OVER"]
+        printed = carry[edge["node"]["number"]]["tag"]
+        assert label == [{"measureField": "CARRY_OVER", "fragments": [f"<mark>{printed}</mark>"]}]
+    # 継続 as a word: the text where it is printed, never a tag highlighted for it
+    for edge in plain["edges"]:
+        assert "CARRY_OVER" not in {h["measureField"] for h in edge["highlights"]}
+    assert len(plain["edges"]) < len(with_r3)
+    graded_a = sorted(e["node"]["number"] for e in listed if e["node"]["grade"] == "A")
+    assert sorted(e["node"]["number"] for e in graded["edges"]) == graded_a
+    assert graded_a
+    for edge in graded["edges"]:
+        assert {"measureField": "GRADE", "fragments": ["<mark>A</mark>"]} in edge["highlights"]
+        # the grade's source lines are a span of their own, named by the enum
+        assert "GRADE" in {s["measureField"] for s in edge["node"]["provenance"]}
+
+
+def test_every_field_a_reader_names_in_provenance_is_a_measure_field(tmp_path: Path) -> None:
+    """The text layouts and the spreadsheet reader name the fields each measure was read
+    from; every name is a value of the MeasureField enum (a grade and a sheet's number and
+    pillar columns were not), and a sheet's tag and grade are searched as printed."""
+    from tests.archive.test_layout_profiles import EVALUATION
+    from tests.archive.test_sheets import workbook
+
+    book = tmp_path / "評価シート.xlsx"
+    book.write_bytes(workbook())
+    with TestClient(create_app(archive_of(tmp_path, [SAMPLE, EVALUATION, book]))) as client:
+        body = graphql(
+            client, "{ measures(first: 100) { edges { node { provenance { measureField } } } } }"
+        )
+        expanded = graphql(client, LABELS, q="tag:拡充 grade:a")
+    assert "errors" not in body, body
+    named = {
+        s["measureField"]
+        for e in body["data"]["measures"]["edges"]
+        for s in e["node"]["provenance"]
+    }
+    assert {"NUMBER", "PILLAR", "GRADE", "CARRY_OVER"} <= named
+    assert "errors" not in expanded, expanded
+    (edge,) = expanded["data"]["search"]["edges"]
+    assert (edge["node"]["carryOver"]["tag"], edge["node"]["grade"]) == ("拡充", "A")
+    assert sorted(h["measureField"] for h in edge["highlights"]) == ["CARRY_OVER", "GRADE"]
