@@ -517,7 +517,7 @@ class IndexRow:
 
     @property
     def labels(self) -> dict[str, str]:
-        return _labels(self.tag or self.status, self.grade)
+        return _labels(self.tag or self.status, self.grade, self.number)
 
 
 def index_rows(db: Session, document_ids: Sequence[int]) -> list[IndexRow]:
@@ -654,13 +654,14 @@ class SearchRow:
     @property
     def labels(self) -> dict[str, str]:
         measure = self.measure
-        return _labels(measure.carry_over_tag or measure.carry_over_status, measure.grade)
+        tag = measure.carry_over_tag or measure.carry_over_status
+        return _labels(tag, measure.grade, measure.number)
 
 
-def _labels(tag: str | None, grade: str | None) -> dict[str, str]:
+def _labels(tag: str | None, grade: str | None, number: str | None) -> dict[str, str]:
     """A measure's labels as printed, by the name highlights give them (#17 point 2): its
-    next-year tag ("[R3継続]", or the status where no tag was printed) and its grade."""
-    printed = {"carry_over": tag, "grade": grade}
+    next-year tag ("[R3継続]", or the status where no tag was printed), grade and number."""
+    printed = {"carry_over": tag, "grade": grade, "number": number}
     return {name: value for name, value in printed.items() if value}
 
 

@@ -14,6 +14,7 @@
     R3継続  令和3年度継続       the tag, or the text where it is printed elsewhere
     tag:R3  tag:完了  tag:R3継続  the tag by the year it names, its status, or both
     grade:A  grade:○          the grade (評価) as printed
+    number:5                  the measure numbered 5 (No 05), as printed otherwise (R3-1)
 
 A term matches where its normalised text occurs (see ``index.analysis``): full/half width,
 case, joiners and PDF spaces do not matter, and a Latin word matches only whole. An era
@@ -40,6 +41,10 @@ from index.analysis import normalize_text
 from index.words import query_words
 
 MAX_QUERY_LENGTH = 256
+
+
+# The columns matched as labels, highlighted whole: Exact.column -> highlight field name.
+LABELS = {"grade": "grade", "number": "number"}
 
 
 class QuerySyntaxError(ValueError):
@@ -103,6 +108,7 @@ _COLUMNS = {
     "municipality": "municipality",
     "status": "status",
     "grade": "grade",
+    "number": "number",
 }
 _YEAR_RANGE = re.compile(r"(\d{4})(?:\.\.(\d{4}))?")
 
@@ -207,8 +213,8 @@ def _item(
         if name in _COLUMNS:
             if not value.strip():
                 raise QuerySyntaxError(f"{field}: needs a value")
-            if name == "grade":
-                return Exact("grade", normalize_text(value).strip())
+            if name in ("grade", "number"):
+                return Exact(name, label_value(name, value))
             return Exact(_COLUMNS[name], value.strip())
         if name == "title":
             return _text(value, "title", synonyms)
@@ -223,6 +229,17 @@ def _item(
         return node
     year = parse_era_year(value)
     return Or((node, Years(year, year))) if year is not None else node
+
+
+def label_value(column: str, value: str) -> str:
+    """A grade or number as its label is indexed: normalised; a number's digits without
+    leading zeros (number:5 is No 05)."""
+    text = normalize_text(value).strip()
+    if column == "number":
+        text = text.removeprefix("no").strip()
+        if text.isdigit():
+            text = str(int(text))
+    return text
 
 
 def _tag_term(value: str) -> Tag | None:
@@ -294,8 +311,8 @@ def positive_texts(node: Node) -> list[Text]:
 
 
 def positive_labels(node: Node) -> list[Tag | Exact]:
-    """The tag and grade terms a hit can be highlighted for (excluded ones are not)."""
-    if isinstance(node, Tag) or (isinstance(node, Exact) and node.column == "grade"):
+    """The tag, grade and number terms a hit can be highlighted for (not excluded ones)."""
+    if isinstance(node, Tag) or (isinstance(node, Exact) and node.column in LABELS):
         return [node]
     if isinstance(node, And | Or):
         return [label for child in node.children for label in positive_labels(child)]

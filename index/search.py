@@ -49,6 +49,7 @@ from index.derived import (
 )
 from index.fields import tag_term
 from index.query import (
+    LABELS,
     And,
     Exact,
     Node,
@@ -57,6 +58,7 @@ from index.query import (
     Tag,
     Text,
     Years,
+    label_value,
     parse_query,
     positive_labels,
     positive_texts,
@@ -478,6 +480,13 @@ class _Snapshot:
             return np.flatnonzero(chosen)
         if isinstance(node, Years):
             return np.flatnonzero(self.live & (self.year >= node.first) & (self.year <= node.last))
+        if isinstance(node, Exact) and node.column == "number":
+            wanted = [
+                code
+                for code, value in enumerate(self.number.values)
+                if label_value("number", str(value)) == node.value
+            ]
+            return np.flatnonzero(self.live & np.isin(self.number.codes, wanted))
         if isinstance(node, Exact):
             as_is = node.column in ("status", "grade")  # the others go by their key
             value = node.value if as_is else department_key(node.value)
@@ -639,13 +648,13 @@ class _Snapshot:
     def matched_labels(
         self, docnum: int, labels: Iterable[Tag | Exact], deadline: float
     ) -> tuple[str, ...]:
-        """The labels of the hit that ``labels`` match: "carry_over", "grade"."""
+        """The labels of the hit that ``labels`` match: "carry_over", "grade", "number"."""
         found = []
         for label in labels:
             docnums = self.evaluate(label, deadline)
             at = int(np.searchsorted(docnums, docnum))
             if at < len(docnums) and docnums[at] == docnum:
-                found.append("carry_over" if isinstance(label, Tag) else "grade")
+                found.append("carry_over" if isinstance(label, Tag) else LABELS[label.column])
         return tuple(dict.fromkeys(found))
 
     def hit(

@@ -333,7 +333,8 @@ class MeasureField(enum.Enum):
     )
     PILLAR = strawberry.enum_value(
         "pillar",
-        description="体系, the pillar's title: `Measure.pillar`. In highlights, and in a spreadsheet's provenance.",
+        description="体系, the pillar's title: `Measure.pillar`. In highlights, and in a "
+        "spreadsheet's provenance.",
     )
     CARRY_OVER = strawberry.enum_value(
         "carry_over",

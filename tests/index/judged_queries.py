@@ -590,6 +590,11 @@ JUDGED: list[tuple[str, list[tuple[int, str]]]] = [
     ("fiscalYear:2019 -tag:R2", [(2019, "12")]),
     # nothing: no tag names R5
     ("[R5継続]", []),
+    # the number as printed (#17 point 2): No 05 of each year; leading zeros do not matter
+    ("number:5", [(2019, "05"), (2020, "05"), (2021, "05")]),
+    ("number:No12 tag:完了", [(2019, "12")]),
+    # nothing: every report has twelve
+    ("number:13", []),
 ]
 
 # Judged queries of the word kind (#17 point 1): with word matching (the default), a term

@@ -322,6 +322,7 @@ def test_every_field_a_reader_names_in_provenance_is_a_measure_field(tmp_path: P
             client, "{ measures(first: 100) { edges { node { provenance { measureField } } } } }"
         )
         expanded = graphql(client, LABELS, q="tag:拡充 grade:a")
+        numbered = graphql(client, LABELS, q="number:1 municipality:日立市 fiscalYear:2020")
     assert "errors" not in body, body
     named = {
         s["measureField"]
@@ -333,3 +334,6 @@ def test_every_field_a_reader_names_in_provenance_is_a_measure_field(tmp_path: P
     (edge,) = expanded["data"]["search"]["edges"]
     assert (edge["node"]["carryOver"]["tag"], edge["node"]["grade"]) == ("拡充", "A")
     assert sorted(h["measureField"] for h in edge["highlights"]) == ["CARRY_OVER", "GRADE"]
+    (edge,) = numbered["data"]["search"]["edges"]
+    assert edge["node"]["number"] == "01"
+    assert {"measureField": "NUMBER", "fragments": ["<mark>01</mark>"]} in edge["highlights"]
