@@ -156,14 +156,17 @@ class MeasureDepartment(Base):
 
 
 class IndexTask(Base):
-    """Work the full-text index still owes the store (a transactional outbox).
+    """One entry of the index log: a document the full-text index must take again (#19).
 
-    Written in the same transaction as the change it follows, removed only after the index
-    committed that change, so a crash between store and index is repaired on the next run
-    instead of being lost.
+    Written in the same transaction as the change it follows (a transactional outbox), under
+    the store's writer lock, so ids increase in commit order. Every index follows the log
+    from its own position (kept in its data folder) and applies an entry only after the
+    store committed it; entries are trimmed only behind a retention window
+    (``queries.trim_index_log``), never when one index has applied them.
     """
 
     __tablename__ = "index_tasks"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int]  # no foreign key: a "drop" outlives its document
@@ -179,6 +182,8 @@ class ArchiveState(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger)
+    # The highest index log id trimmed: an index positioned below it rebuilds (#19 point 1).
+    index_log_floor: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class MeasureLink(Base):

@@ -11,6 +11,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +25,7 @@ from sqlalchemy import (
     literal,
     select,
     tuple_,
+    update,
 )
 from sqlalchemy.orm import Session, undefer
 
@@ -750,17 +752,50 @@ def document_ids(db: Session) -> list[int]:
     return list(db.scalars(select(Document.id).order_by(Document.id)))
 
 
-def pending_index_tasks(db: Session) -> list[IndexTask]:
-    return list(db.scalars(select(IndexTask).order_by(IndexTask.id)))
+def index_log_after(db: Session, position: int) -> list[IndexTask]:
+    """The index log's entries after ``position``, oldest first (#19 point 1)."""
+    statement = select(IndexTask).where(IndexTask.id > position).order_by(IndexTask.id)
+    return list(db.scalars(statement))
 
 
-def pending_index_task_count(db: Session) -> int:
-    return db.scalar(select(func.count()).select_from(IndexTask)) or 0
+def index_log_head(db: Session) -> int:
+    """The id of the newest entry of the index log (the floor when it is empty): an index
+    positioned here has every change committed so far."""
+    newest = db.scalar(select(func.max(IndexTask.id)))
+    return newest if newest is not None else index_log_floor(db)
 
 
-def delete_index_tasks(db: Session, up_to_id: int) -> None:
-    """Forget index work up to and including task ``up_to_id``, once the index has it."""
-    db.execute(delete(IndexTask).where(IndexTask.id <= up_to_id))
+def index_log_floor(db: Session) -> int:
+    """The highest id trimmed from the index log: an index positioned below it missed
+    changes, and rebuilds."""
+    return db.scalar(select(ArchiveState.index_log_floor).where(ArchiveState.id == 1)) or 0
+
+
+def index_log_lag(db: Session, position: int) -> tuple[int, datetime | None]:
+    """How many entries an index at ``position`` has not applied, and when the oldest of
+    them was written (None when it has them all)."""
+    count, oldest = db.execute(
+        select(func.count(), func.min(IndexTask.created_at)).where(IndexTask.id > position)
+    ).one()
+    return count, oldest
+
+
+def trim_index_log(db: Session, before: datetime) -> int:
+    """Delete the log's entries written before ``before`` (and any older id), raising the
+    floor to the last one deleted; returns how many. Entries are trimmed by id, so the log
+    stays a suffix; nothing is written when nothing is that old. Run in a writer session:
+    the store's writer lock keeps it in order with the writes that add entries."""
+    last = db.scalar(select(func.max(IndexTask.id)).where(IndexTask.created_at < before))
+    if last is None:
+        return 0
+    deleted = db.scalar(select(func.count()).where(IndexTask.id <= last)) or 0
+    db.execute(delete(IndexTask).where(IndexTask.id <= last))
+    db.execute(
+        update(ArchiveState)
+        .where(ArchiveState.id == 1, ArchiveState.index_log_floor < last)
+        .values(index_log_floor=last)
+    )
+    return deleted
 
 
 def pillars_by_ids(db: Session, ids: Sequence[int]) -> list[Pillar | None]:

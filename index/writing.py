@@ -1,8 +1,14 @@
 """Keeping the index in step with the store: apply pending work, rebuild, check, repair.
 
-The store is the truth. Every change to it writes an ``IndexTask`` in the same transaction;
-``apply_pending`` applies the tasks to the index and forgets them only after the index has
-committed, so a crash between the two is repaired by the next run, never lost.
+The store is the truth. Every change to it writes an entry of the index log (``IndexTask``)
+in the same transaction, under the store's writer lock, so the log's ids increase in commit
+order. Each index follows the log from its own position, kept in ``POSITION`` in its
+generation folder and written only after the index committed (#19 point 1):
+``apply_pending`` applies what follows it, so a crash between the two applies some entries
+twice, which changes nothing (an entry means "take this document as the store has it
+now"), and loses none. Several indexes (one per node, each in its own data folder) follow
+the one log; it is trimmed only behind a retention window (``trim_index_log``), and an index
+positioned below what was trimmed, or new, is built again from the store (``follow``).
 
 The index is a Whoosh index, and it lives in generations: ``<root>/CURRENT`` names the
 folder searches use (``whoosh.index.open_dir`` opens it). A rebuild writes a new folder
@@ -24,21 +30,26 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from whoosh.index import TOC, FileIndex, LockError
 from whoosh.util.filelock import FileLock, try_for
 
 from archive import faults, queries
+from archive.models import IndexTask
 from archive.queries import IndexRow
 from index import derived
 from index.bulk import INDEX_NAME, BulkWriter, DurableStorage, latest, sync_folder
 from index.fields import SEPARATOR, entry, schema, version
 
 CURRENT = "CURRENT"
+POSITION = "POSITION"  # in a generation folder: the id of the last log entry it holds
 WRITE_TIMEOUT = 30.0
+LOG_RETENTION = 7 * 24 * 3600.0  # seconds the index log keeps an entry, by default
 _BATCH = 200
 _OLD_FORMAT = "TOC-"  # how the numpy segment format (0004) named its commits
 
@@ -49,6 +60,11 @@ class IndexBusy(RuntimeError):
 
 class IndexDamaged(RuntimeError):
     """The current generation cannot be read (a file is missing or broken): rebuild it."""
+
+
+class IndexBehind(RuntimeError):
+    """The index's position is below what the store's log has trimmed: it missed changes,
+    and only a rebuild from the store brings it back (``follow`` does)."""
 
 
 class IndexOutdated(RuntimeError):
@@ -81,7 +97,7 @@ class Checked:
     missing: list[str]  # keys in the store but not in the index
     stale: list[str]  # keys whose indexed content differs from the store
     extra: list[str]  # keys in the index that the store no longer has
-    pending: int  # index tasks not yet applied
+    pending: int  # entries of the store's index log this index has not applied
     damaged: bool = False  # the current generation could not be read at all
 
     @property
@@ -234,32 +250,140 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def read_position(folder: Path) -> int | None:
+    """The id of the last log entry the generation in ``folder`` holds; None when it has no
+    position (new, or written before the log had positions)."""
+    try:
+        return int((folder / POSITION).read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        return None
+    except ValueError as error:
+        raise IndexDamaged(f"{folder / POSITION} cannot be read ({error})") from None
+
+
+def _write_position(folder: Path, position: int) -> None:
+    """``POSITION`` written beside, synced and renamed over: whole, before or after."""
+    temporary = folder / f"{POSITION}.{os.getpid()}.tmp"
+    temporary.write_text(str(position), encoding="ascii")
+    with temporary.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, folder / POSITION)
+    sync_folder(folder)
+
+
+def position(root: Path) -> int | None:
+    """The position of the generation searches use (None: not built, or no position)."""
+    folder = current_dir(root)
+    return None if folder is None else read_position(folder)
+
+
 def apply_pending(
-    sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_TIMEOUT
+    sessions: sessionmaker[Session],
+    root: Path,
+    timeout: float = WRITE_TIMEOUT,
+    retention: float | None = LOG_RETENTION,
 ) -> Applied:
-    """Bring the index up to the store's queued changes, in one index commit. Tasks and rows
-    are read under the index's write lock, so two appliers cannot write an older state over
-    a newer one."""
-    with sessions() as db:
-        if not queries.pending_index_tasks(db):
-            return Applied(0, 0, 0)
-    with _writer(root, timeout) as writer, _collector_paused():
+    """Bring the index up to the store's log, in one index commit, then trim the log behind
+    ``retention`` seconds (None: never). The log and the rows are read under the index's
+    write lock, so two appliers of one index cannot write an older state over a newer one.
+
+    A generation with no position is either new (no segments: every document is read,
+    after the log's head, so nothing committed meanwhile is missed) or an index of before
+    the log (its store's log still holds exactly what it had not applied: position 0).
+    Raises IndexBehind when the log was trimmed past the index's position."""
+    folder = current_dir(root)
+    known = read_position(folder) if folder is not None else None
+    if known is not None:
         with sessions() as db:
-            tasks = queries.pending_index_tasks(db)
-            touched = sorted({task.document_id for task in tasks})
+            if queries.index_log_head(db) <= known:
+                return Applied(0, 0, 0)
+    with _writer(root, timeout) as writer, _collector_paused():
+        at = read_position(writer.folder)
+        with sessions() as db:
+            if at is None and not read_toc(writer.folder).segments:
+                head = queries.index_log_head(db)  # first: rows read after it are newer
+                touched = queries.document_ids(db)
+                tasks = [IndexTask(id=head)] if head else []
+            else:
+                floor = queries.index_log_floor(db)
+                at = at or 0
+                if at < floor:
+                    writer.cancel()
+                    raise IndexBehind(
+                        f"the index holds the store's changes up to {at}, and the store "
+                        f"has forgotten those up to {floor}: it is rebuilt from the store"
+                    )
+                tasks = queries.index_log_after(db, at)
+                touched = sorted({task.document_id for task in tasks})
             rows = queries.index_rows(db, touched)
         if not tasks:  # another applier did the work while we waited
             writer.cancel()
+            if read_position(writer.folder) is None:
+                _write_position(writer.folder, at or 0)
             return Applied(0, 0, 0)
         writer.delete_documents(touched)
         for row in rows:
             writer.add(entry(row))
         faults.point("index-commit")
         writer.commit()
-    faults.point("indexed")
-    with sessions() as db, db.begin():
-        queries.delete_index_tasks(db, tasks[-1].id)
+        faults.point("indexed")
+        _write_position(writer.folder, tasks[-1].id)
+    if retention is not None:
+        trim(sessions, retention)
     return Applied(len(tasks), len(touched), len(rows))
+
+
+def trim(sessions: sessionmaker[Session], retention: float) -> int:
+    """Trim the store's index log behind ``retention`` seconds; how many entries went. A
+    read first: most calls find nothing that old, and write nothing."""
+    before = datetime.now(UTC) - timedelta(seconds=retention)
+    with sessions() as db:
+        oldest = db.scalar(select(func.min(IndexTask.created_at)))
+    if oldest is None or _aware(oldest) >= before:
+        return 0
+    with sessions() as db, db.begin():
+        return queries.trim_index_log(db, before)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes (stored as UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def follow(
+    sessions: sessionmaker[Session],
+    root: Path,
+    timeout: float = WRITE_TIMEOUT,
+    retention: float | None = LOG_RETENTION,
+) -> Applied | Rebuilt | None:
+    """Bring the index up to the store however far behind it is: apply the log, or rebuild
+    when the log no longer reaches back to the index's position, or when the index is of an
+    earlier format. None when there was nothing to do."""
+    try:
+        applied = apply_pending(sessions, root, timeout, retention)
+        return applied if applied.tasks else None
+    except IndexBehind:
+        pass
+    except IndexOutdated:
+        return upgrade(sessions, root, timeout)
+    with _rebuild_lock(root, timeout):
+        try:  # another process may have rebuilt it while this one waited for the lock
+            return apply_pending(sessions, root, timeout, retention)
+        except IndexBehind:
+            return _rebuild(sessions, root, timeout, None)
+
+
+def lag(sessions: sessionmaker[Session], root: Path) -> tuple[int, float] | None:
+    """How far the index is behind the store: log entries not applied, and the age in
+    seconds of the oldest of them (0 when in step); None when the index has no position."""
+    at = position(root)
+    if at is None:
+        return None
+    with sessions() as db:
+        count, oldest = queries.index_log_lag(db, at)
+    if oldest is None:
+        return count, 0.0
+    return count, max(0.0, (datetime.now(UTC) - _aware(oldest)).total_seconds())
 
 
 def rebuild(
@@ -320,7 +444,7 @@ def _rebuild(
         except (IndexDamaged, IndexOutdated):
             lock = None  # the generation is replaced as a whole: nothing to protect
         with sessions() as db:
-            pending = queries.pending_index_tasks(db)
+            head = queries.index_log_head(db)  # first: rows read after it are newer
             ids = queries.document_ids(db)
 
             def rows() -> Iterator[IndexRow]:
@@ -330,12 +454,10 @@ def _rebuild(
                         progress(min(start + _BATCH, len(ids)), len(ids))
 
             folder, count = build_generation(root, rows())
+        _write_position(folder, head)
         _switch(root, folder)
         if lock is not None:
             lock.cancel()
-    if pending:
-        with sessions() as db, db.begin():
-            queries.delete_index_tasks(db, pending[-1].id)
     _remove_old_generations(root, keep={folder.name, previous})
     return Rebuilt(len(ids), count, time.perf_counter() - started, folder.name)
 
@@ -458,8 +580,12 @@ def check(sessions: sessionmaker[Session], root: Path) -> Checked:
         indexed = _indexed(root)
     except (IndexDamaged, IndexOutdated):
         indexed, damaged = {}, True
+    try:
+        at = None if damaged else position(root)
+    except IndexDamaged:
+        at, damaged = None, True
     with sessions() as db:
-        pending = len(queries.pending_index_tasks(db))
+        pending = queries.index_log_lag(db, at or 0)[0]
         stored = _stored(db)
     return Checked(
         missing=sorted(k for k in stored if k not in indexed),
@@ -478,7 +604,7 @@ def repair(sessions: sessionmaker[Session], root: Path, timeout: float = WRITE_T
     if found.damaged:
         rebuild(sessions, root, timeout)
         return found
-    apply_pending(sessions, root, timeout)
+    follow(sessions, root, timeout)
     with _writer(root, timeout) as writer, _collector_paused():
         indexed = _indexed(root)
         with sessions() as db:

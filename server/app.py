@@ -37,6 +37,7 @@ from archive.db import limit_session, reader, store_problem, writer
 from archive.lineage import Lineages
 from index.background import BackgroundUpdates
 from index.search import IndexNotBuilt
+from index.writing import lag as index_lag
 from schema import build_schema
 from schema.context import Context
 from schema.errors import BAD_USER_INPUT, INTERNAL, INTERNAL_MESSAGE, store_code
@@ -108,7 +109,12 @@ class GraphQLApp(GraphQL[Context, None]):
             settings.response_cache_bytes, metrics.cache_lookup if metrics else None
         )
         # Index updates after a mutation run in one background thread (never on a request).
-        self.index_updates = BackgroundUpdates(self.writer, settings.index_dir)
+        self.index_updates = BackgroundUpdates(
+            self.writer,
+            settings.index_dir,
+            poll=settings.index_poll,
+            retention=settings.index_log_retention,
+        )
         self.threads = WorkerThreads(settings.worker_threads)
         self.persisted = over_http.PersistedQueries()
         # An upload's PDF must be read within the request's own time limit.
@@ -384,11 +390,26 @@ def create_app(settings: Settings) -> Starlette:
             checks["index"] = "not built"
         except Exception:
             checks["index"] = "unreadable"
+        answer: dict[str, Any] = dict(checks)
+        if checks["index"] == checks["store"] == "ok":
+            # How far this node's index is behind the store's log (#19 point 2); an index
+            # with no position is still being built from the store.
+            try:
+                behind = index_lag(graphql.writer, settings.index_dir)
+            except Exception:
+                behind = None
+            if behind is None:
+                checks["index"] = answer["index"] = "building"
+            else:
+                answer["index_behind"], answer["index_lag_seconds"] = behind[0], round(behind[1], 3)
         ready = all(value == "ok" for value in checks.values())
-        return JSONResponse(checks, status_code=200 if ready else 503)
+        return JSONResponse(answer, status_code=200 if ready else 503)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # Follow the store's log from now on: changes written elsewhere (the CLI, another
+        # node) reach this node's index without a request asking (#19 point 2).
+        graphql.index_updates.start()
         yield
         # Both wait for work in progress: in threads, so the loop keeps closing connections.
         await asyncio.to_thread(graphql.index_updates.close)

@@ -42,8 +42,8 @@ from index.writing import (
     IndexBusy,
     IndexDamaged,
     IndexOutdated,
-    apply_pending,
     check,
+    follow,
     outdated,
     rebuild,
     repair,
@@ -374,11 +374,13 @@ def _files(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str | None]]:
             yield path, "the folder has no files to ingest (hidden files are skipped)"
 
 
-def _index(sessions: Any, index_dir: Path, repeat: bool = False) -> str:
-    """Apply the store's queued changes to the index; say so only when it could not. With
-    ``repeat``, again as long as more was queued meanwhile (an ingest storing batches)."""
+def _index(sessions: Any, settings: Settings, repeat: bool = False) -> str:
+    """Bring this data folder's index up to the store's log (rebuilding it when the log no
+    longer reaches back to it); say so only when it could not. With ``repeat``, again as
+    long as more was logged meanwhile (an ingest storing batches)."""
     try:
-        while apply_pending(sessions, index_dir).tasks and repeat:
+        retention = settings.index_log_retention
+        while follow(sessions, settings.index_dir, retention=retention) is not None and repeat:
             pass
     except (IndexBusy, IndexDamaged, IndexOutdated) as problem:
         return f"; search index not updated yet ({problem}); run 'plan-archive check --repair'"
@@ -410,7 +412,7 @@ class _Indexer:
 
     def after_batch(self) -> list[str]:
         if self.helper is None:
-            return [_index(reader(self.engine), self.settings.index_dir)]
+            return [_index(reader(self.engine), self.settings)]
         notes = self._collect(wait=False)
         if self.running is None and self.helper is not None:
             self.running = self.helper.submit(_helper_index)
@@ -421,7 +423,7 @@ class _Indexer:
         if self.helper is not None:
             self.helper.shutdown()
             self.helper = None
-        return [*notes, _index(reader(self.engine), self.settings.index_dir)]
+        return [*notes, _index(reader(self.engine), self.settings)]
 
     def _collect(self, wait: bool) -> list[str]:
         if self.running is None or not (wait or self.running.done()):
@@ -461,7 +463,7 @@ def _helper_start(settings: Settings, parent: int) -> None:
 def _helper_index() -> str:
     # Work stored while it indexed is taken at once: the helper does not wait for the next
     # batch to be handed to it while the index is behind.
-    return _index(reader(_helper["engine"]), _helper["settings"].index_dir, repeat=True)
+    return _index(reader(_helper["engine"]), _helper["settings"], repeat=True)
 
 
 @cli.command()
@@ -478,7 +480,7 @@ def delete(obj: _Obj, municipality: str, fiscal_year: int) -> None:
         _fail(f"no report of {municipality} {fiscal_year} is stored")
     click.echo(
         f"deleted {municipality} {fiscal_year} ({deleted} measures)"
-        f"{_index(reader(engine), obj.settings.index_dir)}"
+        f"{_index(reader(engine), obj.settings)}"
     )
     engine.dispose()
 

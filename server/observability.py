@@ -52,6 +52,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from archive import queries
 from index.search import IndexNotBuilt, Searcher
+from index.writing import IndexDamaged, IndexOutdated
+from index.writing import lag as index_lag
 from server.limits import send_error
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -409,7 +411,6 @@ class ArchiveCollector(Collector):
             with self.sessions() as db:
                 documents = queries.root_list_size(db, "Query.documents") or 0
                 measures = queries.measure_total(db)
-                pending = queries.pending_index_task_count(db)
         except SQLAlchemyError:
             # The request figures are still worth a scrape: the store's are left out, and
             # plan_archive_store_up says why.
@@ -423,11 +424,23 @@ class ArchiveCollector(Collector):
             )
             yield GaugeMetricFamily("plan_archive_documents", "Reports in the store.", documents)
             yield GaugeMetricFamily("plan_archive_measures", "Measures in the store.", measures)
-            yield GaugeMetricFamily(
-                "plan_archive_index_pending_tasks",
-                "Store changes the search index has not applied yet (0 when in step).",
-                pending,
-            )
+            try:
+                behind = index_lag(self.sessions, self.searcher.root)
+            except (IndexDamaged, IndexOutdated, SQLAlchemyError):
+                behind = None  # /readyz says why
+            if behind is not None:  # none before this node's index is built
+                yield GaugeMetricFamily(
+                    "plan_archive_index_pending_tasks",
+                    "Entries of the store's index log this node's index has not applied yet "
+                    "(0 when in step).",
+                    behind[0],
+                )
+                yield GaugeMetricFamily(
+                    "plan_archive_index_lag_seconds",
+                    "Age of the oldest store change this node's index has not applied "
+                    "(0 when in step): how far its searches are behind the store.",
+                    behind[1],
+                )
         info = GaugeMetricFamily(
             "plan_archive_index_generation",
             "The index state searches use: 1 for the current generation (folder.commit).",

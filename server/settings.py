@@ -56,6 +56,10 @@ class Settings:
     max_connections: int = 1000
     # How much `plan-archive ingest` lowers its CPU priority, so a server answers first.
     ingest_nice: int = 10
+    # The index log (#19): seconds it keeps an entry (an index further behind rebuilds), and
+    # how often a server checks it for changes made elsewhere (another node, the CLI).
+    index_log_retention: float = 7 * 24 * 3600.0
+    index_poll: float = 1.0
 
     @property
     def index_dir(self) -> Path:
@@ -156,6 +160,8 @@ class Settings:
             header_timeout=number("PLAN_ARCHIVE_HEADER_TIMEOUT", 10.0),
             max_connections=max(1, int(number("PLAN_ARCHIVE_MAX_CONNECTIONS", 1000))),
             ingest_nice=_nice(number("PLAN_ARCHIVE_INGEST_NICE", 10, zero=True)),
+            index_log_retention=number("PLAN_ARCHIVE_INDEX_LOG_RETENTION", 7 * 24 * 3600.0),
+            index_poll=number("PLAN_ARCHIVE_INDEX_POLL", 1.0),
         )
 
     def prepare_data_dir(self) -> None:
