@@ -295,8 +295,11 @@ def apply_pending(
     known = read_position(folder) if folder is not None else None
     if known is not None:
         with sessions() as db:
-            if queries.index_log_head(db) <= known:
-                return Applied(0, 0, 0)
+            in_step = queries.index_log_head(db) <= known
+        if in_step:
+            if retention is not None:
+                trim(sessions, retention)
+            return Applied(0, 0, 0)
     with _writer(root, timeout) as writer, _collector_paused():
         at = read_position(writer.folder)
         with sessions() as db:
@@ -381,9 +384,14 @@ def lag(sessions: sessionmaker[Session], root: Path) -> tuple[int, float] | None
         return None
     with sessions() as db:
         count, oldest = queries.index_log_lag(db, at)
-    if oldest is None:
-        return count, 0.0
-    return count, max(0.0, (datetime.now(UTC) - _aware(oldest)).total_seconds())
+    return count, age_seconds(oldest)
+
+
+def age_seconds(moment: datetime | None) -> float:
+    """Seconds since ``moment`` (0 for None, or one in the future: another node's clock)."""
+    if moment is None:
+        return 0.0
+    return max(0.0, (datetime.now(UTC) - _aware(moment)).total_seconds())
 
 
 def rebuild(

@@ -118,6 +118,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="Lower this run's CPU priority by N (0: as it is), so that a server on the same "
     "machine answers first.  [default: PLAN_ARCHIVE_INGEST_NICE, 10]",
 )
+@click.option(
+    "--store-only",
+    is_flag=True,
+    help="Write the store only: the servers of every node bring their own indexes up from "
+    "the store's log (docs/deployment.md), this data folder's index included.",
+)
 @click.pass_obj
 def ingest(
     obj: _Obj,
@@ -129,6 +135,7 @@ def ingest(
     mapping: Path | None,
     batch: int,
     nice: int | None,
+    store_only: bool,
 ) -> None:
     """Ingest report files, or every file under a folder.
 
@@ -207,7 +214,7 @@ def ingest(
                 progress.echo(f"search index{note}", file=False)
 
     files = list(_files(paths))
-    indexer = _Indexer(obj.settings, engine, background=len(files) > batch)
+    indexer = _Indexer(obj.settings, engine, background=len(files) > batch, store_only=store_only)
     for path, problem in files:
         if problem is not None:
             waiting.append((path, problem))
@@ -402,15 +409,20 @@ class _Indexer:
     whatever is left here, so the run ends with the index in step.
     """
 
-    def __init__(self, settings: Settings, engine: Engine, background: bool) -> None:
+    def __init__(
+        self, settings: Settings, engine: Engine, background: bool, store_only: bool = False
+    ) -> None:
         self.settings, self.engine = settings, engine
+        self.store_only = store_only
         self.helper: ProcessPoolExecutor | None = None
         self.running: Future[str] | None = None
-        if background:
+        if background and not store_only:
             spawn = multiprocessing.get_context("spawn")  # no inherited store connections
             self.helper = ProcessPoolExecutor(1, spawn, _helper_start, (settings, os.getpid()))
 
     def after_batch(self) -> list[str]:
+        if self.store_only:
+            return []
         if self.helper is None:
             return [_index(reader(self.engine), self.settings)]
         notes = self._collect(wait=False)
@@ -419,6 +431,8 @@ class _Indexer:
         return notes
 
     def finish(self) -> list[str]:
+        if self.store_only:
+            return []
         notes = self._collect(wait=True)
         if self.helper is not None:
             self.helper.shutdown()

@@ -52,8 +52,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from archive import queries
 from index.search import IndexNotBuilt, Searcher
-from index.writing import IndexDamaged, IndexOutdated
-from index.writing import lag as index_lag
+from index.writing import IndexDamaged, IndexOutdated, age_seconds
+from index.writing import position as index_position
 from server.limits import send_error
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
@@ -408,9 +408,15 @@ class ArchiveCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         try:
+            at = index_position(self.searcher.root)
+        except (IndexDamaged, IndexOutdated):
+            at = None  # /readyz says why
+        try:
             with self.sessions() as db:
                 documents = queries.root_list_size(db, "Query.documents") or 0
                 measures = queries.measure_total(db)
+                # Read whether or not the index is built: the log is part of the store.
+                behind = queries.index_log_lag(db, at or 0)
         except SQLAlchemyError:
             # The request figures are still worth a scrape: the store's are left out, and
             # plan_archive_store_up says why.
@@ -424,22 +430,19 @@ class ArchiveCollector(Collector):
             )
             yield GaugeMetricFamily("plan_archive_documents", "Reports in the store.", documents)
             yield GaugeMetricFamily("plan_archive_measures", "Measures in the store.", measures)
-            try:
-                behind = index_lag(self.sessions, self.searcher.root)
-            except (IndexDamaged, IndexOutdated, SQLAlchemyError):
-                behind = None  # /readyz says why
-            if behind is not None:  # none before this node's index is built
+            if at is not None:  # none before this node's index is built
+                count, oldest = behind
                 yield GaugeMetricFamily(
                     "plan_archive_index_pending_tasks",
                     "Entries of the store's index log this node's index has not applied yet "
                     "(0 when in step).",
-                    behind[0],
+                    count,
                 )
                 yield GaugeMetricFamily(
                     "plan_archive_index_lag_seconds",
                     "Age of the oldest store change this node's index has not applied "
                     "(0 when in step): how far its searches are behind the store.",
-                    behind[1],
+                    age_seconds(oldest),
                 )
         info = GaugeMetricFamily(
             "plan_archive_index_generation",

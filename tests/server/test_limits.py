@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,11 +105,28 @@ def test_batching_is_off(client: TestClient) -> None:
 
 
 def test_readyz_reports_store_and_index(client: TestClient, tmp_path: Path) -> None:
-    assert client.get("/readyz").json() == {"store": "ok", "index": "ok"}
+    assert client.get("/readyz").json() == {
+        "store": "ok",
+        "index": "ok",
+        "index_behind": 0,
+        "index_lag_seconds": 0,
+    }
+    # An archive without an index: not ready until the server's follower has built it from
+    # the store (#19 point 2), then ready, in step.
     with _client(tmp_path) as empty:
-        response = empty.get("/readyz")
-        assert response.status_code == 503
-        assert response.json() == {"store": "ok", "index": "not built"}
+        seen = []
+        deadline = time.monotonic() + 30
+        while (response := empty.get("/readyz")).status_code == 503:
+            seen.append(response.json()["index"])
+            assert time.monotonic() < deadline, seen
+            time.sleep(0.02)
+        assert set(seen) <= {"not built", "building"}
+        assert response.json() == {
+            "store": "ok",
+            "index": "ok",
+            "index_behind": 0,
+            "index_lag_seconds": 0,
+        }
 
 
 def test_graphiql_can_be_turned_off(sample_settings: Settings) -> None:
