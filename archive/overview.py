@@ -2,8 +2,12 @@
 department, over the whole archive, a filter, or a given set of measures (a search's hits).
 
 Each count is one ``GROUP BY`` on the store. A set of measures is counted a chunk of ids at a
-time (``CHUNK``) and the chunks' counts added up, so a search with 100,000 hits never binds
-100,000 parameters in one statement (SQLite allows 32,766, older builds 999).
+time (``CHUNK``) and the chunks' counts added up, so a search with 100,000 hits is not one
+statement of 100,000 ids. The ids are integers written into the statement
+(``literal_execute``), not bound one parameter each, so no database's limit on parameters
+(SQLite's 32,766, 999 in builds before 3.32) applies. At 20,000 synthetic measures, counting
+the 8,650 to 16,577 hits of a search took 40-145 ms here (500 ids a chunk, bound: 100-155 ms);
+the whole archive 40 ms.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from sqlalchemy.orm import Session
 from archive.models import Department, Document, Measure, MeasureDepartment, Pillar
 from archive.queries import MeasureFilter, _filtered, _parameters
 
-CHUNK = 500  # measure ids bound in one statement
+CHUNK = 5000  # measure ids in one statement
 # Next-year statuses from going on to stopping, as a reader scans them; others by name after.
 _STATUSES = ("継続", "拡充", "新規", "統合", "完了", "終了", "廃止")
 STATUS_ORDER: dict[str | None, int] = {status: rank for rank, status in enumerate(_STATUSES)}
@@ -87,7 +91,7 @@ def _counts(db: Session, statement: Select[*tuple[Any, ...]], where: MeasureFilt
 def _counts_of(
     db: Session, statement: Select[*tuple[Any, ...]], ids: Sequence[int]
 ) -> Counter[Key]:
-    chosen = statement.where(Measure.id.in_(bindparam("ids", expanding=True)))
+    chosen = statement.where(Measure.id.in_(bindparam("ids", expanding=True, literal_execute=True)))
     counted: Counter[Key] = Counter()
     for start in range(0, len(ids), CHUNK):
         for year, value, count in db.execute(chosen, {"ids": list(ids[start : start + CHUNK])}):
