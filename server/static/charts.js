@@ -174,7 +174,7 @@ export function yearBarChart({ name, unit, bars, width = 320, height = 170, larg
 
 // Counts by name (a pillar, a department): one row each, the name above its bar and the
 // count at the bar's end, so long Japanese names never need a rotated axis. The axis runs
-// along the top with its ticks.
+// along the top with its ticks; the unit is the caption's (施策数（件）).
 export function nameBarChart({ name, unit, rows }) {
   const width = 320;
   const row = 38;
@@ -188,7 +188,6 @@ export function nameBarChart({ name, unit, rows }) {
     svg.append(svgElement("line", { class: tick === 0 ? "axis" : "grid", x1: x(tick), y1: pad.top - 4, x2: x(tick), y2: height - pad.bottom }));
     svg.append(svgElement("text", { class: "tick", x: x(tick), y: pad.top - 8, "text-anchor": "middle" }, formatNumber(tick, top)));
   }
-  svg.append(svgElement("text", { class: "unit", x: width - 2, y: pad.top - 8, "text-anchor": "end" }, `（${unit}）`));
   rows.forEach((item, i) => {
     const y = pad.top + i * row;
     const group = svgElement("g", { class: "bar" });
