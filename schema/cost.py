@@ -62,6 +62,8 @@ WEIGHTS: Mapping[str, int] = {
     "Measure.carryOverFlags": 20,
     # Works out the history too, then a key-term search and a cosine per candidate.
     "Measure.similar": 50,
+    # Counts over the whole archive, or over every hit of a search.
+    "Query.overview": 50,
 }
 
 # How many items a list that is not a connection holds, as an estimate.
@@ -80,6 +82,10 @@ LIST_SIZES: Mapping[str, int] = {
     "DocumentSearchEdge.highlights": 2,
     "SearchFacets.departments": 50,
     "SearchFacets.fiscalYears": 20,
+    "Overview.fiscalYears": 20,
+    "Overview.nextYearStatuses": 40,  # 20 years, a few statuses each
+    "Overview.pillars": 100,
+    "Overview.departments": 200,
 }
 
 # Lists (not connections) whose ``first`` says how many items they hold: its default.

@@ -37,6 +37,7 @@ from schema.inputs import TEXT_REFUSED, TextArguments, lone_surrogate_at
 from schema.limiter import QueryLimiter
 from schema.limits import Limits
 from schema.mutations import Mutation
+from schema.overview import Overview, overview
 from schema.search_paging import search_cursor_kind, search_page
 from schema.types import (
     Department,
@@ -215,6 +216,25 @@ class Query:
         return measure_connection(
             info, archive_filter(filter), first, after, order_by, last=last, before=before
         )
+
+    @strawberry.field(
+        description="Measures counted per fiscal year, by next-year status, by pillar and by "
+        "department: of the whole archive, of those `filter` admits, or of every hit of the "
+        "search `query` (with `filter`, as `search` finds them)."
+    )
+    def overview(
+        self,
+        info: Info,
+        query: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A search (the syntax of `search`): count its hits. Null: count "
+                "every measure the filter admits."
+            ),
+        ] = None,
+        filter: MeasureFilter | None = None,
+    ) -> Overview:
+        return overview(info, query, filter)
 
     @strawberry.field(
         description="Full-text search over documents archived without structure (no measures "

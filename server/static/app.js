@@ -3,10 +3,12 @@
 // (#/search?q=…&year=…&dept=…&after=…, #/measure/<id>), so the back button works and a
 // search or a measure can be bookmarked. Text from the API only ever becomes text nodes
 // (never markup); the one exception, <mark> in highlights, is rebuilt as elements.
+// The overview (#/overview?…) is overview.js's, the charts charts.js's.
+
+import { measureCharts } from "./charts.js";
+import { hideOverview, parseOverview, renderOverview, showOverviewLink } from "./overview.js";
 
 const PAGE_SIZE = 10;
-const ALIASES_PER_REQUEST = 10; // below the API's alias limit (15)
-const SVG = "http://www.w3.org/2000/svg";
 const FIELD_NAMES = {
   title: "推進事項",
   description: "事業内容",
@@ -124,13 +126,6 @@ function element(tag, text, attributes = {}) {
   return node;
 }
 
-function svgElement(tag, attributes = {}, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
 // The API's fragments are HTML-escaped text with the matches in <mark>…</mark>: split on
 // exactly those two tags, unescape the rest and add it as text, so nothing else is markup.
 const ENTITIES = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'", "&#39;": "'" };
@@ -166,6 +161,9 @@ function parseRoute() {
     } catch {
       return { kind: "broken" };
     }
+  }
+  if (hash === "/overview" || hash.startsWith("/overview?")) {
+    return { kind: "overview", ...parseOverview(hash.slice("/overview".length).replace(/^\?/, "")) };
   }
   if (hash.startsWith("/search?")) {
     const params = new URLSearchParams(hash.slice("/search?".length));
@@ -292,6 +290,7 @@ async function renderSearch(route, token, cameFrom) {
   if (token !== currentRender) return;
   const result = data.search;
   lastSearch = location.hash;
+  showOverviewLink(location.hash);
   const first = route.trail.length * PAGE_SIZE + 1;
   const last = route.trail.length * PAGE_SIZE + result.edges.length;
   $("status").textContent =
@@ -494,102 +493,13 @@ async function renderSimilar(measure, token) {
   $("no-similar").hidden = found.length > 0;
 }
 
-// One chart per figure of this measure, matched across years by the API's indicatorSeries
-// (same label and unit; a figure without a label is matched by its unit alone).
+// The figures of this measure over the years (charts.js): a chart per labelled figure, a
+// table for the rest.
 async function renderCharts(measure, token) {
-  const seen = new Map();
-  for (const figure of measure.indicators) {
-    const key = JSON.stringify([figure.label, figure.unit]);
-    if (!seen.has(key)) seen.set(key, { label: figure.label, unit: figure.unit });
-  }
-  const wanted = [...seen.values()];
-  if (wanted.length === 0) return;
-  const series = [];
-  for (let start = 0; start < wanted.length; start += ALIASES_PER_REQUEST) {
-    const chunk = wanted.slice(start, start + ALIASES_PER_REQUEST);
-    const parameters = chunk.map((_, i) => `$l${i}: String, $u${i}: String`).join(", ");
-    const fields = chunk
-      .map((_, i) => `s${i}: indicatorSeries(label: $l${i}, unit: $u${i}) { label fiscalYear value unit approximate text }`)
-      .join("\n");
-    const variables = { id: measure.id };
-    chunk.forEach((wish, i) => {
-      variables[`l${i}`] = wish.label;
-      variables[`u${i}`] = wish.unit;
-    });
-    const data = await graphql(
-      `query Series($id: ID!, ${parameters}) { node(id: $id) { ... on Measure { ${fields} } } }`,
-      variables,
-      CHARTS_FAILED,
-    );
-    if (token !== currentRender) return;
-    // Without a label the API matches every figure of the unit; a chart of an unlabelled
-    // figure keeps only the unlabelled ones, so it never mixes different counts.
-    chunk.forEach((wish, i) =>
-      series.push({ ...wish, points: data.node[`s${i}`].filter((p) => p.label === wish.label) }),
-    );
-  }
-  const years = measure.history.map((m) => m.fiscalYear);
-  $("charts").replaceChildren(...series.map((one) => chart(one, years)));
+  const shown = await measureCharts(measure, graphql, CHARTS_FAILED);
+  if (token !== currentRender || shown.length === 0) return;
+  $("charts").replaceChildren(...shown);
   $("charts-section").hidden = false;
-}
-
-function seriesName({ label, unit }) {
-  return `${label || "（項目名なし）"}（${unit || "比率"}）`;
-}
-
-function chart(series, historyYears) {
-  const width = 320;
-  const height = 170;
-  const pad = { left: 56, right: 12, top: 14, bottom: 28 };
-  const points = series.points;
-  const years = [...new Set([...historyYears, ...points.map((p) => p.fiscalYear)])].sort((a, b) => a - b);
-  const low = years[0];
-  const high = years[years.length - 1];
-  const top = Math.max(...points.map((p) => p.value), 0) || 1;
-  const x = (year) => (high === low ? pad.left + (width - pad.left - pad.right) / 2 : pad.left + ((year - low) / (high - low)) * (width - pad.left - pad.right));
-  const y = (value) => height - pad.bottom - (value / top) * (height - pad.top - pad.bottom);
-  const name = seriesName(series);
-  const described = points.map((p) => `${yearLabel(p.fiscalYear)} ${p.text}`).join("、");
-
-  const figure = element("figure", null, { class: "chart-figure" });
-  // The drawing is hidden from assistive technology: the visually hidden table below is its
-  // one text alternative. Its <title> is the tooltip for a mouse.
-  const svg = svgElement("svg", {
-    class: "chart",
-    viewBox: `0 0 ${width} ${height}`,
-    width,
-    height,
-    "aria-hidden": "true",
-    focusable: "false",
-  });
-  svg.append(svgElement("title", {}, `${name}の推移: ${described || "数値なし"}`));
-  svg.append(svgElement("line", { class: "axis", x1: pad.left, y1: height - pad.bottom, x2: width - pad.right, y2: height - pad.bottom }));
-  svg.append(svgElement("line", { class: "axis", x1: pad.left, y1: pad.top, x2: pad.left, y2: height - pad.bottom }));
-  svg.append(svgElement("text", { x: pad.left - 4, y: pad.top + 4, "text-anchor": "end" }, numbers.format(top)));
-  svg.append(svgElement("text", { x: pad.left - 4, y: height - pad.bottom, "text-anchor": "end" }, "0"));
-  for (const year of years) {
-    svg.append(svgElement("text", { x: x(year), y: height - 8, "text-anchor": "middle" }, String(year)));
-  }
-  // A line only when each year has one value: several unlabelled figures of one year are
-  // shown as points, not joined into a line that would suggest a trend.
-  const oneEach = new Set(points.map((p) => p.fiscalYear)).size === points.length;
-  if (points.length > 1 && oneEach) {
-    svg.append(svgElement("polyline", { class: "series", points: points.map((p) => `${x(p.fiscalYear)},${y(p.value)}`).join(" ") }));
-  }
-  for (const p of points) svg.append(svgElement("circle", { class: "point", cx: x(p.fiscalYear), cy: y(p.value), r: 3.5 }));
-
-  const table = element("table", null, { class: "visually-hidden" });
-  table.append(element("caption", `${name}の推移`));
-  const head = element("tr");
-  head.append(element("th", "年度", { scope: "col" }), element("th", "値", { scope: "col" }), element("th", "原文", { scope: "col" }));
-  table.append(head);
-  for (const p of points) {
-    const row = element("tr");
-    row.append(element("th", yearLabel(p.fiscalYear), { scope: "row" }), element("td", numbers.format(p.value)), element("td", p.text));
-    table.append(row);
-  }
-  figure.append(element("figcaption", name), svg, table);
-  return figure;
 }
 
 async function render() {
@@ -599,7 +509,12 @@ async function render() {
   clearError();
   try {
     const route = parseRoute();
-    if (route.kind === "search" && route.query) await renderSearch(route, token, cameFrom);
+    if (route.kind !== "overview") hideOverview();
+    if (route.kind === "overview") {
+      show("none");
+      const current = () => token === currentRender;
+      await renderOverview(route, { graphql, current, focus: focusHeading });
+    } else if (route.kind === "search" && route.query) await renderSearch(route, token, cameFrom);
     else if (route.kind === "measure") await renderMeasure(route, token);
     else if (route.kind === "broken") {
       show("none");

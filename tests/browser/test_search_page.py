@@ -128,21 +128,22 @@ def test_search_facet_pages_and_a_measure(three_years: int, visit: Visit) -> Non
     assert _shown_count(page) == department["count"]
 
     # A measure with a history and figures: its page links every other year, and draws one
-    # chart per figure of it (a label and unit the API's indicatorSeries follows).
+    # chart per labelled figure of it (a label and unit the API's indicatorSeries follows;
+    # tests/browser/test_measure_charts.py checks which figures are charts and which a table).
     measure = _measure_with_history(three_years, from_api)
     page.goto(_url(three_years, f"#/measure/{measure['id']}"))
     heading = page.locator("#measure-heading")
     expect(heading).to_contain_text(measure["title"])
     others = [m for m in measure["history"] if m["id"] != measure["id"]]
     expect(page.locator("#history a")).to_have_count(len(others))
-    series = {(f["label"], f["unit"]) for f in measure["indicators"]}
+    series = {(f["label"], f["unit"]) for f in measure["indicators"] if f["label"]}
     # Each drawing is hidden from assistive technology; its one text alternative is a table.
     charts = page.locator("#charts svg")
     expect(charts).to_have_count(len(series))
     for index in range(len(series)):
         chart = charts.nth(index)
         expect(chart).to_have_attribute("aria-hidden", "true")
-        expect(chart.locator("title")).not_to_be_empty()
+        expect(chart.locator(":scope > title")).not_to_be_empty()
         expect(chart.locator("circle")).not_to_have_count(0)
     expect(page.locator("#charts table.visually-hidden")).to_have_count(len(series))
     expect(page.locator("#charts table caption")).to_have_count(len(series))
@@ -423,7 +424,7 @@ def test_focus_and_matches_are_visible(three_years: int, visit: Visit) -> None:
     page = visit.page
     page.goto(_url(three_years, f"#/search?q={QUERY}"))
     _search_done(page)
-    home = page.locator("header.site a")
+    home = page.locator("header.site a").first
     page.keyboard.press("Tab")
     expect(home).to_be_focused()
     assert home.evaluate("a => getComputedStyle(a).outlineColor") == "rgb(255, 255, 255)"

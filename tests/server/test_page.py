@@ -17,7 +17,12 @@ def test_the_page_and_its_files_are_served_with_security_headers(client: TestCli
     assert page.headers["content-type"].startswith("text/html")
     assert '<html lang="ja">' in page.text
     assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
-    assert {path.rsplit("/", 1)[1] for path in assets} == {"app.js", "app.css", "favicon.svg"}
+    assert {path.rsplit("/", 1)[1] for path in assets} == {
+        "app.js",
+        "app.css",
+        "charts.css",
+        "favicon.svg",
+    }
     types = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}
     for response, path in [(page, "/"), *((client.get(path), path) for path in assets)]:
         assert response.status_code == 200, path
