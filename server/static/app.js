@@ -732,6 +732,7 @@ async function startExport(event) {
     return;
   }
   if (head.ok) {
+    await head.text(); // done with the check before the download starts
     location.assign(href); // an attachment: the page stays
     return;
   }
