@@ -1002,6 +1002,10 @@ async function start() {
     if (state.query) go(searchHash(state));
   });
   window.addEventListener("hashchange", () => render());
+  // Home clears the form even when the URL is home already (no hashchange then).
+  document.querySelector("header.site a").addEventListener("click", () => {
+    if (location.hash === "#/") render();
+  });
   $("clear-filters").addEventListener("click", () => go(searchHash(withoutFilters(currentSearch()))));
   for (const format of EXPORTS) $(`export-${format}`).addEventListener("click", startExport);
   // Wide screens show the conditions and the facets; a phone folds them away, so the
