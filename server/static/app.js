@@ -395,12 +395,14 @@ function renderFilters(route) {
   $("active-filters").hidden = filters.length === 0;
   $("filter-chips").replaceChildren(
     ...filters.map(({ kind, value, href }) => {
-      const button = element("button", null, {
-        type: "button",
-        class: "chip",
-        "aria-label": `${kind}「${value}」の絞り込みを外す`,
-      });
-      button.append(element("span", `${kind}: `, { class: "chip-kind" }), value, element("span", " ×", { "aria-hidden": "true" }));
+      // Its name holds its visible text (for voice control) and says what pressing does.
+      const button = element("button", null, { type: "button", class: "chip" });
+      button.append(
+        element("span", `${kind}: `, { class: "chip-kind" }),
+        value,
+        element("span", "の絞り込みを外す", { class: "visually-hidden" }),
+        element("span", " ×", { "aria-hidden": "true" }),
+      );
       button.addEventListener("click", () => go(href));
       const item = element("li");
       item.append(button);
