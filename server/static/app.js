@@ -100,6 +100,7 @@ class ApiError extends Error {
 // one-line reasons of the search syntax and the exports by their wording, anything else by
 // its error code (extensions.code), so nothing English reaches the reader.
 const HAS_JAPANESE = /[\u3040-\u30ff\u3400-\u9fff]/;
+const ENGLISH_WORDS = /[A-Za-z]+\s+[A-Za-z]+\s+[A-Za-z]+/; // an English sentence quoting 令和x is English
 const KNOWN_REASONS = [
   [/a search is limited to (\d+) characters/, (m) => `検索語は${m[1]}文字までです。短くしてください。`],
   [/a quotation mark \("\) is not closed/, () => '引用符（"）が閉じていません。語句は "…" のように前後を囲んでください。'],
@@ -127,7 +128,7 @@ const UNKNOWN_REFUSAL = "サーバーが要求を受け付けませんでした�
 
 function inJapanese(message, code = null) {
   const text = (message || "").trim();
-  if (HAS_JAPANESE.test(text)) return text;
+  if (HAS_JAPANESE.test(text) && !ENGLISH_WORDS.test(text)) return text;
   for (const [pattern, say] of KNOWN_REASONS) {
     const found = pattern.exec(text);
     if (found) return say(found);

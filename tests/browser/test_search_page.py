@@ -235,7 +235,12 @@ def test_api_errors_are_shown(three_years: int, visit: Visit) -> None:
     expect(page.locator("#results")).to_be_hidden()
 
     box = page.get_by_label("検索語")
-    for query, says in [('"市民', "引用符"), ("市民 OR", "OR"), ("市民 AND", "AND")]:
+    for query, says in [
+        ('"市民', "引用符"),
+        ("市民 OR", "OR"),
+        ("市民 AND", "AND"),
+        ("fiscalYear:令和x", "年度"),  # English quoting Japanese is still English
+    ]:
         box.fill(query)
         box.press("Enter")
         expect(error).to_contain_text(says)
