@@ -5,6 +5,7 @@
     "市民 サービス"            the phrase: 市民サービス, spaces ignored, exact only
     防災情報                  防災情報, and also by words: 防災 and 情報 anywhere in the measure
     防災 OR 避難所             either
+    防災 AND 避難所            both, as 防災 避難所 (AND is accepted, not searched as a word)
     タブレット -高齢者          the first without the second
     fiscalYear:2020           a year; fiscalYear:2019..2021 a range
     department:秘書課          a department, by its exact name (quotes for spaces)
@@ -166,15 +167,17 @@ def parse_query(query: str, synonyms: Mapping[str, tuple[str, ...]] | None = Non
     synonyms = synonyms if synonyms is not None else _default_synonyms()
     items: list[Node] = []  # ANDed; OR joins an item to the one before it, as web searches do
     joining = False
+    anding = False  # `A AND B` is `A B`: AND is accepted as syntax, and needs a term each side
     for match in _TOKEN.finditer(query):
         negate, field, quoted, bare = match.groups()
         if field is None and bare and bare.endswith(":") and _is_field(bare[:-1]):
             raise QuerySyntaxError(f"{bare} needs a value right after the colon")
-        if bare == "OR" and not negate and not field and quoted is None:
-            if joining or not items:
-                raise QuerySyntaxError("OR needs a term on each side")
-            joining = True
+        if bare in ("OR", "AND") and not negate and not field and quoted is None:
+            if joining or anding or not items:
+                raise QuerySyntaxError(f"{bare} needs a term on each side")
+            joining, anding = bare == "OR", bare == "AND"
             continue
+        anding = False
         node = _item(field, quoted, bare, synonyms)
         if node is None:
             continue
@@ -187,8 +190,8 @@ def parse_query(query: str, synonyms: Mapping[str, tuple[str, ...]] | None = Non
             node = Or((*left, node))
             joining = False
         items.append(node)
-    if joining:
-        raise QuerySyntaxError("OR needs a term on each side")
+    if joining or anding:
+        raise QuerySyntaxError(f"{'OR' if joining else 'AND'} needs a term on each side")
     if not items:
         raise QuerySyntaxError("the search has no terms")
     if all(isinstance(node, Not) for node in items):

@@ -105,7 +105,7 @@ def test_search_facet_pages_and_a_measure(three_years: int, visit: Visit) -> Non
     page.locator("#facet-years").get_by_role(
         "button", name=f"{labels[facet['value']]}（{facet['count']}件）"
     ).click()
-    expect(page).to_have_url(re.compile(f"year={facet['value']}"))
+    expect(page).to_have_url(re.compile(f"fiscalYear={facet['value']}"))
     expect(status).to_contain_text(f"{facet['count']}件（")
     filtered = _search(three_years, filter={"fiscalYears": [int(facet["value"])]})
     assert _shown_count(page) == filtered["totalCount"] == facet["count"]
@@ -113,11 +113,11 @@ def test_search_facet_pages_and_a_measure(three_years: int, visit: Visit) -> Non
     page.reload()
     _search_done(page)
     assert _shown_count(page) == filtered["totalCount"]
-    expect(page.get_by_label(labels[facet["value"]])).to_be_checked()
+    expect(page.get_by_label(labels[facet["value"]], exact=True)).to_be_checked()
     expect(page.get_by_label("検索語")).to_have_value(QUERY)
 
     # A department's facet (over the unfiltered search) filters to it.
-    page.get_by_label(labels[facet["value"]]).uncheck()
+    page.get_by_label(labels[facet["value"]], exact=True).uncheck()
     page.get_by_role("button", name="検索").click()
     expect(page.locator("#status")).to_contain_text(f"{first['totalCount']}件（")
     department = first["facets"]["departments"][0]
@@ -213,21 +213,40 @@ def test_every_control_is_labelled(three_years: int, visit: Visit) -> None:
     visit.assert_clean()
 
 
+def _japanese(text: str) -> str:
+    """``text``, after checking it is a Japanese message: it holds kana or kanji, and no
+    three English words in a row (syntax such as ``fiscalYear:2020`` or ``OR`` may appear)."""
+    assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text), text
+    assert re.search(r"[A-Za-z]+\s+[A-Za-z]+\s+[A-Za-z]+", text) is None, text
+    return text
+
+
 def test_api_errors_are_shown(three_years: int, visit: Visit) -> None:
+    """Refusals are shown in Japanese (#18 point 1): the API's reason, in Japanese when it
+    answers so, else put in Japanese by the page (by its wording or its code)."""
     page = visit.page
     error = page.locator("#error")
     too_long = "市" * 300
-    refused = post_graphql(three_years, SEARCH, text=too_long)["errors"][0]["message"]
+    refused = post_graphql(three_years, SEARCH, text=too_long)["errors"][0]
+    assert refused["extensions"]["code"] == "BAD_USER_INPUT"
     page.goto(_url(three_years, f"#/search?q={too_long}"))
     expect(error).to_be_visible()
-    expect(error).to_contain_text(refused)
+    expect(error).to_contain_text("256文字")
+    _japanese(error.inner_text())
     expect(page.locator("#results")).to_be_hidden()
 
     box = page.get_by_label("検索語")
-    box.fill('"市民')
-    box.press("Enter")
-    unclosed = post_graphql(three_years, SEARCH, text='"市民')["errors"][0]["message"]
-    expect(error).to_contain_text(unclosed)
+    for query, says in [
+        ('"市民', "引用符"),
+        ("市民 OR", "OR"),
+        ("市民 AND", "AND"),
+        ("fiscalYear:令和x", "年度"),  # English quoting Japanese is still English
+    ]:
+        box.fill(query)
+        box.press("Enter")
+        expect(error).to_contain_text(says)
+        expect(error).to_contain_text("検索できませんでした")
+        _japanese(error.inner_text())
 
     page.goto(_url(three_years, "#/measure/nonsense"))
     expect(error).to_contain_text("見つかりません")
@@ -254,8 +273,9 @@ def test_no_index_built(tmp_path_factory: pytest.TempPathFactory, visit: Visit) 
         assert body["errors"][0]["extensions"]["code"] == "INDEX_UNAVAILABLE"
         page = visit.page
         page.goto(_url(port, f"#/search?q={QUERY}"))
-        expect(page.locator("#error")).to_contain_text(body["errors"][0]["message"])
+        expect(page.locator("#error")).to_contain_text("検索索引がまだありません")
         expect(page.locator("#error")).to_contain_text("plan-archive reindex")
+        _japanese(page.locator("#error").inner_text())
         visit.assert_clean()
 
 
@@ -283,7 +303,10 @@ def test_a_failed_chart_request_keeps_the_measure(three_years: int, visit: Visit
     expect(page.locator("#measure-heading")).to_contain_text(measure["title"])
     section = page.locator("#charts-section")
     expect(section).to_be_visible()
-    expect(section).to_contain_text("数値の推移を読み込めませんでした: series refused")
+    # An English refusal without a code is not shown as such: the page says it in Japanese.
+    expect(section).to_contain_text(
+        "数値の推移を読み込めませんでした: サーバーが要求を受け付けませんでした。"
+    )
     expect(page.locator("#charts svg")).to_have_count(0)
     expect(page.locator("#indicators tbody tr")).to_have_count(len(measure["indicators"]))
     expect(page.locator("#error")).to_be_hidden()
@@ -292,9 +315,12 @@ def test_a_failed_chart_request_keeps_the_measure(three_years: int, visit: Visit
 
 def test_a_refused_measure_says_so_in_measure_words(three_years: int, visit: Visit) -> None:
     page = visit.page
-    _fail_requests(page, "query Measure(", "measure refused")
+    # A refusal the API gives in Japanese is shown as it is.
+    _fail_requests(page, "query Measure(", "この施策は読み出せません")
     page.goto(_url(three_years, "#/measure/whatever"))
-    expect(page.locator("#error")).to_have_text("施策を表示できませんでした: measure refused")
+    expect(page.locator("#error")).to_have_text(
+        "施策を表示できませんでした: この施策は読み出せません"
+    )
     expect(page.locator("#measure")).to_be_hidden()
     visit.assert_clean()
 
@@ -413,7 +439,7 @@ def test_choices_that_fail_to_load_are_reported(three_years: int, visit: Visit) 
     _fail_requests(page, "fiscalYears { year label }", "choices refused")
     page.goto(_url(three_years))
     expect(page.locator("#error")).to_have_text(
-        "年度と担当部課所を読み込めませんでした: choices refused"
+        "年度と担当部課所を読み込めませんでした: サーバーが要求を受け付けませんでした。"
     )
     expect(page.locator("#years")).to_contain_text("年度を読み込めませんでした。")
     visit.assert_clean()

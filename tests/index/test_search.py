@@ -57,6 +57,17 @@ def test_and_or_not_and_phrases(sample: Archive) -> None:
     assert _numbers(sample, '"公衆無線LAN"') == both("06")
 
 
+def test_and_is_syntax_not_a_word(sample: Archive) -> None:
+    """`A AND B` finds what `A B` finds (#18); AND is not searched for, so a measure need
+    not contain the word; quoted, "AND" is a term again."""
+    assert _numbers(sample, "タブレット AND 高齢者") == _numbers(sample, "タブレット 高齢者")
+    assert _numbers(sample, "タブレット AND 高齢者") == both("05")
+    assert _numbers(sample, "RPA OR 人事評価 AND 避難所") == _numbers(
+        sample, "RPA OR 人事評価 避難所"
+    )
+    assert _numbers(sample, 'タブレット "AND"') == []
+
+
 def test_field_filters(sample: Archive) -> None:
     assert _numbers(sample, "SNS title:市長") == both("01")
     assert _numbers(sample, "department:政策企画課") == both("07", "08")
@@ -107,7 +118,21 @@ def test_sort_by_fiscal_year(sample: Archive) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ['"open', "OR 市民", "市民 OR", "-市民", "x" * 257, "fiscalYear:abc", "***", "tag:xyz", "tag:"],
+    [
+        '"open',
+        "OR 市民",
+        "市民 OR",
+        "-市民",
+        "x" * 257,
+        "fiscalYear:abc",
+        "***",
+        "tag:xyz",
+        "tag:",
+        "AND 市民",
+        "市民 AND",
+        "市民 AND OR 防災",
+        "市民 OR AND 防災",
+    ],
 )
 def test_bad_syntax_is_one_clear_error(sample: Archive, query: str) -> None:
     with pytest.raises(QuerySyntaxError) as raised:
