@@ -131,7 +131,7 @@ def test_filters_are_chips_and_the_home_link_clears_them(
     _screen(page, "filter-chip")
 
     # Home is a fresh start: the next search has no filter left on.
-    page.locator("header.site a").click()
+    page.locator("header.site a").first.click()
     expect(page.locator("#active-filters")).to_be_hidden()
     expect(page.get_by_label("検索語")).to_have_value("")
     expect(page.get_by_label("担当部課所", exact=True)).to_have_value("")
