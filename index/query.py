@@ -36,7 +36,14 @@ MAX_QUERY_LENGTH = 256
 
 
 class QuerySyntaxError(ValueError):
-    """The query cannot be read; the message says why, in one line."""
+    """The query cannot be read; the message says why, in one line. ``reason`` is a stable
+    key for the same refusal in other words (``schema/messages.py`` has its Japanese), made
+    with ``params``."""
+
+    def __init__(self, message: str, reason: str, **params: object) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -129,19 +136,27 @@ def read_synonyms(text: str) -> list[tuple[str, ...]]:
 def parse_query(query: str, synonyms: Mapping[str, tuple[str, ...]] | None = None) -> Node:
     """Parse ``query``; raise ``QuerySyntaxError`` with a one-line reason."""
     if len(query) > MAX_QUERY_LENGTH:
-        raise QuerySyntaxError(f"a search is limited to {MAX_QUERY_LENGTH} characters")
+        raise QuerySyntaxError(
+            f"a search is limited to {MAX_QUERY_LENGTH} characters",
+            "QUERY_TOO_LONG",
+            limit=MAX_QUERY_LENGTH,
+        )
     if query.count('"') % 2:
-        raise QuerySyntaxError('a quotation mark (") is not closed')
+        raise QuerySyntaxError('a quotation mark (") is not closed', "QUOTE_NOT_CLOSED")
     synonyms = synonyms if synonyms is not None else _default_synonyms()
     items: list[Node] = []  # ANDed; OR joins an item to the one before it, as web searches do
     joining = False
     for match in _TOKEN.finditer(query):
         negate, field, quoted, bare = match.groups()
         if field is None and bare and bare.endswith(":") and _is_field(bare[:-1]):
-            raise QuerySyntaxError(f"{bare} needs a value right after the colon")
+            raise QuerySyntaxError(
+                f"{bare} needs a value right after the colon",
+                "FIELD_NEEDS_VALUE",
+                field=bare[:-1],
+            )
         if bare == "OR" and not negate and not field and quoted is None:
             if joining or not items:
-                raise QuerySyntaxError("OR needs a term on each side")
+                raise QuerySyntaxError("OR needs a term on each side", "OR_NEEDS_TERMS")
             joining = True
             continue
         node = _item(field, quoted, bare, synonyms)
@@ -150,18 +165,20 @@ def parse_query(query: str, synonyms: Mapping[str, tuple[str, ...]] | None = Non
         node = Not(node) if negate else node
         if joining:
             if isinstance(node, Not) or isinstance(items[-1], Not):
-                raise QuerySyntaxError("OR cannot join an excluded term")
+                raise QuerySyntaxError("OR cannot join an excluded term", "OR_JOINS_EXCLUDED")
             previous = items.pop()
             left = previous.children if isinstance(previous, Or) else (previous,)
             node = Or((*left, node))
             joining = False
         items.append(node)
     if joining:
-        raise QuerySyntaxError("OR needs a term on each side")
+        raise QuerySyntaxError("OR needs a term on each side", "OR_NEEDS_TERMS")
     if not items:
-        raise QuerySyntaxError("the search has no terms")
+        raise QuerySyntaxError("the search has no terms", "NO_TERMS")
     if all(isinstance(node, Not) for node in items):
-        raise QuerySyntaxError("a search needs at least one term that is not excluded")
+        raise QuerySyntaxError(
+            "a search needs at least one term that is not excluded", "ONLY_EXCLUDED"
+        )
     return items[0] if len(items) == 1 else And(tuple(items))
 
 
@@ -179,7 +196,7 @@ def _item(
             return _years(value)
         if name in _COLUMNS:
             if not value.strip():
-                raise QuerySyntaxError(f"{field}: needs a value")
+                raise QuerySyntaxError(f"{field}: needs a value", "FIELD_NEEDS_VALUE", field=field)
             return Exact(_COLUMNS[name], value.strip())
         if name == "title":
             return _text(value, "title", synonyms)
@@ -215,12 +232,16 @@ def _years(value: str) -> Years:
         first = int(match.group(1))
         last = int(match.group(2) or first)
         if first > last:
-            raise QuerySyntaxError(f"fiscalYear:{value} runs backwards")
+            raise QuerySyntaxError(
+                f"fiscalYear:{value} runs backwards", "YEARS_BACKWARDS", value=value
+            )
         return Years(first, last)
     year = parse_era_year(value)
     if year is None:
         raise QuerySyntaxError(
-            f"fiscalYear:{value} is not a year; write fiscalYear:2020 or fiscalYear:2019..2021"
+            f"fiscalYear:{value} is not a year; write fiscalYear:2020 or fiscalYear:2019..2021",
+            "NOT_A_YEAR",
+            value=value,
         )
     return Years(year, year)
 
