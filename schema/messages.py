@@ -22,7 +22,7 @@ JAPANESE: dict[str, str] = {
         '引用符（"）が閉じていません。フレーズは "市民 サービス" のように前後を引用符で'
         "囲んでください。"
     ),
-    "FIELD_NEEDS_VALUE": "{field}: の後に値を続けてください（例: department:秘書課）。",
+    "FIELD_NEEDS_VALUE": "{field}: の後に、空白を入れずに値を続けてください。",
     "OR_NEEDS_TERMS": "OR の前後に検索語を入れてください（例: 防災 OR 避難所）。",
     "OR_JOINS_EXCLUDED": "除外する語（-を付けた語）は OR でつなげません。",
     "NO_TERMS": "検索語がありません。",
@@ -32,8 +32,8 @@ JAPANESE: dict[str, str] = {
         "書いてください。"
     ),
     "NOT_A_YEAR": (
-        "{value} は年度として読めません。fiscalYear:2020、fiscalYear:2019..2021 または"
-        "令和2年度 のように書いてください。"
+        "{value} は年度として読めません。fiscalYear:2020、fiscalYear:2019..2021、"
+        "fiscalYear:令和2年度 のように書いてください。"
     ),
     # Running a search
     "SEARCH_TIMEOUT": "検索が時間内に終わりませんでした。条件を絞って、もう一度お試しください。",
