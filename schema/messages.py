@@ -37,7 +37,10 @@ JAPANESE: dict[str, str] = {
     ),
     # Running a search
     "SEARCH_TIMEOUT": "検索が時間内に終わりませんでした。条件を絞って、もう一度お試しください。",
-    "INDEX_UNAVAILABLE": "検索の索引が使えない状態です。しばらくしてから、もう一度お試しください。",
+    "INDEX_UNAVAILABLE": (
+        "検索の索引がないか、読めません（まだ作られていない、形式が古い、または壊れている）。"
+        "管理者は plan-archive reindex を実行してください。"
+    ),
     # Pages and cursors
     "CURSOR_EXPIRED": (
         "このページを開いた後に検索結果が変わりました（報告書の差し替えまたは削除）。"
