@@ -25,9 +25,11 @@ reading columns by position keeps working.
 CSV headers are the column names (``header="en"``, the default: scripts read them) or their
 Japanese (``header="ja"``, what the search page asks for). The workbook (xlsx) is for people:
 a Japanese header row, codes (the measure number ``09``, the municipality code, ids) as text
-cells so Excel keeps their leading zeros, years and scores as numbers; it is written in
-openpyxl's write-only mode, to a temporary file that spills to disk, so its memory stays
-bounded whatever the row limit.
+cells so Excel keeps their leading zeros, years and scores as numbers. It is written in
+openpyxl's write-only mode: the rows' cells go to a temporary file as they are read, but the
+table of distinct texts (the workbook's shared strings) stays in memory until the end, so its
+memory grows with the rows and is bounded by the server's row limit (42 MB at peak for
+50,000 rows, decision 0014).
 """
 
 from __future__ import annotations
@@ -195,7 +197,8 @@ class Export:
         """The export as an Excel workbook (xlsx), in chunks of its bytes: one sheet, the
         header row in Japanese and frozen, a row per measure. The workbook is whole before its
         first byte (a zip's directory comes last); its rows go to openpyxl's temporary file
-        as they are read, and the zip to a temporary file past ``_SPILL`` bytes."""
+        as they are read (their distinct texts stay in memory), and the zip to a temporary
+        file past ``_SPILL`` bytes."""
         book = Workbook(write_only=True)
         sheet = book.create_sheet("検索結果" if self.search else "推進事項")
         sheet.freeze_panes = "A2"
