@@ -49,7 +49,14 @@ LABELS = {"grade": "grade", "number": "number"}
 
 
 class QuerySyntaxError(ValueError):
-    """The query cannot be read; the message says why, in one line."""
+    """The query cannot be read; the message says why, in one line. ``reason`` is a stable
+    key for the same refusal in other words (``schema/messages.py`` has its Japanese), made
+    with ``params``."""
+
+    def __init__(self, message: str, reason: str, **params: object) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -161,9 +168,13 @@ def read_synonyms(text: str) -> list[tuple[str, ...]]:
 def parse_query(query: str, synonyms: Mapping[str, tuple[str, ...]] | None = None) -> Node:
     """Parse ``query``; raise ``QuerySyntaxError`` with a one-line reason."""
     if len(query) > MAX_QUERY_LENGTH:
-        raise QuerySyntaxError(f"a search is limited to {MAX_QUERY_LENGTH} characters")
+        raise QuerySyntaxError(
+            f"a search is limited to {MAX_QUERY_LENGTH} characters",
+            "QUERY_TOO_LONG",
+            limit=MAX_QUERY_LENGTH,
+        )
     if query.count('"') % 2:
-        raise QuerySyntaxError('a quotation mark (") is not closed')
+        raise QuerySyntaxError('a quotation mark (") is not closed', "QUOTE_NOT_CLOSED")
     synonyms = synonyms if synonyms is not None else _default_synonyms()
     items: list[Node] = []  # ANDed; OR joins an item to the one before it, as web searches do
     joining = False
@@ -171,10 +182,14 @@ def parse_query(query: str, synonyms: Mapping[str, tuple[str, ...]] | None = Non
     for match in _TOKEN.finditer(query):
         negate, field, quoted, bare = match.groups()
         if field is None and bare and bare.endswith(":") and _is_field(bare[:-1]):
-            raise QuerySyntaxError(f"{bare} needs a value right after the colon")
+            raise QuerySyntaxError(
+                f"{bare} needs a value right after the colon",
+                "FIELD_NEEDS_VALUE",
+                field=bare[:-1],
+            )
         if bare in ("OR", "AND") and not negate and not field and quoted is None:
             if joining or anding or not items:
-                raise QuerySyntaxError(f"{bare} needs a term on each side")
+                raise QuerySyntaxError(f"{bare} needs a term on each side", f"{bare}_NEEDS_TERMS")
             joining, anding = bare == "OR", bare == "AND"
             continue
         anding = False
@@ -184,18 +199,21 @@ def parse_query(query: str, synonyms: Mapping[str, tuple[str, ...]] | None = Non
         node = Not(node) if negate else node
         if joining:
             if isinstance(node, Not) or isinstance(items[-1], Not):
-                raise QuerySyntaxError("OR cannot join an excluded term")
+                raise QuerySyntaxError("OR cannot join an excluded term", "OR_JOINS_EXCLUDED")
             previous = items.pop()
             left = previous.children if isinstance(previous, Or) else (previous,)
             node = Or((*left, node))
             joining = False
         items.append(node)
     if joining or anding:
-        raise QuerySyntaxError(f"{'OR' if joining else 'AND'} needs a term on each side")
+        word = "OR" if joining else "AND"
+        raise QuerySyntaxError(f"{word} needs a term on each side", f"{word}_NEEDS_TERMS")
     if not items:
-        raise QuerySyntaxError("the search has no terms")
+        raise QuerySyntaxError("the search has no terms", "NO_TERMS")
     if all(isinstance(node, Not) for node in items):
-        raise QuerySyntaxError("a search needs at least one term that is not excluded")
+        raise QuerySyntaxError(
+            "a search needs at least one term that is not excluded", "ONLY_EXCLUDED"
+        )
     return items[0] if len(items) == 1 else And(tuple(items))
 
 
@@ -215,7 +233,7 @@ def _item(
             return _tag(value)
         if name in _COLUMNS:
             if not value.strip():
-                raise QuerySyntaxError(f"{field}: needs a value")
+                raise QuerySyntaxError(f"{field}: needs a value", "FIELD_NEEDS_VALUE", field=field)
             if name in ("grade", "number"):
                 return Exact(name, label_value(name, value))
             return Exact(_COLUMNS[name], value.strip())
@@ -265,7 +283,9 @@ def _tag(value: str) -> Tag:
         year = int(year_text) if year_text.isdigit() else parse_era_year(year_text)
     if year is None and not status:
         raise QuerySyntaxError(
-            f"tag:{value} is not a next-year tag; write tag:R3, tag:完了 or tag:R3継続"
+            f"tag:{value} is not a next-year tag; write tag:R3, tag:完了 or tag:R3継続",
+            "NOT_A_TAG",
+            value=value,
         )
     return Tag(year, status)
 
@@ -294,12 +314,16 @@ def _years(value: str) -> Years:
         first = int(match.group(1))
         last = int(match.group(2) or first)
         if first > last:
-            raise QuerySyntaxError(f"fiscalYear:{value} runs backwards")
+            raise QuerySyntaxError(
+                f"fiscalYear:{value} runs backwards", "YEARS_BACKWARDS", value=value
+            )
         return Years(first, last)
     year = parse_era_year(value)
     if year is None:
         raise QuerySyntaxError(
-            f"fiscalYear:{value} is not a year; write fiscalYear:2020 or fiscalYear:2019..2021"
+            f"fiscalYear:{value} is not a year; write fiscalYear:2020 or fiscalYear:2019..2021",
+            "NOT_A_YEAR",
+            value=value,
         )
     return Years(year, year)
 

@@ -260,8 +260,8 @@ def run_search(searcher: Searcher, query: str, options: SearchOptions) -> Result
     try:
         return searcher.search(query, options)
     except QuerySyntaxError as error:
-        raise PublicError(str(error), BAD_USER_INPUT) from None
+        raise PublicError(str(error), BAD_USER_INPUT, reason=error.reason, **error.params) from None
     except SearchTimeout as error:
-        raise PublicError(str(error), "SEARCH_TIMEOUT") from None
+        raise PublicError(str(error), "SEARCH_TIMEOUT", reason="SEARCH_TIMEOUT") from None
     except IndexNotBuilt as error:
-        raise PublicError(str(error), "INDEX_UNAVAILABLE") from None
+        raise PublicError(str(error), "INDEX_UNAVAILABLE", reason="INDEX_UNAVAILABLE") from None

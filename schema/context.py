@@ -28,6 +28,7 @@ class Context:
     searcher: Searcher
     limits: Limits = field(default_factory=Limits)
     authenticated: bool = False  # a valid bearer token came with the request
+    japanese: bool = False  # Accept-Language prefers ja: refusals in Japanese (schema/messages.py)
     writer: sessionmaker[Session] | None = None  # for mutations: write transactions
     # For mutations: ask for the index to take the stored changes, waiting up to the given
     # seconds; whether it has (index/background.py). The change is stored either way.

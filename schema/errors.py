@@ -3,6 +3,11 @@
 A ``PublicError`` carries a message written for the client. Any other exception becomes
 ``INTERNAL`` with a generic message, so no stack trace, SQL, path or secret reaches a client;
 the server log keeps the details.
+
+A refusal a user can meet from the page also has a ``reason`` (``extensions.reason``), a
+stable key of ``schema/messages.py``; for a request whose ``Accept-Language`` prefers
+Japanese (``Context.japanese``) its message is the catalog's Japanese text. The code, the
+reason and the English of a request without it stay as they were.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from archive.db import StoreBusy, StoreFull, StoreTimeout, store_problem
+from schema import messages
 
 logger = logging.getLogger("plan_archive.graphql")
 
@@ -26,11 +32,26 @@ INTERNAL_MESSAGE = "Internal server error."
 
 
 class PublicError(Exception):
-    """An expected failure whose message and code are meant for the client."""
+    """An expected failure whose message and code are meant for the client; ``reason`` names
+    its Japanese text in ``schema/messages.py``, made with ``params``."""
 
-    def __init__(self, message: str, code: str = BAD_USER_INPUT) -> None:
+    def __init__(
+        self,
+        message: str,
+        code: str = BAD_USER_INPUT,
+        *,
+        reason: str | None = None,
+        **params: object,
+    ) -> None:
         super().__init__(message)
         self.code = code
+        self.reason = reason
+        self.params = params
+
+    def text(self, japanese: bool) -> str:
+        """The message in Japanese when asked for and the catalog has it, else in English."""
+        found = messages.japanese(self.reason, self.params) if japanese else None
+        return found if found is not None else str(self)
 
 
 def store_code(problem: StoreBusy | StoreTimeout | StoreFull) -> str:
@@ -44,6 +65,8 @@ def _should_mask(error: GraphQLError) -> bool:
         return False  # a parse or validation error: its message is about the query itself
     if isinstance(original, PublicError):
         error.extensions = {**(error.extensions or {}), "code": original.code}
+        if original.reason is not None:
+            error.extensions["reason"] = original.reason
         return False
     problem = store_problem(original)
     if (
@@ -58,7 +81,8 @@ def _should_mask(error: GraphQLError) -> bool:
     if problem is not None:  # the store was busy or slow: say so, without its SQL
         logger.warning("store problem in %s: %s", error.path, original)
         error.message = str(problem)
-        error.extensions = {**(error.extensions or {}), "code": store_code(problem)}
+        code = store_code(problem)
+        error.extensions = {**(error.extensions or {}), "code": code, "reason": code}
         error.original_error = None
         return False
     logger.error("unexpected error in %s", error.path, exc_info=original)
@@ -87,10 +111,28 @@ class PublicErrors(MaskErrors):
             positions=error.positions,
             path=error.path,
             original_error=None,
-            extensions={"code": INTERNAL},
+            extensions={"code": INTERNAL, "reason": INTERNAL},
         )
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         for error in errors:
             _process(error)
-        return super()._process_errors(errors)
+        processed = super()._process_errors(errors)
+        if getattr(self.execution_context.context, "japanese", False):
+            for error in processed:
+                in_japanese(error)
+        return processed
+
+
+def in_japanese(error: GraphQLError) -> None:
+    """The error's message in Japanese, when its reason has a text in the catalog. Errors of
+    an operation that ran are put in Japanese by ``PublicErrors``; those found before it ran
+    (the limits of ``schema/limiter.py``) by the schema's ``process_errors``."""
+    original = error.original_error
+    if isinstance(original, PublicError):
+        error.message = original.text(japanese=True)
+        return
+    reason = (error.extensions or {}).get("reason")
+    found = messages.japanese(reason) if isinstance(reason, str) else None
+    if found is not None:
+        error.message = found

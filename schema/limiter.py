@@ -53,10 +53,12 @@ from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
 
 from schema.cost import query_cost
+from schema.errors import PublicError
 from schema.limits import Limits
 from schema.shape import fragments_of, shape_of
 
 QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"  # as the strawberry limiters these replace
 
 # Steps of the overlapping-fields rule a document may take (see the module's docstring).
 OVERLAP_BUDGET = 10_000
@@ -110,11 +112,20 @@ class QueryLimiter(SchemaExtension):
             shape = shape_of(document)  # raises FragmentCycle, a validation error
             for name, depth in shape.depths:
                 if depth > limits.max_depth:
-                    raise GraphQLError(
-                        f"'{name}' exceeds maximum operation depth of {limits.max_depth}"
+                    raise _refused(
+                        f"'{name}' exceeds maximum operation depth of {limits.max_depth}",
+                        VALIDATION_FAILED,
+                        "QUERY_TOO_DEEP",
+                        limit=limits.max_depth,
                     )
             if shape.aliases > limits.max_aliases:
-                raise GraphQLError(f"{shape.aliases} aliases found. Allowed: {limits.max_aliases}")
+                raise _refused(
+                    f"{shape.aliases} aliases found. Allowed: {limits.max_aliases}",
+                    VALIDATION_FAILED,
+                    "TOO_MANY_ALIASES",
+                    count=shape.aliases,
+                    limit=limits.max_aliases,
+                )
             operation = _chosen(document, context.operation_name)
             if operation is not None:
                 counted = getattr(context.context, "list_size", lambda _: None)
@@ -126,12 +137,24 @@ class QueryLimiter(SchemaExtension):
                     counted,
                 )
                 if cost > limits.max_cost:
-                    raise GraphQLError(
+                    raise _refused(
                         f"the query's estimated cost is {cost}, over the limit of "
                         f"{limits.max_cost}; ask for smaller pages or fewer fields",
-                        extensions={"code": QUERY_TOO_COSTLY},
+                        QUERY_TOO_COSTLY,
+                        QUERY_TOO_COSTLY,
+                        cost=cost,
+                        limit=limits.max_cost,
                     )
         yield
+
+
+def _refused(message: str, code: str, reason: str, **params: object) -> GraphQLError:
+    """A limit's refusal: its code, and a reason with a Japanese text (``schema.messages``)."""
+    return GraphQLError(
+        message,
+        extensions={"code": code, "reason": reason},
+        original_error=PublicError(message, code, reason=reason, **params),
+    )
 
 
 def _chosen(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

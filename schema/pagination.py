@@ -56,7 +56,13 @@ def page_size(first: int | None, largest: int, argument: str = "first") -> int:
     if first is None:
         return min(DEFAULT_PAGE_SIZE, largest)
     if not 1 <= first <= largest:
-        raise PublicError(f"{argument} must be between 1 and {largest}", BAD_USER_INPUT)
+        raise PublicError(
+            f"{argument} must be between 1 and {largest}",
+            BAD_USER_INPUT,
+            reason="PAGE_SIZE",
+            argument=argument,
+            largest=largest,
+        )
     return first
 
 
@@ -129,7 +135,12 @@ def decode_cursor(
         # JSON escapes can hide text no store can hold (a NUL, a lone surrogate).
         or any(type(v) is str and not storable(v) for v in value[1:])
     ):
-        raise PublicError(f"{argument} is not a valid cursor for this list", BAD_USER_INPUT)
+        raise PublicError(
+            f"{argument} is not a valid cursor for this list",
+            BAD_USER_INPUT,
+            reason="BAD_CURSOR",
+            argument=argument,
+        )
     return tuple(value[1:])
 
 

@@ -31,7 +31,7 @@ from schema.document_search import (
     DocumentSearchFilter,
     document_search_connection,
 )
-from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors
+from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors, in_japanese
 from schema.ids import parse_global_id
 from schema.inputs import TEXT_REFUSED, TextArguments, lone_surrogate_at
 from schema.limiter import QueryLimiter
@@ -354,6 +354,8 @@ class Schema(strawberry.Schema):
                 if isinstance(error, GraphQLSyntaxError) and lone_surrogate_at(error):
                     error.message, code = TEXT_REFUSED, BAD_USER_INPUT  # as in a variable
                 error.extensions = {**(error.extensions or {}), "code": code}
+            if getattr(getattr(execution_context, "context", None), "japanese", False):
+                in_japanese(error)
 
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:

@@ -77,7 +77,12 @@ def _search_cursor(kind: str, cursor: str, name: str) -> tuple[int, str]:
     """The position a search cursor names and the digest of the hits up to it."""
     position, digest = decode_cursor(kind, cursor, (int, str), name)
     if position < 0:
-        raise PublicError(f"{name} is not a valid cursor for this list", BAD_USER_INPUT)
+        raise PublicError(
+            f"{name} is not a valid cursor for this list",
+            BAD_USER_INPUT,
+            reason="BAD_CURSOR",
+            argument=name,
+        )
     return int(position), str(digest)
 
 
@@ -113,6 +118,7 @@ class SearchPage:
                 "the results up to this cursor changed since it was made (a report was "
                 "replaced or deleted); run the search again",
                 CURSOR_EXPIRED,
+                reason=CURSOR_EXPIRED,
             )
 
     def hits(self, results: Results) -> list[tuple[Hit, str]]:

@@ -38,6 +38,6 @@ def alike(
             timeout=SEARCH_TIMEOUT if timeout is None else min(SEARCH_TIMEOUT, timeout),
         )
     except SearchTimeout as error:
-        raise PublicError(str(error), "SEARCH_TIMEOUT") from None
+        raise PublicError(str(error), "SEARCH_TIMEOUT", reason="SEARCH_TIMEOUT") from None
     except IndexNotBuilt as error:
-        raise PublicError(str(error), "INDEX_UNAVAILABLE") from None
+        raise PublicError(str(error), "INDEX_UNAVAILABLE", reason="INDEX_UNAVAILABLE") from None

@@ -42,6 +42,7 @@ from schema import build_schema
 from schema.context import Context
 from schema.errors import BAD_USER_INPUT, INTERNAL, INTERNAL_MESSAGE, store_code
 from schema.inputs import TEXT_REFUSED
+from schema.messages import prefers_japanese
 from server import balance, over_http
 from server.cache import ResponseCache
 from server.export import export_routes
@@ -215,6 +216,7 @@ class GraphQLApp(GraphQL[Context, None]):
             searcher=self.searcher,
             limits=self.settings.limits,
             authenticated=authenticated(request, self.settings.api_tokens),
+            japanese=prefers_japanese(request.headers.get("accept-language")),
             writer=self.writer,
             update_index=self.index_updates.request,
             deadline=getattr(request.state, "work_deadline", None),
@@ -277,6 +279,7 @@ class GraphQLApp(GraphQL[Context, None]):
     async def _answer_safely(self, request: Request, media_type: str) -> Response:
         """The answer, or a GraphQL-shaped refusal; runs in a worker thread (server/offload.py)."""
         error = functools.partial(over_http.error_response, media_type=media_type)
+        language = request.headers.get("accept-language")
         try:
             return await self._answer(request, media_type)
         except over_http.PersistedQueryRefused as refused:
@@ -296,9 +299,12 @@ class GraphQLApp(GraphQL[Context, None]):
             problem = store_problem(failure)
             if problem is not None:  # busy, slow or full: say so, without its SQL
                 logger.warning("store problem answering a request: %s", problem)
-                return error(503, store_code(problem), str(problem))
+                code = store_code(problem)
+                text = over_http.localized(language, str(problem), code)
+                return error(503, code, text, reason=code)
             logger.error("unexpected error answering a request", exc_info=True)
-            return error(500, INTERNAL, INTERNAL_MESSAGE)
+            text = over_http.localized(language, INTERNAL_MESSAGE, INTERNAL)
+            return error(500, INTERNAL, text, reason=INTERNAL)
         finally:
             await request.close()  # an upload's files, when no resolver read and closed them
 

@@ -1,8 +1,17 @@
-"""``GET /export.csv`` and ``GET /export.jsonl``: a measure list or a search as a file, streamed.
+"""``GET /export.csv``, ``/export.jsonl`` and ``/export.xlsx``: a measure list or a search as a
+file, streamed.
 
 Query parameters mirror ``MeasureFilter`` (``fiscalYear``, ``department``, ``municipality``,
-``pillar`` and ``nextYearStatus`` may repeat), with ``q`` for a search, ``order`` and ``limit``.
-A bad parameter is a 400 with a one-line plain-text message. The request runs on one reader
+``pillar`` and ``nextYearStatus`` may repeat), with ``q`` for a search, ``order`` and ``limit``:
+the names of the search page's own URL. ``header=ja`` gives a CSV Japanese headers (``en``,
+the column names, is the default: scripts read them); a workbook's are always Japanese.
+Each row's ``url`` is the measure's page on the site the request came to.
+
+A bad parameter is a 400 with a one-line plain-text message, in Japanese when the request's
+``Accept-Language`` prefers it; since a HEAD answer has no body, every refusal also says
+itself in headers: ``X-Error-Code`` (``BAD_USER_INPUT``, ``EXPORTS_BUSY``, ``SEARCH_TIMEOUT``…),
+``X-Error-Reason`` (the key of ``schema/messages.py``) and ``X-Error-Message`` (the same
+line, percent-encoded UTF-8: ``decodeURIComponent`` reads it). The request runs on one reader
 session, so the whole file comes from one snapshot of the store; the rows are read and sent a
 batch at a time (``schema/export.py``), and at most ``max_rows`` of them
 (``PLAN_ARCHIVE_MAX_EXPORT_ROWS``).
@@ -19,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterator
+from urllib.parse import quote
 
 from anyio import CancelScope
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,8 +42,9 @@ from starlette.types import Message, Receive, Scope, Send
 
 from archive.decode import storable
 from index.search import Searcher
+from schema import messages
 from schema.errors import BAD_USER_INPUT, PublicError
-from schema.export import MEDIA_TYPES, YEARS, prepare_export
+from schema.export import HEADERS, MEDIA_TYPES, XLSX, YEARS, Export, prepare_export
 from schema.types import MeasureFilter
 from server.limits import allow_streaming
 
@@ -48,7 +59,24 @@ _LISTS = {  # parameter -> MeasureFilter field; each may be given more than once
     "pillar": "pillars",
     "nextYearStatus": "next_year_statuses",
 }
-_SINGLE = ("q", "fiscalYearFrom", "fiscalYearTo", "order", "limit")
+_SINGLE = ("q", "fiscalYearFrom", "fiscalYearTo", "order", "limit", "header")
+EXPORTS_BUSY = "EXPORTS_BUSY"
+
+
+class Refusal(HTTPException):
+    """An export refused before its first byte: a one-line text, in Japanese when the request
+    prefers it, and the same in headers for a HEAD request (which gets no body)."""
+
+    def __init__(
+        self, status: int, code: str, english: str, reason: str, japanese: bool, **params: object
+    ) -> None:
+        text = (messages.japanese(reason, params) if japanese else None) or english
+        headers = {
+            "x-error-code": code,
+            "x-error-reason": reason,
+            "x-error-message": quote(text, safe=""),
+        }
+        super().__init__(status, text, headers)
 
 
 def export_routes(
@@ -68,10 +96,18 @@ def export_routes(
     async def export(request: Request) -> Response:
         nonlocal running
         format = request.url.path.rsplit(".", 1)[1]
-        query, where, order, limit = _parameters(request.query_params, max_rows)
+        japanese = messages.prefers_japanese(request.headers.get("accept-language"))
+        query, where, order, limit, header = _parameters(
+            request.query_params, max_rows, format, japanese
+        )
         if running >= max_concurrent:
-            raise HTTPException(
-                503, f"this server is writing {max_concurrent} exports already; try again later"
+            raise Refusal(
+                503,
+                EXPORTS_BUSY,
+                f"this server is writing {max_concurrent} exports already; try again later",
+                EXPORTS_BUSY,
+                japanese,
+                running=max_concurrent,
             )
         running += 1
         db = sessions()
@@ -85,23 +121,36 @@ def export_routes(
                 where=where,
                 order=order,
                 limit=limit or max_rows,
+                site=str(request.base_url),  # the page is served at the root: /
             )
             if limit is None and found.total > max_rows:
-                raise HTTPException(
+                raise Refusal(
                     400,
+                    BAD_USER_INPUT,
                     f"the export holds {found.total} measures, more than this server's "
                     f"{max_rows}; narrow the filter or pass limit={max_rows}",
+                    "EXPORT_TOO_LARGE",
+                    japanese,
+                    total=found.total,
+                    largest=max_rows,
                 )
         except BaseException as error:
             release()
             db.close()
             if isinstance(error, PublicError):
                 status = 400 if error.code == BAD_USER_INPUT else 503
-                raise HTTPException(status, str(error)) from None
+                raise Refusal(
+                    status,
+                    error.code,
+                    str(error),
+                    error.reason or error.code,
+                    japanese,
+                    **error.params,
+                ) from None
             raise
         name = "search" if found.search else "measures"
         return _Export(
-            iter(()) if request.method == "HEAD" else found.chunks(format),
+            iter(()) if request.method == "HEAD" else _content(found, format, header),
             db=db,
             release=release,
             send_timeout=send_timeout,
@@ -112,7 +161,17 @@ def export_routes(
             },
         )
 
-    return [Route("/export.csv", export), Route("/export.jsonl", export)]
+    return [
+        Route("/export.csv", export),
+        Route("/export.jsonl", export),
+        Route(f"/export.{XLSX}", export),
+    ]
+
+
+def _content(found: Export, format: str, header: str | None) -> Iterator[str] | Iterator[bytes]:
+    if format == XLSX:
+        return found.workbook()
+    return found.chunks(format, header or "en")
 
 
 class _ClientStalled(Exception):
@@ -127,7 +186,7 @@ class _Export(StreamingResponse):
 
     def __init__(
         self,
-        chunks: Iterator[str],
+        chunks: Iterator[str] | Iterator[bytes],
         *,
         db: Session,
         release: Callable[[], None],
@@ -160,29 +219,50 @@ class _Export(StreamingResponse):
 
 
 def _parameters(
-    params: QueryParams, max_rows: int
-) -> tuple[str | None, MeasureFilter | None, str | None, int | None]:
+    params: QueryParams, max_rows: int, format: str, japanese: bool
+) -> tuple[str | None, MeasureFilter | None, str | None, int | None, str | None]:
+    def refuse(english: str, reason: str, **values: object) -> Refusal:
+        return Refusal(400, BAD_USER_INPUT, english, reason, japanese, **values)
+
     unknown = sorted(set(params) - set(_LISTS) - set(_SINGLE))
     if unknown:
         known = ", ".join([*_SINGLE, *_LISTS])
-        raise HTTPException(400, f"unknown parameter {unknown[0]!r}; the parameters are {known}")
+        raise refuse(
+            f"unknown parameter {unknown[0]!r}; the parameters are {known}",
+            "EXPORT_UNKNOWN_PARAMETER",
+            name=unknown[0],
+            known=known,
+        )
     for name in _SINGLE:
         if len(params.getlist(name)) > 1:
-            raise HTTPException(400, f"give {name} once")
+            raise refuse(f"give {name} once", "EXPORT_REPEATED", name=name)
     for name, value in params.multi_items():
         if not storable(value):  # a NUL (%00): PostgreSQL refuses it in a parameter
-            raise HTTPException(400, f"{name} must not contain NUL (U+0000)")
+            raise refuse(f"{name} must not contain NUL (U+0000)", "EXPORT_NUL", name=name)
     query = params.get("q")
     if query is not None and not query.strip():
-        raise HTTPException(400, "q is empty; leave it out to export the measure list")
+        raise refuse("q is empty; leave it out to export the measure list", "EXPORT_EMPTY_QUERY")
     limit = None
     if "limit" in params:
         raw = params["limit"]
         if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= max_rows):
-            raise HTTPException(400, f"limit must be a whole number from 1 to {max_rows}")
+            raise refuse(
+                f"limit must be a whole number from 1 to {max_rows}",
+                "EXPORT_LIMIT",
+                largest=max_rows,
+            )
         limit = int(raw)
+    header = params.get("header")
+    if header is not None:
+        if format == "jsonl":
+            raise refuse(
+                "header is for CSV and xlsx; JSON Lines keys are always English",
+                "EXPORT_HEADER_JSONL",
+            )
+        if header not in HEADERS:
+            raise refuse(f"header must be one of {', '.join(HEADERS)}", "EXPORT_HEADER")
     fields: dict[str, object] = {
-        field: [_year(v, name) for v in params.getlist(name)]
+        field: [_year(v, name, refuse) for v in params.getlist(name)]
         if name == "fiscalYear"
         else params.getlist(name)
         for name, field in _LISTS.items()
@@ -190,12 +270,17 @@ def _parameters(
     }
     for name, field in (("fiscalYearFrom", "fiscal_year_from"), ("fiscalYearTo", "fiscal_year_to")):
         if name in params:
-            fields[field] = _year(params[name], name)
+            fields[field] = _year(params[name], name, refuse)
     where = MeasureFilter(**fields) if fields else None  # type: ignore[arg-type]
-    return query, where, params.get("order"), limit
+    return query, where, params.get("order"), limit, header
 
 
-def _year(value: str, name: str) -> int:
+def _year(value: str, name: str, refuse: Callable[..., Refusal]) -> int:
     if not (value.isascii() and value.isdigit() and YEARS[0] <= int(value) <= YEARS[1]):
-        raise HTTPException(400, f"{name} must be a Western year such as 2020, not {value!r}")
+        raise refuse(
+            f"{name} must be a Western year such as 2020, not {value!r}",
+            "EXPORT_YEAR",
+            name=name,
+            value=value,
+        )
     return int(value)

@@ -71,9 +71,7 @@ class RequestLimits:
         cap = self.max_upload if multipart else self.max_body
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > cap:
-            await send_error(
-                send, scope, 413, "PAYLOAD_TOO_LARGE", f"the request body is over {cap} bytes"
-            )
+            await _too_large(send, scope, cap)
             return
         received = 0
         started = False
@@ -106,13 +104,12 @@ class RequestLimits:
                 await self.app(scope, counted_receive, watched_send)
         except BodyTooLarge:
             if not started:
-                await send_error(
-                    send, scope, 413, "PAYLOAD_TOO_LARGE", f"the request body is over {cap} bytes"
-                )
+                await _too_large(send, scope, cap)
         except TimeoutError:
             if not started:
+                message = f"the request took longer than {self.timeout:g} s"
                 await send_error(
-                    send, scope, 503, "TIMEOUT", f"the request took longer than {self.timeout:g} s"
+                    send, scope, 503, "TIMEOUT", message, "TIMEOUT", seconds=f"{self.timeout:g}"
                 )
             else:  # too late for an error: the connection closes before the body's end
                 streaming = scope.get("state", {}).get(_STREAMING)
@@ -120,11 +117,28 @@ class RequestLimits:
                 logger.warning("an answer ran past %g s and was cut", limit)
 
 
-async def send_error(send: Send, scope: Scope, status: int, code: str, message: str) -> None:
+async def _too_large(send: Send, scope: Scope, cap: int) -> None:
+    message = f"the request body is over {cap} bytes"
+    await send_error(send, scope, 413, "PAYLOAD_TOO_LARGE", message, "PAYLOAD_TOO_LARGE", limit=cap)
+
+
+async def send_error(
+    send: Send,
+    scope: Scope,
+    status: int,
+    code: str,
+    message: str,
+    reason: str | None = None,
+    **params: object,
+) -> None:
     """Answer with a GraphQL-shaped error, in the media type the request accepts
-    (``server/over_http.py``)."""
-    accept = dict(scope["headers"]).get(b"accept", b"").decode("latin-1")
-    body = over_http.error_body(code, message)
+    (``server/over_http.py``); in Japanese for a request that prefers it, when ``reason``
+    has a Japanese text (``schema/messages.py``)."""
+    headers_in = dict(scope["headers"])
+    accept = headers_in.get(b"accept", b"").decode("latin-1")
+    language = headers_in.get(b"accept-language", b"").decode("latin-1")
+    message = over_http.localized(language, message, reason, **params)
+    body = over_http.error_body(code, message, reason)
     headers: list[Any] = [
         (b"content-type", over_http.content_type(over_http.answer_type(accept)).encode()),
         (b"content-length", str(len(body)).encode()),

@@ -541,7 +541,9 @@ class Observer:
         except Exception:
             logger.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if status == 0:
-                await send_error(observed_send, scope, 500, "INTERNAL", "internal error")
+                await send_error(
+                    observed_send, scope, 500, "INTERNAL", "internal error", "INTERNAL"
+                )
         finally:
             try:
                 # No last body chunk was sent: the answer never started (a client gone

@@ -29,6 +29,8 @@ from typing import Any
 
 from starlette.responses import Response
 
+from schema import messages
+
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 ALLOWED_METHODS = "GET, POST"
@@ -65,11 +67,24 @@ def content_type(media_type: str) -> str:
     return f"{media_type}; charset=utf-8"
 
 
-def error_body(code: str, message: str) -> bytes:
-    """A GraphQL-shaped error answer, with no ``data``: nothing ran."""
+def error_body(code: str, message: str, reason: str | None = None) -> bytes:
+    """A GraphQL-shaped error answer, with no ``data``: nothing ran. ``reason``, when given,
+    is the key of the message's Japanese text (``schema/messages.py``)."""
+    extensions = {"code": code} if reason is None else {"code": code, "reason": reason}
     return json.dumps(
-        {"errors": [{"message": message, "extensions": {"code": code}}]}, ensure_ascii=False
+        {"errors": [{"message": message, "extensions": extensions}]}, ensure_ascii=False
     ).encode()
+
+
+def localized(
+    accept_language: str | None, message: str, reason: str | None, **params: object
+) -> str:
+    """``message``, or its Japanese text when the request prefers Japanese and the catalog
+    has one for ``reason``."""
+    if reason is None or not messages.prefers_japanese(accept_language):
+        return message
+    found = messages.japanese(reason, params)
+    return message if found is None else found
 
 
 def error_response(
@@ -78,10 +93,11 @@ def error_response(
     message: str,
     media_type: str = JSON,
     headers: Mapping[str, str] | None = None,
+    reason: str | None = None,
 ) -> Response:
     """A refusal before GraphQL ran, shaped like a GraphQL error."""
     return Response(
-        error_body(code, message),
+        error_body(code, message, reason),
         status_code=status,
         headers=dict(headers or {}),
         media_type=content_type(media_type),

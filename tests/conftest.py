@@ -250,12 +250,18 @@ def graphql(client: TestClient, query: str, **variables: Any) -> dict[str, Any]:
     return body
 
 
-def post_graphql(port: int, query: str, **variables: Any) -> dict[str, Any]:
-    """POST a GraphQL document to a server listening on 127.0.0.1:``port``; the decoded body."""
+def post_graphql(
+    port: int, query: str, *, accept_language: str | None = None, **variables: Any
+) -> dict[str, Any]:
+    """POST a GraphQL document to a server listening on 127.0.0.1:``port``; the decoded body.
+    ``accept_language``: as a browser would send it (refusals come in Japanese for ``ja``)."""
+    headers = {"content-type": "application/json"}
+    if accept_language is not None:
+        headers["accept-language"] = accept_language
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
         data=json.dumps({"query": query, "variables": variables}).encode(),
-        headers={"content-type": "application/json"},
+        headers=headers,
     )
     with urllib.request.urlopen(request, timeout=30) as answer:
         body: dict[str, Any] = json.loads(answer.read())

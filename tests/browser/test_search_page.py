@@ -21,6 +21,7 @@ from tests.conftest import REPORTS, SAMPLE, archive_of, post_graphql, settings_f
 
 pytestmark = pytest.mark.browser
 
+JA = "ja-JP"  # the Accept-Language of the browser the tests drive (locale ja-JP)
 QUERY = "市民"  # more hits than one page holds, in every year
 SEARCH = """query($text: String!, $filter: MeasureFilter, $after: String) {
   search(query: $text, filter: $filter, first: 10, after: $after) {
@@ -227,10 +228,12 @@ def test_api_errors_are_shown(three_years: int, visit: Visit) -> None:
     page = visit.page
     error = page.locator("#error")
     too_long = "市" * 300
-    refused = post_graphql(three_years, SEARCH, text=too_long)["errors"][0]
+    # The page's browser says Accept-Language: ja-JP, so the API refuses it in Japanese.
+    refused = post_graphql(three_years, SEARCH, text=too_long, accept_language=JA)["errors"][0]
     assert refused["extensions"]["code"] == "BAD_USER_INPUT"
     page.goto(_url(three_years, f"#/search?q={too_long}"))
     expect(error).to_be_visible()
+    expect(error).to_contain_text(refused["message"])
     expect(error).to_contain_text("256文字")
     _japanese(error.inner_text())
     expect(page.locator("#results")).to_be_hidden()
@@ -269,7 +272,7 @@ def test_no_index_built(tmp_path_factory: pytest.TempPathFactory, visit: Visit) 
     """An archive whose index was never built: the form still loads, a search says why."""
     settings: Settings = settings_for(tmp_path_factory.mktemp("no-index"))
     with serving(settings) as port:
-        body = post_graphql(port, SEARCH, text=QUERY)
+        body = post_graphql(port, SEARCH, text=QUERY, accept_language=JA)
         assert body["errors"][0]["extensions"]["code"] == "INDEX_UNAVAILABLE"
         page = visit.page
         page.goto(_url(port, f"#/search?q={QUERY}"))

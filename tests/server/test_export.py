@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import pytest
 from click.testing import CliRunner
@@ -32,7 +33,8 @@ from tests.conftest import SAMPLE, archive_of, graphql, settings_for, store_env
 
 BOM = "\ufeff".encode()
 MEASURE_FIELDS = """id fiscalYear number title description achievement municipality
-  departments { name } carryOver { tag status fiscalYear }
+  departments { name } departmentsOthers document { municipalityCode }
+  carryOver { tag status fiscalYear }
   indicators { label value unit approximate text }"""
 MEASURES = f"""query($filter: MeasureFilter, $order: MeasureOrder) {{
   measures(filter: $filter, orderBy: $order, first: 100) {{
@@ -86,6 +88,12 @@ def _jsonl(content: bytes) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines()]
 
 
+def _page(node: dict[str, Any]) -> str:
+    """The measure's page on the test client's site: the page's route, #/measure/<id>, with
+    the id escaped as the page's own links escape it (encodeURIComponent)."""
+    return "http://testserver/#/measure/" + quote(node["id"], safe="")
+
+
 def _as_csv(node: dict[str, Any]) -> dict[str, str]:
     """What the API says of a measure, as the export's CSV columns."""
     carry = node["carryOver"] or {}
@@ -101,6 +109,9 @@ def _as_csv(node: dict[str, Any]) -> dict[str, str]:
         "next_year_tag": carry.get("tag") or "",
         "next_year_status": carry.get("status") or "",
         "next_year_fiscal_year": str(carry.get("fiscalYear") or ""),
+        "departments_others": "外" if node["departmentsOthers"] else "",
+        "municipality_code": node["document"]["municipalityCode"] or "",
+        "url": _page(node),
     }
 
 
@@ -119,6 +130,9 @@ def _as_jsonl(node: dict[str, Any]) -> dict[str, Any]:
         "next_year_status": carry.get("status"),
         "next_year_fiscal_year": carry.get("fiscalYear"),
         "indicators": node["indicators"],
+        "departments_others": node["departmentsOthers"],
+        "municipality_code": node["document"]["municipalityCode"],
+        "url": _page(node),
     }
 
 
@@ -223,7 +237,7 @@ def test_the_limit_is_honoured(portal: TestClient) -> None:
 def test_bad_parameters_are_a_400_with_one_line(
     client: TestClient, query: str, message: str
 ) -> None:
-    for path in ("/export.csv", "/export.jsonl"):
+    for path in ("/export.csv", "/export.jsonl", "/export.xlsx"):
         response = client.get(f"{path}?{query}")
         assert response.status_code == 400
         assert response.headers["content-type"].startswith("text/plain")
@@ -411,7 +425,9 @@ def test_cli_search_is_the_api_search(sample_settings: Settings, client: TestCli
         assert message in result.output
 
 
-def _scope(path: str, method: str = "GET") -> dict[str, Any]:
+def _scope(
+    path: str, method: str = "GET", headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> dict[str, Any]:
     target, _, query = path.partition("?")
     return {
         "type": "http",
@@ -423,7 +439,7 @@ def _scope(path: str, method: str = "GET") -> dict[str, Any]:
         "raw_path": target.encode(),
         "query_string": query.encode(),
         "root_path": "",
-        "headers": [(b"host", b"testserver")],
+        "headers": [(b"host", b"testserver"), *headers],
         "client": ("127.0.0.1", 1),
         "server": ("testserver", 80),
     }
@@ -494,6 +510,15 @@ def test_an_export_past_the_cap_is_a_503_and_a_gone_client_frees_its_connection(
         await app(_scope("/export.jsonl"), refused.receive, refused.send)
         assert refused.status == 503
         assert refused.body == b"this server is writing 1 exports already; try again later"
+        japanese = _Client()  # the page asks in Japanese, with HEAD: the headers say it all
+        scope = _scope("/export.xlsx", "HEAD", ((b"accept-language", b"ja,en;q=0.8"),))
+        await app(scope, japanese.receive, japanese.send)
+        assert japanese.status == 503
+        headers = {k.decode(): v.decode() for k, v in japanese.messages[0]["headers"]}
+        assert headers["x-error-code"] == headers["x-error-reason"] == "EXPORTS_BUSY"
+        said = unquote(headers["x-error-message"])
+        assert "書き出し" in said
+        assert japanese.body in (b"", said.encode())
         assert engine.pool.checkedout() == 1
         reading.gone.set()  # the client disconnects
         await task

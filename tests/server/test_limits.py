@@ -340,7 +340,7 @@ def test_a_chunked_body_over_the_limit_is_413(
         assert big.status_code == 413
         assert big.json()["errors"][0] == {
             "message": "the request body is over 2000 bytes",
-            "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+            "extensions": {"code": "PAYLOAD_TOO_LARGE", "reason": "PAYLOAD_TOO_LARGE"},
         }
         # An upload: the upload cap, counted the same way.
         upload = client.post(
