@@ -53,6 +53,8 @@ def _is_japanese(message: str) -> bool:
         ("fiscalYear:2021..2019", "YEARS_BACKWARDS", "fiscalYear:2021..2019 runs", "2021..2019"),
         ("fiscalYear:昨年", "NOT_A_YEAR", "fiscalYear:昨年 is not a year", "昨年"),
         ("x" * (MAX_QUERY_LENGTH + 1), "QUERY_TOO_LONG", "limited to 256 characters", "256"),
+        ("防災 AND", "AND_NEEDS_TERMS", "AND needs a term on each side", "AND"),
+        ("tag:R3R", "NOT_A_TAG", "tag:R3R is not a next-year tag", "R3R"),
     ],
 )
 def test_a_search_the_syntax_refuses_is_told_in_japanese(
