@@ -51,7 +51,7 @@ from index.writing import (
 )
 from schema.export import FORMATS, SEARCH_ORDERS, YEARS
 from server.resources import StoreUnavailable, open_searcher, open_store
-from server.settings import Settings, SettingsError
+from server.settings import Settings, SettingsError, default_help
 
 _YEAR = click.IntRange(*YEARS)  # a Western fiscal year, four digits as the HTTP export checks
 
@@ -116,7 +116,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     "--nice",
     type=click.IntRange(0, 19),
     help="Lower this run's CPU priority by N (0: as it is), so that a server on the same "
-    "machine answers first.  [default: PLAN_ARCHIVE_INGEST_NICE, 10]",
+    f"machine answers first.  {default_help('PLAN_ARCHIVE_INGEST_NICE')}",
 )
 @click.option(
     "--store-only",
@@ -147,7 +147,7 @@ def ingest(
     running it again finishes the job (files already stored come back unchanged). On a
     terminal a progress line shows on stderr. Exits 1 if any file was refused.
 
-    The run yields the CPU to other work (--nice 10): with a server on the same cores, an
+    The run yields the CPU to other work (--nice): with a server on the same cores, an
     ingest slows its answers down far less, and takes longer only when they compete.
     """
     if layout is not None and layout not in LAYOUTS:

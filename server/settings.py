@@ -1,5 +1,12 @@
 """Configuration: one frozen ``Settings`` built once from the environment.
 
+Every variable is declared once, in ``SETTINGS``: its name, the ``Settings`` field it sets,
+how its text is read (and refused), its default as one would write it, and its help. That
+table builds ``Settings``, the README's table (``python -m server.settings --markdown``,
+compared by tests/test_docs.py) and the defaults ``--help`` shows (``default_help``). A plain
+table rather than pydantic-settings: that would add pydantic for 28 variables, and its own
+messages would replace the ones operators (and tests) know.
+
 Each value comes from the process environment, then from a ``.env`` file, then from the
 default. Nothing else in plan-archive reads its configuration from ``os.environ`` (the PDF
 reader only passes PATH and the locale on to its child, and ``plan-archive serve`` hands
@@ -8,9 +15,11 @@ its workers the folder of their connection counts, server/balance.py); tests pas
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dotenv import dotenv_values
 
@@ -22,44 +31,354 @@ class SettingsError(ValueError):
     """A configuration value that cannot be used; the message names the variable."""
 
 
-def _nice(value: float) -> int:
-    if not value.is_integer() or value > 19:
-        raise SettingsError("PLAN_ARCHIVE_INGEST_NICE must be a whole number from 0 to 19")
-    return int(value)
+# How a variable's text is read: each reader takes the variable's name (for its message) and
+# its text, and returns the value or raises SettingsError.
+Reader = Callable[[str, str], Any]
+
+# One spelling for every yes-or-no variable: the union of what each accepted before.
+TRUE = ("true", "1", "yes", "on")
+FALSE = ("false", "0", "no", "off")
+
+
+def _flag(yes: str, no: str) -> Reader:
+    """A yes-or-no variable; ``yes`` and ``no`` are the words its message and README use."""
+
+    def read(name: str, text: str) -> bool:
+        word = text.strip().lower()
+        if word not in TRUE + FALSE:
+            raise SettingsError(f"{name} must be {yes} or {no}")
+        return word in TRUE
+
+    return read
+
+
+def _choice(*options: str) -> Reader:
+    def read(name: str, text: str) -> str:
+        word = text.strip().lower()
+        if word not in options:
+            raise SettingsError(f"{name} must be {' or '.join(options)}")
+        return word
+
+    return read
+
+
+def _folder(name: str, text: str) -> Path:
+    return Path(text).expanduser()
+
+
+def _url(name: str, text: str) -> str:
+    """A SQLAlchemy URL, or "" for the SQLite file in the data folder (``from_env``)."""
+    url = text.strip()
+    if url and "://" not in url:
+        raise SettingsError(
+            f"{name} must be a SQLAlchemy URL such as postgresql+psycopg://user@host/db"
+        )
+    return url
+
+
+def _tokens(name: str, text: str) -> tuple[str, ...]:
+    return tuple(token.strip() for token in text.split(",") if token.strip())
+
+
+def _number(name: str, text: str, zero: bool = False) -> float:
+    text = text.strip()
+    try:
+        parsed = float(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, not {text!r}") from None
+    if parsed < 0 or (parsed == 0 and not zero):
+        raise SettingsError(f"{name} must be {'zero or more' if zero else 'above zero'}")
+    return parsed
+
+
+def _seconds(name: str, text: str) -> float:
+    return _number(name, text)
+
+
+def _count(name: str, text: str) -> int:
+    """A number above zero, its fraction dropped (as these variables were always read)."""
+    return int(_number(name, text))
+
+
+def _connections(name: str, text: str) -> int:
+    return max(1, _count(name, text))
+
+
+def _whole(name: str, text: str) -> int:
+    parsed = _number(name, text)
+    if not parsed.is_integer():
+        raise SettingsError(f"{name} must be a whole number")
+    return int(parsed)
+
+
+def _mebibytes(name: str, text: str) -> int:
+    return _count(name, text) << 20
+
+
+def _mebibytes_or_zero(name: str, text: str) -> int:
+    return int(_number(name, text, zero=True)) << 20
+
+
+def _niceness(name: str, text: str) -> int:
+    parsed = _number(name, text, zero=True)
+    if not parsed.is_integer() or parsed > 19:
+        raise SettingsError(f"{name} must be a whole number from 0 to 19")
+    return int(parsed)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # the variable
+    field: str  # the Settings field it sets; "limits.max_depth" is a field of Settings.limits
+    read: Reader
+    default: str  # as one would write it in the variable
+    help: str  # the README's "meaning"
+    shown: str = ""  # the README's default, when not the text of ``default``
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "PLAN_ARCHIVE_DATA_DIR",
+        "data_dir",
+        _folder,
+        "./var",
+        "folder for the embedded store and the index",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_DATABASE_URL",
+        "database_url",
+        _url,
+        "",
+        "SQLAlchemy URL of the store, e.g. `postgresql+psycopg://user@host/db` "
+        "(install the `postgres` extra)",
+        shown="SQLite file in the data folder",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_API_TOKENS",
+        "api_tokens",
+        _tokens,
+        "",
+        "comma-separated bearer tokens that may run mutations",
+        shown="none: mutations refused",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_GRAPHIQL",
+        "graphiql",
+        _flag("true", "false"),
+        "true",
+        "serve GraphiQL to browsers at `/graphql`",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_MAX_QUERY_DEPTH",
+        "limits.max_depth",
+        _count,
+        "8",
+        "GraphQL limit: fields within fields in one query, fragment spreads counted",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_MAX_ALIASES",
+        "limits.max_aliases",
+        _count,
+        "15",
+        "GraphQL limit: aliases in one query, fragment spreads counted",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_MAX_TOKENS",
+        "limits.max_tokens",
+        _count,
+        "2000",
+        "GraphQL limit: tokens in one document",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_MAX_PAGE_SIZE",
+        "limits.max_page_size",
+        _count,
+        "100",
+        "GraphQL limit: `first`/`last` of one list, and the IDs `nodes` takes",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_MAX_COST",
+        "limits.max_cost",
+        _count,
+        "25000",
+        "GraphQL limit: the estimated cost of one query (`QUERY_TOO_COSTLY`)",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_MAX_BODY_BYTES",
+        "max_body_bytes",
+        _count,
+        str(1 << 20),
+        "bytes in the body of one GraphQL request",
+        shown="`1048576` (1 MiB)",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_MAX_UPLOAD_BYTES",
+        "max_upload_bytes",
+        _count,
+        str(50 << 20),
+        "bytes in the body of one upload (a multipart request)",
+        shown="`52428800` (50 MiB)",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_REQUEST_TIMEOUT",
+        "request_timeout",
+        _seconds,
+        "10",
+        "seconds a request may take until its answer starts",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_WORKER_THREADS",
+        "worker_threads",
+        _whole,
+        "4",
+        "GraphQL requests that work at once in one server process (each in a worker thread, "
+        "off the event loop; a request starts beside another only once that one has worked "
+        "25 ms); the rest wait their turn",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_INGEST_NICE",
+        "ingest_nice",
+        _niceness,
+        "10",
+        "how much `plan-archive ingest` lowers its CPU priority (`--nice`); `0` keeps it",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_INDEX_POLL",
+        "index_poll",
+        _seconds,
+        "1",
+        "seconds between a server's looks at the store's index log, for changes made by "
+        "another process or node (docs/deployment.md)",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_INDEX_LOG_RETENTION",
+        "index_log_retention",
+        _seconds,
+        str(7 * 24 * 3600),
+        "seconds the store keeps an index log entry; an index further behind (a node down "
+        "longer) is rebuilt from the store",
+        shown="`604800` (7 days)",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_STREAM_TIMEOUT",
+        "stream_timeout",
+        _seconds,
+        "300",
+        "seconds a streamed answer (an export) may run in all",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_HEADER_TIMEOUT",
+        "header_timeout",
+        _seconds,
+        "10",
+        "seconds a connection has to send a whole request head, from its opening and from "
+        "each answer; then it is closed (408 if part of a head came)",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_MAX_CONNECTIONS",
+        "max_connections",
+        _connections,
+        "1000",
+        "connections one server process holds; one more closes the one waiting longest for "
+        "a head, or, when all are requests under way, is answered 503",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_MAX_EXPORT_ROWS",
+        "max_export_rows",
+        _count,
+        "50000",
+        "rows one HTTP export may hold (the CLI has no cap)",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_MAX_CONCURRENT_EXPORTS",
+        "max_concurrent_exports",
+        _count,
+        "2",
+        "HTTP exports one server process sends at once (one more is a 503); each holds a "
+        "store connection until it is sent",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_RESPONSE_CACHE_MB",
+        "response_cache_bytes",
+        _mebibytes_or_zero,
+        "64",
+        "response cache per worker; `0` turns it off",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_LOCK_TIMEOUT",
+        "lock_timeout",
+        _seconds,
+        "30",
+        "seconds a writer waits for another before it is refused (`STORE_BUSY`)",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_STATEMENT_TIMEOUT",
+        "statement_timeout",
+        _seconds,
+        "30",
+        "seconds one SQL statement may run on PostgreSQL (`STORE_TIMEOUT`)",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_METRICS",
+        "metrics",
+        _flag("on", "off"),
+        "on",
+        "`on` serves `/metrics`, `off` removes it",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_LOG_FORMAT",
+        "log_format",
+        _choice("json", "text"),
+        "json",
+        "`json` (one object per line) or `text`",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_PDF_TIMEOUT",
+        "pdf_limits.seconds",  # and, in whole seconds, its CPU time (from_env)
+        _seconds,
+        "60",
+        "seconds (wall clock and CPU) one PDF may take to read; an upload also stays within "
+        "the request timeout",
+    ),
+    Setting(
+        "PLAN_ARCHIVE_PDF_MEMORY_MB",
+        "pdf_limits.memory_bytes",
+        _mebibytes,
+        "1024",
+        "memory the PDF-reading process may use",
+    ),
+)
 
 
 @dataclass(frozen=True)
 class Settings:
+    """The values of ``SETTINGS`` (each field's meaning is its variable's help there)."""
+
     data_dir: Path
     database_url: str
-    api_tokens: tuple[str, ...] = ()
-    graphiql: bool = True
-    limits: Limits = field(default_factory=Limits)
-    max_body_bytes: int = 1 << 20  # 1 MiB for a GraphQL request
-    max_upload_bytes: int = 50 << 20  # 50 MiB for an uploaded report
-    request_timeout: float = 10.0  # until the answer starts
-    worker_threads: int = 4  # GraphQL requests working at once in one server process
-    stream_timeout: float = 300.0  # for the whole of a streamed answer (an export)
-    max_export_rows: int = 50_000  # rows in one export over HTTP
-    max_concurrent_exports: int = 2  # exports sent at once by one server process
-    response_cache_bytes: int = 64 << 20  # 0 turns the response cache off
-    statement_timeout: float = 30.0  # seconds, PostgreSQL
-    lock_timeout: float = 30.0  # seconds a writer waits for another (both stores)
-    pdf_limits: PdfLimits = field(default_factory=PdfLimits)  # reading a PDF, per file
-    metrics: bool = True  # serve /metrics (docs/operations.md)
-    log_format: str = "json"  # "json" or "text" lines on stderr, under plan-archive serve
+    api_tokens: tuple[str, ...]
+    graphiql: bool
+    limits: Limits
+    max_body_bytes: int
+    max_upload_bytes: int
+    request_timeout: float
+    worker_threads: int
+    stream_timeout: float
+    max_export_rows: int
+    max_concurrent_exports: int
+    response_cache_bytes: int
+    statement_timeout: float
+    lock_timeout: float
+    pdf_limits: PdfLimits
+    metrics: bool
+    log_format: str
     # prometheus_client's multiprocess folder, set by `plan-archive serve` for its workers
-    metrics_dir: Path | None = None
-    # Slow and idle clients (server/connections.py): seconds a connection has to send a whole
-    # request head, and connections one server process holds before it answers 503.
-    header_timeout: float = 10.0
-    max_connections: int = 1000
-    # How much `plan-archive ingest` lowers its CPU priority, so a server answers first.
-    ingest_nice: int = 10
-    # The index log (#19): seconds it keeps an entry (an index further behind rebuilds), and
-    # how often a server checks it for changes made elsewhere (another node, the CLI).
-    index_log_retention: float = 7 * 24 * 3600.0
-    index_poll: float = 1.0
+    metrics_dir: Path | None
+    header_timeout: float
+    max_connections: int
+    ingest_nice: int
+    index_log_retention: float
+    index_poll: float
 
     @property
     def index_dir(self) -> Path:
@@ -78,92 +397,59 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], env_file: Path | None = Path(".env")) -> Settings:
-        file_values: dict[str, str | None] = {}
+        in_file: dict[str, str | None] = {}
         if env_file is not None and env_file.is_file():
-            file_values = dict(dotenv_values(env_file))
-
-        def value(name: str, default: str) -> str:
-            if name in environ:
-                return environ[name]
-            from_file = file_values.get(name)
-            return from_file if from_file is not None else default
-
-        data_dir = Path(value("PLAN_ARCHIVE_DATA_DIR", "./var")).expanduser()
-        database_url = value("PLAN_ARCHIVE_DATABASE_URL", "").strip()
-        if not database_url:
-            database_url = f"sqlite:///{(data_dir / 'archive.sqlite3').resolve()}"
-        elif "://" not in database_url:
-            raise SettingsError(
-                "PLAN_ARCHIVE_DATABASE_URL must be a SQLAlchemy URL such as "
-                "postgresql+psycopg://user@host/db"
+            in_file = dict(dotenv_values(env_file))
+        fields: dict[str, Any] = {}
+        parts: dict[str, dict[str, Any]] = {"limits": {}, "pdf_limits": {}}
+        for setting in SETTINGS:
+            text = environ.get(setting.name)
+            if text is None:
+                text = in_file.get(setting.name)
+            value = setting.read(setting.name, setting.default if text is None else text)
+            part, _, name = setting.field.rpartition(".")
+            (parts[part] if part else fields)[name] = value
+        pdf = parts["pdf_limits"]
+        pdf["cpu_seconds"] = max(1, int(pdf["seconds"]))  # the CPU limit takes whole seconds
+        if not fields["database_url"]:
+            fields["database_url"] = (
+                f"sqlite:///{(fields['data_dir'] / 'archive.sqlite3').resolve()}"
             )
-        tokens = tuple(
-            t.strip() for t in value("PLAN_ARCHIVE_API_TOKENS", "").split(",") if t.strip()
-        )
-
-        def number(name: str, default: float, zero: bool = False) -> float:
-            raw = value(name, str(default)).strip()
-            try:
-                parsed = float(raw)
-            except ValueError:
-                raise SettingsError(f"{name} must be a number, not {raw!r}") from None
-            if parsed < 0 or (parsed == 0 and not zero):
-                raise SettingsError(f"{name} must be {'zero or more' if zero else 'above zero'}")
-            return parsed
-
-        def whole(name: str, default: int) -> int:
-            parsed = number(name, default)
-            if not parsed.is_integer():
-                raise SettingsError(f"{name} must be a whole number")
-            return int(parsed)
-
-        graphiql = value("PLAN_ARCHIVE_GRAPHIQL", "true").strip().lower()
-        if graphiql not in ("true", "false", "1", "0", "yes", "no"):
-            raise SettingsError("PLAN_ARCHIVE_GRAPHIQL must be true or false")
-        metrics = value("PLAN_ARCHIVE_METRICS", "on").strip().lower()
-        if metrics not in ("on", "off"):
-            raise SettingsError("PLAN_ARCHIVE_METRICS must be on or off")
-        log_format = value("PLAN_ARCHIVE_LOG_FORMAT", "json").strip().lower()
-        if log_format not in ("json", "text"):
-            raise SettingsError("PLAN_ARCHIVE_LOG_FORMAT must be json or text")
+        # prometheus_client reads this one from the process environment, and so do we
         metrics_dir = environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
         return cls(
-            data_dir=data_dir,
-            database_url=database_url,
-            api_tokens=tokens,
-            graphiql=graphiql in ("true", "1", "yes"),
-            limits=Limits(
-                max_depth=int(number("PLAN_ARCHIVE_MAX_QUERY_DEPTH", 8)),
-                max_aliases=int(number("PLAN_ARCHIVE_MAX_ALIASES", 15)),
-                max_tokens=int(number("PLAN_ARCHIVE_MAX_TOKENS", 2000)),
-                max_page_size=int(number("PLAN_ARCHIVE_MAX_PAGE_SIZE", 100)),
-                max_cost=int(number("PLAN_ARCHIVE_MAX_COST", 25_000)),
-            ),
-            max_body_bytes=int(number("PLAN_ARCHIVE_MAX_BODY_BYTES", 1 << 20)),
-            max_upload_bytes=int(number("PLAN_ARCHIVE_MAX_UPLOAD_BYTES", 50 << 20)),
-            request_timeout=number("PLAN_ARCHIVE_REQUEST_TIMEOUT", 10.0),
-            worker_threads=whole("PLAN_ARCHIVE_WORKER_THREADS", 4),
-            stream_timeout=number("PLAN_ARCHIVE_STREAM_TIMEOUT", 300.0),
-            max_export_rows=int(number("PLAN_ARCHIVE_MAX_EXPORT_ROWS", 50_000)),
-            max_concurrent_exports=int(number("PLAN_ARCHIVE_MAX_CONCURRENT_EXPORTS", 2)),
-            statement_timeout=number("PLAN_ARCHIVE_STATEMENT_TIMEOUT", 30.0),
-            lock_timeout=number("PLAN_ARCHIVE_LOCK_TIMEOUT", 30.0),
-            pdf_limits=PdfLimits(
-                seconds=number("PLAN_ARCHIVE_PDF_TIMEOUT", 60.0),
-                cpu_seconds=max(1, int(number("PLAN_ARCHIVE_PDF_TIMEOUT", 60.0))),
-                memory_bytes=int(number("PLAN_ARCHIVE_PDF_MEMORY_MB", 1024)) << 20,
-            ),
-            response_cache_bytes=int(number("PLAN_ARCHIVE_RESPONSE_CACHE_MB", 64, zero=True)) << 20,
-            metrics=metrics == "on",
-            log_format=log_format,
+            **fields,
+            limits=Limits(**parts["limits"]),
+            pdf_limits=PdfLimits(**pdf),
             metrics_dir=Path(metrics_dir) if metrics_dir else None,
-            header_timeout=number("PLAN_ARCHIVE_HEADER_TIMEOUT", 10.0),
-            max_connections=max(1, int(number("PLAN_ARCHIVE_MAX_CONNECTIONS", 1000))),
-            ingest_nice=_nice(number("PLAN_ARCHIVE_INGEST_NICE", 10, zero=True)),
-            index_log_retention=number("PLAN_ARCHIVE_INDEX_LOG_RETENTION", 7 * 24 * 3600.0),
-            index_poll=number("PLAN_ARCHIVE_INDEX_POLL", 1.0),
         )
 
     def prepare_data_dir(self) -> None:
         """Create the data folder (and so the SQLite file's folder) if it is missing."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def setting(name: str) -> Setting:
+    """The declaration of the variable ``name``."""
+    return next(each for each in SETTINGS if each.name == name)
+
+
+def default_help(name: str) -> str:
+    """What ``--help`` says of an option whose default is the variable ``name``."""
+    return f"[default: {name}, {setting(name).default}]"
+
+
+def markdown() -> str:
+    """The README's table of variables, and how a yes-or-no variable is written."""
+    rows = ["| variable | meaning | default |", "| --- | --- | --- |"]
+    for each in SETTINGS:
+        default = each.shown or f"`{each.default}`"
+        rows.append(f"| `{each.name}` | {each.help} | {default} |")
+    flags = ", ".join(f"`{yes}`/`{no}`" for yes, no in zip(TRUE, FALSE, strict=True))
+    return "\n".join(rows) + (f"\n\nA yes-or-no variable takes any of {flags}, in any case.\n")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--markdown"]:
+        sys.exit("usage: python -m server.settings --markdown")
+    sys.stdout.write(markdown())
