@@ -12,10 +12,11 @@ In a fresh schema of that database:
 3. meanwhile each node's ``/readyz`` is read every 100 ms: ``index_lag_seconds`` is the age
    of the oldest change its index has not applied (0 when in step). Printed: its p50, p95
    and maximum over the ingest, and how long after the ingest every node was in step;
-4. ``--clients`` clients search back to back for ``--seconds``, first all on one node, then
+4. at rest, one report stored at a time (five times): the largest lag any node showed;
+5. ``--clients`` clients search back to back for ``--seconds``, first all on one node, then
    spread over the three: requests per second and p95 of each, and their ratio.
 
-All nodes share this machine's cores, so step 4 says how much of one node's throughput is
+All nodes share this machine's cores, so step 5 says how much of one node's throughput is
 CPU-bound (three processes on 2 cores cannot triple it), not how a cluster scales.
 This is a benchmark, not a test: it prints figures and asserts nothing.
 """
@@ -201,6 +202,33 @@ def main() -> None:
             f"({len(every)} samples of 3 nodes)"
         )
         print(f"in step after        {settled:5.2f} s  (every node, from the ingest's end)")
+
+        # At rest: one report stored at a time; the largest lag any node showed before it
+        # held it (the age of the change when last seen unapplied, sampled every 20 ms).
+        single = nodes.root / "single"
+        single.mkdir()
+        at_rest = []
+        for number, (name, data) in enumerate(reports(500)[:5]):
+            path = single / f"rest-{number}-{name}"
+            path.write_bytes(data.replace("情報化推進".encode(), f"試行{number}".encode()))
+            subprocess.run(
+                [sys.executable, "-m", "server.cli", "ingest", "--store-only", str(path)],
+                env=nodes.env("a"),
+                capture_output=True,
+                check=True,
+            )
+            seen = 0.0
+            while True:
+                answers = [readyz(port) or {} for port in ports]
+                seen = max([seen, *(float(a.get("index_lag_seconds", 0)) for a in answers)])
+                if all(a.get("index_behind") == 0 for a in answers):
+                    break
+                time.sleep(0.02)
+            at_rest.append(seen)
+        print(
+            f"lag at rest          p50 {statistics.median(at_rest):5.2f} s   "
+            f"max {max(at_rest):5.2f} s  (one report of 100 measures at a time, 5 times)"
+        )
 
         one, one_p95 = asyncio.run(search_load(ports[:1], args.clients, args.seconds))
         three, three_p95 = asyncio.run(search_load(ports, args.clients, args.seconds))
