@@ -534,6 +534,11 @@ def search(
 
     query = " ".join(words)
     engine = _open(obj, index=True)
+    # The store may have changed through another process or node since this folder's index
+    # last followed its log: catch up first, as a server's follower would (#19).
+    behind = _index(reader(engine), obj.settings)
+    if behind:
+        click.echo(f"plan-archive: {behind.removeprefix('; ')}", err=True)
     searcher = open_searcher(obj.settings)
     click.get_current_context().call_on_close(searcher.close)
     where = MeasureFilter(
