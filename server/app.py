@@ -113,7 +113,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self.index_updates = BackgroundUpdates(
             self.writer,
             settings.index_dir,
-            poll=settings.index_poll,
+            poll=settings.index_poll or None,
             retention=settings.index_log_retention,
         )
         self.threads = WorkerThreads(settings.worker_threads)
@@ -415,7 +415,8 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # Follow the store's log from now on: changes written elsewhere (the CLI, another
         # node) reach this node's index without a request asking (#19 point 2).
-        graphql.index_updates.start()
+        if settings.index_poll:
+            graphql.index_updates.start()
         yield
         # Both wait for work in progress: in threads, so the loop keeps closing connections.
         await asyncio.to_thread(graphql.index_updates.close)

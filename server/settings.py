@@ -115,6 +115,10 @@ def _mebibytes(name: str, text: str) -> int:
     return _count(name, text) << 20
 
 
+def _seconds_or_zero(name: str, text: str) -> float:
+    return _number(name, text, zero=True)
+
+
 def _mebibytes_or_zero(name: str, text: str) -> int:
     return int(_number(name, text, zero=True)) << 20
 
@@ -245,10 +249,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "PLAN_ARCHIVE_INDEX_POLL",
         "index_poll",
-        _seconds,
+        _seconds_or_zero,
         "1",
         "seconds between a server's looks at the store's index log, for changes made by "
-        "another process or node (docs/deployment.md)",
+        "another process or node, which it applies to its own index, building it first if "
+        "there is none (docs/deployment.md); `0`: the server does not follow the log, and "
+        "its index takes only its own changes (one process writes, or commands keep it)",
     ),
     Setting(
         "PLAN_ARCHIVE_INDEX_LOG_RETENTION",
