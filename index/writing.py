@@ -304,9 +304,11 @@ def apply_pending(
         at = read_position(writer.folder)
         with sessions() as db:
             if at is None and not read_toc(writer.folder).segments:
-                head = queries.index_log_head(db)  # first: rows read after it are newer
+                # New: every document, read after the log's head, so nothing committed
+                # meanwhile is missed (it is applied again next time, harmlessly).
+                target = queries.index_log_head(db)
                 touched = queries.document_ids(db)
-                tasks = [IndexTask(id=head)] if head else []
+                count = len(touched)
             else:
                 floor = queries.index_log_floor(db)
                 at = at or 0
@@ -317,12 +319,14 @@ def apply_pending(
                         f"has forgotten those up to {floor}: it is rebuilt from the store"
                     )
                 tasks = queries.index_log_after(db, at)
+                target = tasks[-1].id if tasks else at
                 touched = sorted({task.document_id for task in tasks})
+                count = len(tasks)
             rows = queries.index_rows(db, touched)
-        if not tasks:  # another applier did the work while we waited
+        if not touched:  # nothing to write: another applier did it, or an empty store
             writer.cancel()
-            if read_position(writer.folder) is None:
-                _write_position(writer.folder, at or 0)
+            if read_position(writer.folder) != target:
+                _write_position(writer.folder, target)
             return Applied(0, 0, 0)
         writer.delete_documents(touched)
         for row in rows:
@@ -330,10 +334,10 @@ def apply_pending(
         faults.point("index-commit")
         writer.commit()
         faults.point("indexed")
-        _write_position(writer.folder, tasks[-1].id)
+        _write_position(writer.folder, target)
     if retention is not None:
         trim(sessions, retention)
-    return Applied(len(tasks), len(touched), len(rows))
+    return Applied(count, len(touched), len(rows))
 
 
 def trim(sessions: sessionmaker[Session], retention: float) -> int:

@@ -126,3 +126,21 @@ def test_lag_is_the_age_of_the_oldest_change_not_applied(archive: Archive) -> No
     assert behind is not None
     assert behind[0] == 1
     assert behind[1] >= 0.2
+
+
+def test_a_new_index_of_a_store_whose_log_was_emptied_holds_every_document(
+    archive: Archive,
+) -> None:
+    """Before the log, applied entries were deleted: a store upgraded then has documents and
+    an empty log. A new node's index reads every document, not the log."""
+    for report in REPORTS[:2]:
+        archive.ingest(report.read_bytes(), report.name)
+    with db.writer(archive.engine)() as session, session.begin():
+        session.execute(text("DELETE FROM index_tasks"))
+    other = archive.index_dir.parent / "new-node-index"
+    follow(archive.reader, other)
+    found = check(archive.reader, other)
+    assert found.consistent, found
+    assert not check(archive.reader, other).missing
+    with archive.reader() as session:
+        assert position(other) == queries.index_log_head(session)
