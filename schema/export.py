@@ -349,6 +349,9 @@ def _xlsx_cell(sheet: Any, column: str, value: Any) -> Any:
     # Characters a workbook cannot hold (C0 controls but tab and line breaks) are left out.
     cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", value))
     cell.data_type = "s"
+    if column == "url":  # the measure's page, a link Excel opens on a click
+        cell.hyperlink = value
+        cell.style = "Hyperlink"
     if column in _TEXT_CODES:
         cell.number_format = "@"
     return cell
