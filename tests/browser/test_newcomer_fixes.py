@@ -113,6 +113,8 @@ def test_the_page_exports_a_csv_with_japanese_headers(three_years: int, visit: V
             return next(csv.reader(io.StringIO(answer.read().decode("utf-8-sig"))))
 
     assert "header=ja" in urlsplit(href).query
+    # Chromium takes the UTF-8 name (RFC 6266 filename*): the file is named after the search.
+    assert download.value.suggested_filename == f"plan-archive-{QUERY}.csv"
     assert got[0] == header("ja") != header("en")
     _assert_clean_but_downloads(visit)
 
