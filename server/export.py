@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
@@ -148,7 +150,6 @@ def export_routes(
                     **error.params,
                 ) from None
             raise
-        name = "search" if found.search else "measures"
         return _Export(
             iter(()) if request.method == "HEAD" else _content(found, format, header),
             db=db,
@@ -156,7 +157,7 @@ def export_routes(
             send_timeout=send_timeout,
             media_type=MEDIA_TYPES[format],
             headers={
-                "content-disposition": f'attachment; filename="plan-archive-{name}.{format}"',
+                "content-disposition": _disposition(query if found.search else None, where, format),
                 "x-total-count": str(found.total),
             },
         )
@@ -216,6 +217,39 @@ class _Export(StreamingResponse):
             self.release()
             with CancelScope(shield=True):  # run even if this task is being cancelled
                 await run_in_threadpool(self.db.close)
+
+
+# Characters a file name may not hold on Windows, macOS or Linux, control characters and
+# blanks: each run becomes one "_".
+_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f\\/:*?"<>|\s]+')
+_NAME_LENGTH = 40  # characters of the query kept in a file name
+
+
+def _disposition(query: str | None, where: MeasureFilter | None, format: str) -> str:
+    """``attachment`` named after the export, so exports of different searches do not pile up
+    under one name: ``plan-archive-<query>-<years>.<format>`` for a search (the query
+    sanitised for a file name and cut to 40 characters; the years chosen, or a range),
+    ``plan-archive-measures`` for the list. RFC 6266: ``filename*`` in UTF-8, and ``filename``
+    an ASCII fallback (``search`` in place of a query that is not plain ASCII)."""
+    years = ""
+    if where is not None:
+        if where.fiscal_years:
+            years = "_".join(str(year) for year in sorted(set(where.fiscal_years)))
+        elif where.fiscal_year_from is not None or where.fiscal_year_to is not None:
+            low, high = where.fiscal_year_from, where.fiscal_year_to
+            years = f"{low or ''}-{high or ''}"
+    if query is None:
+        parts = fallback_parts = ["measures"]
+    else:
+        named = _UNSAFE_IN_NAME.sub("_", unicodedata.normalize("NFC", query)).strip("._")
+        named = named[:_NAME_LENGTH].strip("._") or "search"
+        plain = named if re.fullmatch(r"[A-Za-z0-9._-]+", named) else "search"
+        parts, fallback_parts = [named, years], [plain, years]
+    name = "-".join(["plan-archive", *filter(None, parts)]) + f".{format}"
+    fallback = "-".join(["plan-archive", *filter(None, fallback_parts)]) + f".{format}"
+    if name == fallback:
+        return f'attachment; filename="{name}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _parameters(

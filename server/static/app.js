@@ -7,7 +7,7 @@
 // (never markup); the one exception, <mark> in highlights, is rebuilt as elements.
 // The overview (#/overview?…) is overview.js's, the charts charts.js's.
 
-import { measureCharts } from "./charts.js";
+import { eraLabel, measureCharts } from "./charts.js";
 import { hideOverview, parseOverview, renderOverview, showOverviewLink } from "./overview.js";
 
 const PAGE_SIZE = 10;
@@ -90,6 +90,15 @@ const SIMILAR_FAILED = "似ている施策を読み込めませんでした";
 
 const CHOICES = "{ fiscalYears { year label } departments { name } }";
 
+// Wide screens show the facets beside the results; a phone folds them away, results first.
+const WIDE = window.matchMedia("(min-width: 40rem)");
+
+// The conditions (years, department, order, grouping) apply when the form is submitted, never
+// on change (a select that searched on every arrow key would break keyboard use). Until then
+// this notice stands beside the 検索 button, so the results are never taken for the form's.
+const PENDING = "条件を変更しました。検索を押すと反映されます。";
+const ASK_FOR_QUERY = "検索語を入力してください。";
+
 // A request that failed in a way the reader should see: `message` is the readable line, `code`
 // the API's error code (extensions.code), if any.
 class ApiError extends Error {
@@ -146,6 +155,7 @@ let currentRender = 0; // answers to an older render are dropped
 let lastSearch = "#/";
 let shownMeasure = null; // the measure on screen, so Back can focus the result that opened it
 let firstRender = true;
+let askForQuery = false; // the form was sent with only blanks: home says what is missing
 
 // `refused` opens the line shown when the API refuses the request ("検索できませんでした: …").
 async function graphql(query, variables = {}, refused = "検索できませんでした") {
@@ -203,8 +213,10 @@ function highlighted(fragment) {
   return out;
 }
 
+// The API's label of an archived year, else the same era form (a year in a link that no
+// report has: 1999 → 平成11年度).
 function yearLabel(year) {
-  return yearLabels.get(Number(year)) || `${year}年度`;
+  return yearLabels.get(Number(year)) || eraLabel(Number(year));
 }
 
 // ---- the URL ----------------------------------------------------------------------------
@@ -242,7 +254,8 @@ function parseRoute() {
       trail: params.getAll("after"), // the cursors of the pages before this one
     };
   }
-  return { kind: "home" };
+  if (["", "/", "/search"].includes(hash)) return { kind: "home" };
+  return { kind: "unknown" };
 }
 
 // The parameters shared with the exports: q, fiscalYear, department, municipality, order.
@@ -263,8 +276,12 @@ function searchHash(route) {
   return `#/search?${params}`;
 }
 
+// The CSV has the page's Japanese column names (header=ja); the workbook always has them, and
+// JSON Lines keys are English by design.
 function exportHref(route, format) {
-  return `/export.${format}?${sharedParams(route)}`;
+  const params = sharedParams(route);
+  if (format === "csv") params.set("header", "ja");
+  return `/export.${format}?${params}`;
 }
 
 function withoutFilters(route) {
@@ -321,6 +338,26 @@ function fillForm(state) {
   }
   $("order").value = state.order;
   $("group").checked = state.group;
+  $("pending").textContent = "";
+}
+
+// Whether the conditions in the form differ from the search on screen.
+function conditionsChanged() {
+  const route = parseRoute();
+  if (!(route.kind === "search" && route.query)) return false;
+  const form = formState();
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  return !(
+    same(form.years, route.years) &&
+    same(form.departments, route.departments) &&
+    form.order === route.order &&
+    form.group === route.group
+  );
+}
+
+function notePending() {
+  const text = conditionsChanged() ? PENDING : "";
+  if ($("pending").textContent !== text) $("pending").textContent = text;
 }
 
 async function loadChoices() {
@@ -459,7 +496,7 @@ async function renderSearch(route, token, cameFrom) {
   if (token !== currentRender) return;
   const result = data.search;
   lastSearch = location.hash;
-  showOverviewLink(location.hash);
+  showOverviewLink(location.hash, result.totalCount > 0); // no overview of nothing
   const first = route.trail.length * size + 1;
   const last = route.trail.length * size + result.edges.length;
   $("status").textContent =
@@ -497,6 +534,8 @@ async function renderSearch(route, token, cameFrom) {
   const pages = Math.max(1, Math.ceil(result.totalCount / size));
   $("page-number").textContent = `${route.trail.length + 1} / ${pages} ページ`;
   $("pager").hidden = previous.hidden && next.hidden; // one page: no pager
+  // On a phone the facets fold away again once chosen, so the results come first.
+  if (!WIDE.matches) $("facets-box").open = false;
   show("results");
   // Back from a measure: the focus returns to the result that opened it.
   const opened = cameFrom && hits.querySelector(`a[href="#/measure/${CSS.escape(encodeURIComponent(cameFrom))}"]`);
@@ -899,11 +938,18 @@ async function render() {
       $("status").textContent = "";
       document.title = "施策アーカイブ検索";
       showError("このリンクは壊れているため開けません（施策の ID を読み取れません）。検索からたどり直してください。");
+    } else if (route.kind === "unknown") {
+      show("none");
+      document.title = "ページが見つかりません - 施策アーカイブ";
+      showError("このアドレスのページはありません。", { text: "検索のはじめに戻る", href: "#/" });
     } else {
-      // Home (the site name's link) is a fresh start: no query, no filter left on.
+      // Home (the site name's link) is a fresh start: no query, no filter left on. A search
+      // of only blanks comes here too, so no older result or error stays under an empty box.
       fillForm(HOME);
       show("none");
-      $("status").textContent = "";
+      $("status").textContent = askForQuery ? ASK_FOR_QUERY : "";
+      if (askForQuery) $("query").focus();
+      askForQuery = false;
       document.title = "施策アーカイブ検索";
     }
   } catch (error) {
@@ -920,7 +966,12 @@ async function start() {
     event.preventDefault();
     const state = formState();
     if (state.query) go(searchHash(state));
+    else {
+      askForQuery = true;
+      go("#/");
+    }
   });
+  $("search-form").addEventListener("change", notePending);
   window.addEventListener("hashchange", () => render());
   // Home clears the form even when the URL is home already (no hashchange then).
   document.querySelector("header.site a").addEventListener("click", () => {
@@ -930,11 +981,10 @@ async function start() {
   for (const format of EXPORTS) $(`export-${format}`).addEventListener("click", startExport);
   // Wide screens show the conditions and the facets; a phone folds them away, so the
   // results come first.
-  const wide = window.matchMedia("(min-width: 40rem)");
-  $("options").open = wide.matches;
-  $("facets-box").open = wide.matches;
-  wide.addEventListener("change", () => {
-    $("facets-box").open = wide.matches; // its summary shows only on narrow screens
+  $("options").open = WIDE.matches;
+  $("facets-box").open = WIDE.matches;
+  WIDE.addEventListener("change", () => {
+    $("facets-box").open = WIDE.matches; // its summary shows only on narrow screens
   });
   try {
     await loadChoices();

@@ -144,7 +144,11 @@ export function lineChart({ name, unit, points, years }) {
     group.append(svgElement("title", {}, `${yearHover(p.year)}: ${p.text || formatNumber(p.value)}`));
     group.append(svgElement("circle", { cx: x(p.year), cy: scale.y(p.value), r: 4 }));
     const written = (p.approximate ? "約" : "") + plain.format(p.value); // exact, not 9万 for 90,300
-    group.append(svgElement("text", { class: "value", x: x(p.year), y: scale.y(p.value) - 9, "text-anchor": "middle" }, written));
+    // The first year's value starts at its point and the last year's ends at it, so a long
+    // value (約650,000) neither crosses the y axis nor runs past the chart's right edge.
+    const at = years.indexOf(p.year);
+    const [anchor, shift] = years.length < 2 ? ["middle", 0] : at === 0 ? ["start", -4] : at === years.length - 1 ? ["end", 4] : ["middle", 0];
+    group.append(svgElement("text", { class: "value", x: x(p.year) + shift, y: scale.y(p.value) - 9, "text-anchor": anchor }, written));
     svg.append(group);
   }
   return svg;

@@ -59,7 +59,7 @@ function searchHashOf({ query, years, departments, municipalities }) {
 }
 
 // The link to the overview of the search shown, beside the results' heading.
-export function showOverviewLink(hash) {
+export function showOverviewLink(hash, shown = true) {
   let box = document.getElementById("overview-link");
   if (!box) {
     box = element("p", null, { id: "overview-link", class: "overview-link" });
@@ -67,6 +67,7 @@ export function showOverviewLink(hash) {
     document.getElementById("results-heading").after(box);
   }
   box.firstChild.href = overviewOfSearch(hash);
+  box.hidden = !shown;
 }
 
 function section() {

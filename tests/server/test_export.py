@@ -277,7 +277,8 @@ def test_the_export_streams_in_batches(client: TestClient, monkeypatch: pytest.M
     assert [len(_csv(header + c)) for c in chunks[1:]] == [5, 5, 2]
     with client.stream("GET", "/export.jsonl?q=市") as response:
         assert response.headers["content-disposition"] == (
-            'attachment; filename="plan-archive-search.jsonl"'
+            'attachment; filename="plan-archive-search.jsonl"; '
+            "filename*=UTF-8''plan-archive-%E5%B8%82.jsonl"
         )
         assert response.headers["content-type"] == "application/jsonl; charset=utf-8"
         assert sum(len(_jsonl(c)) for c in response.iter_raw()) == 8

@@ -148,7 +148,7 @@ def test_the_workbook_holds_the_csv_rows_with_codes_as_text(
 def test_a_search_workbook_keeps_the_ranking_and_scores_as_numbers(portal: TestClient) -> None:
     english = _table(portal.get("/export.csv", params={"q": "市民 OR 情報"}).content)
     response = portal.get("/export.xlsx", params={"q": "市民 OR 情報"})
-    assert response.headers["content-disposition"].endswith('plan-archive-search.xlsx"')
+    assert 'filename="plan-archive-search.xlsx"' in response.headers["content-disposition"]
     sheet = _sheet(response.content)
     rows = list(sheet.iter_rows(values_only=True))
     score = english[0].index("score")
@@ -198,3 +198,58 @@ def test_bad_parameters_of_the_new_formats_are_a_400_with_one_line(
     assert response.headers["content-type"].startswith("text/plain")
     assert message in response.text
     assert "\n" not in response.text.strip()
+
+
+def test_the_workbook_link_is_a_hyperlink_to_the_measure(portal: TestClient) -> None:
+    response = portal.get("/export.xlsx", params={"q": "市民", "fiscalYear": "2020"})
+    assert response.status_code == 200, response.text
+    rows = list(_sheet(response.content).iter_rows())
+    column = [cell.value for cell in rows[0]].index("リンク")
+    ids = [cell.value for cell in rows[0]].index("ID")
+    assert len(rows) > 1
+    for row in rows[1:]:
+        link = row[column]
+        # A cell Excel opens on a click, to the same page the text names: this row's measure.
+        assert link.hyperlink is not None
+        assert link.hyperlink.target == link.value
+        assert str(link.value).endswith(f"/#/measure/{quote(str(row[ids].value), safe='')}")
+
+
+@pytest.mark.parametrize(
+    ("params", "fallback", "utf8"),
+    [
+        (
+            [("q", "防災"), ("fiscalYear", "2021"), ("fiscalYear", "2019")],
+            "plan-archive-search-2019_2021",
+            "plan-archive-防災-2019_2021",
+        ),
+        ([("q", "市民 OR 情報")], "plan-archive-search", "plan-archive-市民_OR_情報"),
+        ([("q", "AI"), ("fiscalYearFrom", "2020")], "plan-archive-AI-2020-", None),
+        ([("q", 'a/b\\c:"d"*?')], "plan-archive-a_b_c_d", None),
+        ([("fiscalYear", "2020")], "plan-archive-measures", None),
+    ],
+)
+@pytest.mark.parametrize("format", ["csv", "jsonl", "xlsx"])
+def test_an_export_is_named_after_its_search(
+    portal: TestClient,
+    params: list[tuple[str, str]],
+    fallback: str,
+    utf8: str | None,
+    format: str,
+) -> None:
+    """Exports of different searches or years get different names (RFC 6266: an ASCII
+    ``filename`` and, for a Japanese query, ``filename*`` in UTF-8), safe as file names."""
+    response = portal.head(f"/export.{format}", params=tuple(params))
+    assert response.status_code == 200
+    disposition = response.headers["content-disposition"]
+    expected = f'attachment; filename="{fallback}.{format}"'
+    if utf8 is not None:
+        expected += f"; filename*=UTF-8''{quote(f'{utf8}.{format}', safe='')}"
+    assert disposition == expected
+
+
+def test_a_long_query_makes_a_short_file_name(portal: TestClient) -> None:
+    response = portal.head("/export.csv", params={"q": "x" * 200})
+    assert response.status_code == 200
+    name = response.headers["content-disposition"].split('filename="')[1].rstrip('"')
+    assert name == f"plan-archive-{'x' * 40}.csv"
