@@ -302,6 +302,33 @@ def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
     )
 
 
+@pytest.fixture(scope="session")
+def _sample_cli_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """A data folder holding the sample as ``plan-archive ingest`` leaves it, made once per
+    run by a process of its own; None on PostgreSQL, where the store is not in the folder."""
+    if STORE != "sqlite":
+        return None
+    folder = tmp_path_factory.mktemp("sample-cli-template")
+    done = run_cli(folder, "ingest", str(SAMPLE))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return folder / "data"
+
+
+@pytest.fixture
+def sample_cli_data(tmp_path: Path, _sample_cli_template: Path | None) -> Path:
+    """``tmp_path/data``, holding the sample as ``run_cli(tmp_path, "ingest", SAMPLE)`` leaves
+    it, for a test to change: on SQLite a copy of one archive so made (the whole archive is
+    the folder: store file and index), on PostgreSQL (a schema named after the folder) that
+    ingest itself."""
+    data = tmp_path / "data"
+    if _sample_cli_template is not None:
+        shutil.copytree(_sample_cli_template, data)
+        return data
+    done = run_cli(tmp_path, "ingest", str(SAMPLE))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return data
+
+
 @contextmanager
 def served(
     data_dir: Path, workers: int = 1, **extra: str

@@ -114,11 +114,12 @@ def test_progress_shows_on_a_terminal(tmp_path: Path) -> None:
     assert b"measures/s" in seen
 
 
-def test_a_file_the_store_refuses_costs_only_itself_in_its_batch(tmp_path: Path) -> None:
+def test_a_file_the_store_refuses_costs_only_itself_in_its_batch(
+    tmp_path: Path, sample_cli_data: Path
+) -> None:
     """With the sample stored, one batch: a report, a summary of the sample's city and year
     without measures (the store refuses it: it would replace a structured report), and one
     more report. The summary is rolled back alone, and the lines come in input order."""
-    assert _run(tmp_path, "ingest", str(SAMPLE))[0] == 0
     folder = tmp_path / "reports"
     folder.mkdir()
     fixtures = SAMPLE.parent.parent / "tests" / "fixtures"

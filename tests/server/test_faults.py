@@ -30,8 +30,9 @@ def _years(tmp_path: Path) -> str:
 
 
 @pytest.mark.parametrize("point", POINTS)
-def test_kill_9_at_each_step_leaves_a_repairable_archive(tmp_path: Path, point: str) -> None:
-    assert run_cli(tmp_path, "ingest", str(SAMPLE)).returncode == 0
+def test_kill_9_at_each_step_leaves_a_repairable_archive(
+    tmp_path: Path, sample_cli_data: Path, point: str
+) -> None:
     killed = run_cli(tmp_path, "ingest", str(FY2021), PLAN_ARCHIVE_KILL_AT=point)
     assert killed.returncode == -signal.SIGKILL
     check = run_cli(tmp_path, "check")
@@ -56,18 +57,19 @@ def _file_size_limit(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
-def test_a_full_disk_is_a_clear_error_and_loses_nothing(tmp_path: Path) -> None:
+def test_a_full_disk_is_a_clear_error_and_loses_nothing(
+    tmp_path: Path, sample_cli_data: Path
+) -> None:
     """A file-size limit in the ingest's process, as a full disk. On SQLite the store itself
     cannot be written: the file is refused and nothing changes. On PostgreSQL (another
     machine's disk) the store takes it and the local index cannot: the line says so, check
     reports the lag, and check --repair catches up once there is room."""
-    assert run_cli(tmp_path, "ingest", str(SAMPLE)).returncode == 0
     # Room for nothing new: the report's transaction (SQLite's write-ahead log) or its index
     # segment cannot be written.
     # SQLite needs room for its 32 KB shared-memory file to open at all; on PostgreSQL only
     # the index is local, and one report's segment is about 50 KB.
     limit = 65_536 if STORE == "sqlite" else 8_192
-    env = cli_env(tmp_path / "data")
+    env = cli_env(sample_cli_data)
     full = subprocess.run(
         [sys.executable, "-m", "server.cli", "ingest", str(FY2021)],
         cwd=tmp_path,

@@ -55,9 +55,8 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def test_two_workers_share_the_store_and_the_index(tmp_path: Path) -> None:
-    assert _run(tmp_path, "ingest", str(SAMPLE))[0] == 0
-    with served(tmp_path / "data", workers=2) as (server, port, _):
+def test_two_workers_share_the_store_and_the_index(tmp_path: Path, sample_cli_data: Path) -> None:
+    with served(sample_cli_data, workers=2) as (server, port, _):
         workers = [p for p in _children(server.pid) if Path(f"/proc/{p}/cmdline").exists()]
         assert len(workers) >= 2, workers  # uvicorn's workers (and its process watcher)
         query = '{ measures { totalCount } search(query: "人事評価") { totalCount } }'
