@@ -1,5 +1,3 @@
-"""The GraphQL schema: thin Strawberry types and resolvers over ``archive`` and ``index``."""
-
-from schema.root import build_schema
-
-__all__ = ["build_schema"]
+"""The GraphQL schema: thin Strawberry types and resolvers over ``archive`` and ``index``
+(``schema.root.build_schema``). Importing the package loads none of it, so the command line
+can read ``schema.choices`` and ``schema.limits`` without Strawberry."""

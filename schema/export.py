@@ -57,22 +57,20 @@ from archive.eras import western_to_era_label
 from archive.models import Document
 from archive.models import Measure as MeasureRow
 from index.search import Hit, Searcher
+from schema.choices import FORMATS, SEARCH_ORDERS
 from schema.connections import archive_filter, search_results
 from schema.errors import BAD_USER_INPUT, PublicError
 from schema.types import Measure, MeasureFilter, MeasureOrder, SearchOrder
 
 BATCH = 200  # measures per store query and per written chunk
-FORMATS = ("csv", "jsonl")  # written as text, a chunk per batch (the command line's formats)
 XLSX = "xlsx"
 HEADERS = ("en", "ja")  # a CSV's header row: the column names, or their Japanese
-YEARS = (1000, 9999)  # a fiscal year in a filter: four digits, as the HTTP export and the CLI check
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "jsonl": "application/jsonl; charset=utf-8",
     XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 # The orders an export may ask for: the search's, and for a measure list the two directions.
-SEARCH_ORDERS = {order.value: order for order in SearchOrder}
 LIST_ORDERS = {
     "fiscalYear": MeasureOrder.FISCAL_YEAR_ASC,
     "-fiscalYear": MeasureOrder.FISCAL_YEAR_DESC,

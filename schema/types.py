@@ -13,6 +13,7 @@ from strawberry import relay
 from archive import compare, indicators, models, municipalities, queries
 from archive.eras import western_to_era_label
 from archive.municipalities import by_code
+from schema.choices import SearchOrder as SearchOrder
 from schema.context import Context
 from schema.errors import BAD_USER_INPUT, PublicError
 from schema.ids import parse_number
@@ -750,8 +751,6 @@ class MatchMode(enum.Enum):
     EXACT_ONLY = "exact_only"  # every term exactly, as if quoted
 
 
-@strawberry.enum(description="Order of search hits.")
-class SearchOrder(enum.Enum):
-    RELEVANCE = "relevance"
-    FISCAL_YEAR_ASC = "fiscalYear"
-    FISCAL_YEAR_DESC = "-fiscalYear"
+# Declared in schema.choices, which the command line reads without loading Strawberry;
+# made a GraphQL enum here, in place (the same class).
+strawberry.enum(SearchOrder, description="Order of search hits.")

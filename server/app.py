@@ -38,11 +38,11 @@ from archive.lineage import Lineages
 from index.background import BackgroundUpdates
 from index.search import IndexNotBuilt
 from index.writing import lag as index_lag
-from schema import build_schema
 from schema.context import Context
 from schema.errors import BAD_USER_INPUT, INTERNAL, INTERNAL_MESSAGE, store_code
 from schema.inputs import TEXT_REFUSED
 from schema.messages import prefers_japanese
+from schema.root import build_schema
 from server import balance, over_http
 from server.cache import ResponseCache
 from server.export import export_routes

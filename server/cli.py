@@ -49,7 +49,7 @@ from index.writing import (
     repair,
     upgrade,
 )
-from schema.export import FORMATS, SEARCH_ORDERS, YEARS
+from schema.choices import FORMATS, SEARCH_ORDERS, YEARS
 from server.resources import StoreUnavailable, open_searcher, open_store
 from server.settings import Settings, SettingsError, default_help
 
@@ -949,7 +949,7 @@ def _lock_metrics_folder(folder: Path) -> IO[bytes]:
 @cli.command()
 def schema() -> None:
     """Print the GraphQL schema (SDL)."""
-    from schema import build_schema
+    from schema.root import build_schema
 
     click.echo(build_schema().as_str())
 

@@ -45,8 +45,9 @@ from starlette.types import Message, Receive, Scope, Send
 from archive.decode import storable
 from index.search import Searcher
 from schema import messages
+from schema.choices import YEARS
 from schema.errors import BAD_USER_INPUT, PublicError
-from schema.export import HEADERS, MEDIA_TYPES, XLSX, YEARS, Export, prepare_export
+from schema.export import HEADERS, MEDIA_TYPES, XLSX, Export, prepare_export
 from schema.types import MeasureFilter
 from server.limits import allow_streaming
 

@@ -31,9 +31,9 @@ from starlette.testclient import TestClient
 from strawberry.extensions import QueryDepthLimiter
 from strawberry.extensions.max_aliases import count_fields_with_alias
 
-from schema import build_schema
 from schema.cost import query_cost
 from schema.limiter import QUERY_TOO_COSTLY
+from schema.root import build_schema
 from schema.shape import FragmentCycle, fragments_of, shape_of
 from tests.conftest import graphql
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from graphql import build_ast_schema, find_breaking_changes, parse
 
-from schema import build_schema
+from schema.root import build_schema
 
 SDL_FILE = Path(__file__).with_name("schema.graphql")
 

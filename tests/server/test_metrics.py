@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
 from archive import db
-from schema import build_schema
+from schema.root import build_schema
 from server.app import create_app
 from server.observability import Metrics, Observer
 from server.settings import Settings
