@@ -21,6 +21,7 @@ const FIELD_NAMES = {
   pillar: "体系",
   carry_over: "次年度",
   grade: "評価",
+  number: "番号",
 };
 const CHARTS_FAILED = "数値の推移を読み込めませんでした";
 const numbers = new Intl.NumberFormat("ja-JP", { maximumFractionDigits: 2 });
@@ -928,6 +929,9 @@ async function render() {
     if (route.kind !== "overview") hideOverview();
     if (!(route.kind === "search" && route.query)) renderFilters(null);
     if (route.kind === "overview") {
+      // The form says what the overview counts: its query and filters (none for the whole
+      // archive), not the search shown before it.
+      fillForm({ query: route.query, years: route.years, departments: route.departments, order: "relevance", group: false });
       show("none");
       const current = () => token === currentRender;
       await renderOverview(route, { graphql, current, focus: focusHeading });

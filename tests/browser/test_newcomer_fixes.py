@@ -292,3 +292,28 @@ def test_an_unknown_address_says_so(three_years: int, visit: Visit, width: int) 
     assert _hash(page) == "#/"
     _screen(page, "unknown-address")
     visit.assert_clean()
+
+
+def test_the_whole_archive_overview_empties_the_form(three_years: int, visit: Visit) -> None:
+    """A second newcomer: after a search, the header's overview of the whole archive left
+    the old query in the box, as if the overview were of it."""
+    page = visit.page
+    page.goto(_url(three_years, _search_hash(q=QUERY, fiscalYear="2020")))
+    _done(page)
+    expect(page.get_by_label("検索語")).to_have_value(QUERY)
+    page.get_by_role("link", name="アーカイブの概要").click()
+    expect(page.get_by_label("検索語")).to_have_value("")
+    assert page.locator("#years input:checked").count() == 0
+    visit.assert_clean()
+
+
+def test_a_matched_number_is_labelled_in_japanese(three_years: int, visit: Visit) -> None:
+    """Every highlight the API can give has a Japanese label (a second newcomer saw the
+    English field name for number:)."""
+    page = visit.page
+    page.goto(_url(three_years, _search_hash(q="number:5")))
+    _done(page)
+    names = page.locator("#results .field-name").all_inner_texts()
+    assert names
+    assert set(names) == {"番号"}
+    visit.assert_clean()
