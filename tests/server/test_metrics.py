@@ -317,3 +317,33 @@ def test_the_cli_counts_a_store_failure_as_failed(tmp_path: Path) -> None:
             if sample.name == "plan_archive_ingested_documents_total":
                 counted[sample.labels["outcome"]] = sample.value
     assert counted == {"stored": 1, "failed": 1, "refused": 1}
+
+
+def test_the_index_lag_is_the_age_of_the_oldest_change_not_applied(tmp_path: Path) -> None:
+    """#19 point 2: a change stored by another process shows as one entry behind, as old as
+    it is, until this node's follower applies it."""
+    import time
+
+    from archive.ingest import prepare_document, store_document
+    from tests.conftest import REPORTS, archive_of
+
+    settings = archive_of(tmp_path / "data", [SAMPLE])
+    engine = db.create_store_engine(settings.database_url)
+    with db.writer(engine)() as session, session.begin():
+        store_document(session, prepare_document(REPORTS[0].read_bytes(), REPORTS[0].name))
+    engine.dispose()
+    time.sleep(0.3)
+    with TestClient(
+        create_app(settings_for(settings.data_dir, PLAN_ARCHIVE_INDEX_POLL="0"))
+    ) as client:
+        behind = client.get("/metrics").text
+    assert figure(behind, "plan_archive_index_pending_tasks") == 1
+    assert figure(behind, "plan_archive_index_lag_seconds") >= 0.3
+    with TestClient(
+        create_app(settings_for(settings.data_dir, PLAN_ARCHIVE_INDEX_POLL="0.1"))
+    ) as client:
+        deadline = time.monotonic() + 30
+        while figure(text := client.get("/metrics").text, "plan_archive_index_pending_tasks"):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert figure(text, "plan_archive_index_lag_seconds") == 0
