@@ -645,16 +645,27 @@ class _Snapshot:
                 found += [word for word in text.words if word in joined]
         return tuple(dict.fromkeys(found))
 
-    def matched_labels(
-        self, docnum: int, labels: Iterable[Tag | Exact], deadline: float
-    ) -> tuple[str, ...]:
-        """The labels of the hit that ``labels`` match: "carry_over", "grade", "number"."""
+    def label_matches(
+        self, labels: Iterable[Tag | Exact], deadline: float
+    ) -> list[tuple[str, Array]]:
+        """Each label term of a query with the entries it matches, by the highlight name of
+        what it matches ("carry_over", "grade", "number"): found once per search."""
+        return [
+            (
+                "carry_over" if isinstance(label, Tag) else LABELS[label.column],
+                self.evaluate(label, deadline),
+            )
+            for label in labels
+        ]
+
+    @staticmethod
+    def matched_labels(docnum: int, matches: list[tuple[str, Array]]) -> tuple[str, ...]:
+        """The labels of the hit that the query's label terms (``label_matches``) match."""
         found = []
-        for label in labels:
-            docnums = self.evaluate(label, deadline)
+        for name, docnums in matches:
             at = int(np.searchsorted(docnums, docnum))
             if at < len(docnums) and docnums[at] == docnum:
-                found.append("carry_over" if isinstance(label, Tag) else LABELS[label.column])
+                found.append(name)
         return tuple(dict.fromkeys(found))
 
     def hit(
@@ -792,11 +803,12 @@ class Searcher:
         years, departments = snapshot.facets(found, is_exact)
         if time.monotonic() > deadline:
             raise SearchTimeout("the search took too long")
+        label_matches = snapshot.label_matches(labels, deadline)
         hits = []
         for docnum, score in page[options.offset : end]:
             words = exact_mask is not None and not exact_mask[docnum]
             matched = snapshot.matched_terms(docnum, texts, by_words=words)
-            found_labels = snapshot.matched_labels(docnum, labels, deadline)
+            found_labels = snapshot.matched_labels(docnum, label_matches)
             kind = "words" if words else "exact"
             hits.append(snapshot.hit(docnum, score, matched, kind, found_labels))
         return Results(

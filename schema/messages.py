@@ -13,7 +13,7 @@ the field, the value refused), so both languages say the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 JAPANESE: dict[str, str] = {
     # The search syntax (index/query.py)
@@ -104,8 +104,17 @@ def prefers_japanese(accept_language: str | None) -> bool:
     range of the highest q-value, the first listed on a tie. ``*`` is not Japanese: a client
     that names no language keeps the English it has always had."""
     best, chosen = 0.0, ""
-    for item in (accept_language or "").split(","):
-        tag, _, parameters = item.partition(";")
+    for tag, q in weighted(accept_language):
+        if q > best:
+            best, chosen = q, tag
+    return chosen == "ja" or chosen.startswith("ja-")
+
+
+def weighted(header: str | None) -> Iterator[tuple[str, float]]:
+    """The items of an HTTP header of weighted choices (``Accept``, ``Accept-Language``), in
+    order, lower-cased, each with its q-value (1 when none is given, 0 when unreadable)."""
+    for item in (header or "").split(","):
+        choice, _, parameters = item.partition(";")
         q = 1.0
         for parameter in parameters.split(";"):
             name, _, value = parameter.partition("=")
@@ -114,6 +123,4 @@ def prefers_japanese(accept_language: str | None) -> bool:
                     q = float(value)
                 except ValueError:
                     q = 0.0
-        if q > best:
-            best, chosen = q, tag.strip().lower()
-    return chosen == "ja" or chosen.startswith("ja-")
+        yield choice.strip().lower(), q

@@ -41,17 +41,7 @@ def answer_type(accept: str | None) -> str:
     prefers by q-value (``application/graphql-response+json`` on a tie; a wildcard counts
     for ``application/json``), else ``application/json``."""
     offered = {GRAPHQL_RESPONSE: -1.0, JSON: -1.0}
-    for item in (accept or "").split(","):
-        kind, _, parameters = item.partition(";")
-        kind = kind.strip().lower()
-        q = 1.0
-        for parameter in parameters.split(";"):
-            name, _, value = parameter.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
+    for kind, q in messages.weighted(accept):
         if q <= 0:
             continue
         if kind == GRAPHQL_RESPONSE:
