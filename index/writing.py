@@ -176,7 +176,7 @@ def open_index(folder: Path) -> FileIndex:
         return FileIndex(storage, indexname=INDEX_NAME)
 
 
-def _switch(root: Path, folder: Path) -> None:
+def switch_to(root: Path, folder: Path) -> None:
     """Make ``folder`` current: ``CURRENT`` written beside, synced, renamed over, and the
     rename synced, so after a crash it names the old generation or the new one, whole."""
     temporary = root / f"{CURRENT}.{os.getpid()}.tmp"
@@ -222,7 +222,7 @@ def _writer(root: Path, timeout: float) -> Iterator[BulkWriter]:
         folder = current_dir(root)
         if folder is None:
             folder = _new_generation(root)
-            _switch(root, folder)
+            switch_to(root, folder)
         writer = open_writer(folder, timeout)
         if current_dir(root) == folder:
             break
@@ -467,7 +467,7 @@ def _rebuild(
 
             folder, count = build_generation(root, rows())
         _write_position(folder, head)
-        _switch(root, folder)
+        switch_to(root, folder)
         if lock is not None:
             lock.cancel()
     _remove_old_generations(root, keep={folder.name, previous})
@@ -490,11 +490,6 @@ def build_generation(root: Path, rows: Iterable[IndexRow]) -> tuple[Path, int]:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return folder, count
-
-
-def switch_to(root: Path, folder: Path) -> None:
-    """Make ``folder`` the generation searches use (benchmarks build one directly)."""
-    _switch(root, folder)
 
 
 def _remove_old_generations(root: Path, keep: set[str]) -> None:
