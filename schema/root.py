@@ -22,7 +22,6 @@ from schema.connections import (
     archive_filter,
     department_connection,
     document_connection,
-    measure_connection,
     search_results,
 )
 from schema.context import CloseContext
@@ -36,6 +35,7 @@ from schema.ids import parse_global_id
 from schema.inputs import TEXT_REFUSED, TextArguments, lone_surrogate_at
 from schema.limiter import QueryLimiter
 from schema.limits import Limits
+from schema.measure_pages import measure_page
 from schema.mutations import Mutation
 from schema.overview import Overview, overview
 from schema.search_paging import search_cursor_kind, search_page
@@ -213,9 +213,9 @@ class Query:
         last: int | None = None,
         before: str | None = None,
     ) -> MeasureConnection:
-        return measure_connection(
-            info, archive_filter(filter), first, after, order_by, last=last, before=before
-        )
+        descending = order_by is MeasureOrder.FISCAL_YEAR_DESC
+        page = measure_page(info, archive_filter(filter), first, after, descending, last, before)
+        return MeasureConnection.from_page(page)
 
     @strawberry.field(
         description="Measures counted per fiscal year, by next-year status, by pillar and by "

@@ -14,12 +14,12 @@ from archive import compare, indicators, models, municipalities, queries
 from archive.eras import western_to_era_label
 from archive.municipalities import by_code
 from schema.choices import SearchOrder as SearchOrder
-from schema.context import Context
+from schema.context import Info as Info
 from schema.errors import BAD_USER_INPUT, PublicError
 from schema.ids import parse_number
+from schema.measure_pages import MeasurePage, measure_page
 from schema.pagination import PageInfo
-
-Info = strawberry.Info[Context, None]
+from schema.similar import alike, check_first
 
 
 @strawberry.enum(description="Order of a measure list.")
@@ -129,12 +129,10 @@ class Document(relay.Node):
         last: int | None = None,
         before: str | None = None,
     ) -> MeasureConnection:
-        from archive.queries import MeasureFilter as Where
-        from schema.connections import measure_connection
-
-        where = Where(document_ids=[self.id])
-        order = MeasureOrder.FISCAL_YEAR_ASC
-        return measure_connection(info, where, first, after, order, last=last, before=before)
+        where = queries.MeasureFilter(document_ids=[self.id])
+        return MeasureConnection.from_page(
+            measure_page(info, where, first, after, False, last=last, before=before)
+        )
 
     @strawberry.field(description="Its pillars (体系), by number.")
     async def pillars(self, info: Info) -> list[Pillar]:
@@ -176,11 +174,11 @@ class Department(relay.Node):
         last: int | None = None,
         before: str | None = None,
     ) -> MeasureConnection:
-        from archive.queries import MeasureFilter as Where
-        from schema.connections import measure_connection
-
-        where = Where(departments=[self.name])
-        return measure_connection(info, where, first, after, order_by, last=last, before=before)
+        where = queries.MeasureFilter(departments=[self.name])
+        descending = order_by is MeasureOrder.FISCAL_YEAR_DESC
+        return MeasureConnection.from_page(
+            measure_page(info, where, first, after, descending, last=last, before=before)
+        )
 
     @strawberry.field(
         description="The years it appears in, ascending, with its measures each year; "
@@ -469,8 +467,6 @@ class Measure(relay.Node):
         "history, nor its own report's other measures. `first` is 1 to 20."
     )
     async def similar(self, info: Info, first: int | None = 5) -> list[SimilarMeasure]:
-        from schema.similar import alike, check_first
-
         first = check_first(first)
         history = await info.context.loaders.history.load(self.id)
         found = alike(
@@ -659,6 +655,14 @@ class MeasureConnection:
     total_count: int
     edges: list[MeasureEdge]
     page_info: PageInfo
+
+    @classmethod
+    def from_page(cls, page: MeasurePage) -> MeasureConnection:
+        edges = [MeasureEdge(cursor=c, node=Measure.from_row(row, row)) for c, row in page.rows]
+        if page.departments is not None:
+            for edge, departments in zip(edges, page.departments, strict=True):
+                edge.node.department_rows = departments
+        return cls(total_count=page.total_count, edges=edges, page_info=page.page_info)
 
 
 @strawberry.input(description="Every given condition must hold; a list means any of its values.")
