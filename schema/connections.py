@@ -4,6 +4,8 @@ exports'). Lists of measures are ``schema/measure_pages.py``."""
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import strawberry
 from sqlalchemy.orm import Session
 
@@ -28,21 +30,11 @@ from schema.types import (
 )
 
 
-def archive_filter(where: MeasureFilter | None, **extra: object) -> queries.MeasureFilter:
+def archive_filter(where: MeasureFilter | None) -> queries.MeasureFilter:
+    """The store's filter for the API's: the same conditions, under the same names."""
     if where is None:
-        return queries.MeasureFilter(**extra)  # type: ignore[arg-type]
-    return queries.MeasureFilter(
-        fiscal_years=where.fiscal_years,
-        fiscal_year_from=where.fiscal_year_from,
-        fiscal_year_to=where.fiscal_year_to,
-        departments=where.departments,
-        municipalities=where.municipalities,
-        pillars=where.pillars,
-        next_year_statuses=where.next_year_statuses,
-        municipality_codes=where.municipality_codes,
-        prefectures=where.prefectures,
-        **extra,  # type: ignore[arg-type]
-    )
+        return queries.MeasureFilter()
+    return queries.MeasureFilter(**{f.name: getattr(where, f.name) for f in fields(where)})
 
 
 @strawberry.type
