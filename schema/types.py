@@ -16,7 +16,7 @@ from archive.municipalities import by_code
 from schema.choices import SearchOrder as SearchOrder
 from schema.context import Info as Info
 from schema.errors import BAD_USER_INPUT, PublicError
-from schema.ids import parse_number
+from schema.ids import database_ids
 from schema.measure_pages import MeasurePage, measure_page
 from schema.pagination import PageInfo
 from schema.similar import alike, check_first
@@ -26,12 +26,6 @@ from schema.similar import alike, check_first
 class MeasureOrder(enum.Enum):
     FISCAL_YEAR_ASC = "asc"  # then municipality and number
     FISCAL_YEAR_DESC = "desc"
-
-
-def _int_ids(node_ids: Iterable[str]) -> list[int]:
-    """Database ids from node ids; anything that cannot be one (², 01, 10**30) becomes -1,
-    which no row has."""
-    return [-1 if (number := parse_number(str(i))) is None else number for i in node_ids]
 
 
 @strawberry.type(description="A local government of the official list.")
@@ -149,7 +143,7 @@ class Document(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Document | None]:
-        rows = await info.context.loaders.document.load_many(_int_ids(node_ids))
+        rows = await info.context.loaders.document.load_many(database_ids(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
 
@@ -200,7 +194,7 @@ class Department(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Department | None]:
-        rows = await info.context.loaders.department.load_many(_int_ids(node_ids))
+        rows = await info.context.loaders.department.load_many(database_ids(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
 
@@ -240,7 +234,7 @@ class Pillar(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Pillar | None]:
-        rows = await info.context.loaders.pillar.load_many(_int_ids(node_ids))
+        rows = await info.context.loaders.pillar.load_many(database_ids(node_ids))
         documents = await info.context.loaders.document.load_many(
             [row.document_id if row else 0 for row in rows]
         )
@@ -536,7 +530,7 @@ class Measure(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Measure | None]:
-        rows = await info.context.loaders.measure.load_many(_int_ids(node_ids))
+        rows = await info.context.loaders.measure.load_many(database_ids(node_ids))
         return [cls.from_row(*row) if row else None for row in rows]
 
 
