@@ -402,7 +402,7 @@ class Measure(relay.Node):
     pillar_id: strawberry.Private[int | None]
     sources: strawberry.Private[dict[str, list[int]]]
 
-    # The page's departments when its list read them with it (measure_connection), so that
+    # The page's departments when its list read them with it (schema/measure_pages.py), so that
     # ``departments`` answers at once instead of waiting on a loader for each measure.
     department_rows: strawberry.Private[list[queries.DepartmentRow] | None] = None
 

@@ -132,8 +132,8 @@ def test_syntax_errors_have_a_code(client: TestClient) -> None:
 def test_departments_read_with_the_page_whether_asked_directly_or_in_fragments(
     client: TestClient,
 ) -> None:
-    # measure_connection reads a page's departments with it when the selection asks for
-    # them (schema/connections.py): fragments must be looked into, and the answer is the
+    # measure_page reads a page's departments with it when the selection asks for
+    # them (schema/measure_pages.py): fragments must be looked into, and the answer is the
     # same as through the per-measure loader (which a node's departments still use).
     direct = graphql(client, PAGE, first=12)["data"]["measures"]["edges"]
     fragments = """
