@@ -48,14 +48,9 @@ from server.cache import ResponseCache
 from server.export import export_routes
 from server.limits import RequestLimits
 from server.limits import deadline as request_deadline
-from server.observability import (
-    PERSISTED_QUERY,
-    ArchiveCollector,
-    Metrics,
-    Observer,
-    configure_logging,
-    root_fields,
-)
+from server.logs import configure_logging
+from server.metrics import ArchiveCollector, Metrics
+from server.middleware import PERSISTED_QUERY, Observer, root_fields
 from server.offload import WorkerThreads
 from server.page import graphiql
 from server.page import routes as page_routes
