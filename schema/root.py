@@ -37,6 +37,7 @@ from schema.inputs import TEXT_REFUSED, TextArguments, lone_surrogate_at
 from schema.limiter import QueryLimiter
 from schema.limits import Limits
 from schema.mutations import Mutation
+from schema.operation_labels import LabelOperations
 from schema.overview import Overview, overview
 from schema.search_paging import search_cursor_kind, search_page
 from schema.types import (
@@ -376,5 +377,6 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             TextArguments,
+            LabelOperations,  # for the server's figures and access line
         ],
     )

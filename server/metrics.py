@@ -28,10 +28,10 @@ from archive import queries
 from index.search import IndexNotBuilt, Searcher
 from index.writing import IndexDamaged, IndexOutdated, age_seconds
 from index.writing import position as index_position
+from schema.operation_labels import INVALID, UNKNOWN
 
-# Fixed operation labels; GraphQL names cannot contain "<", so none collides with a real one.
-INVALID = "<invalid>"  # an unreadable GraphQL request (bad JSON, syntax), or no operation chosen
-UNKNOWN = "<unknown>"  # an operation selecting a root field the schema does not have
+# Fixed operation labels besides the schema's (schema/operation_labels.py); GraphQL names
+# cannot contain "<", so none collides with a real one.
 OTHER = "<other>"  # past the bound on distinct labels (a safety net: see OperationLabels)
 NONE = ""  # a request outside /graphql (/healthz, /metrics, an export)
 MAX_OPERATIONS = 100  # distinct operation labels per process

@@ -247,8 +247,6 @@ def test_an_answer_cut_short_is_not_a_success(caplog: pytest.LogCaptureFixture) 
     observer = Observer(
         _stream_that_fails,
         metrics=metrics,
-        max_body=1000,
-        roots={},
         paths=frozenset({"/export.csv"}),
     )
     messages: list[Message] = []
