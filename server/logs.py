@@ -22,9 +22,6 @@ def request_id(incoming: str | None) -> str:
     return uuid.uuid4().hex
 
 
-# Logs ------------------------------------------------------------------------------------
-
-
 class RequestIdFilter(logging.Filter):
     """Stamps every record with the id of the request being handled ("-" outside one)."""
 

@@ -43,8 +43,7 @@ class Observer:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = dict(scope["headers"])
-        incoming = headers.get(b"x-request-id")
+        incoming = dict(scope["headers"]).get(b"x-request-id")
         rid = request_id(incoming.decode("latin-1") if incoming is not None else None)
         token = REQUEST_ID.set(rid)
         operation = Operation()  # labelled by the schema, when GraphQL runs
