@@ -29,11 +29,11 @@ import math
 import threading
 import time
 import weakref
-from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
+from cachetools import LRUCache
 
 from index.analysis import index_terms
 from index.search import _K1 as K1
@@ -65,7 +65,7 @@ class _Known:
         self.docnum = {key: docnum for docnum, key in enumerate(snapshot.keys)}
         self.frequencies: dict[tuple[str, str], int] = {}
         self.idf: dict[tuple[str, str], float] = {}
-        self.vectors: OrderedDict[int, tuple[Vector, float]] = OrderedDict()
+        self.vectors = LRUCache[int, tuple[Vector, float]](maxsize=_VECTORS_KEPT)
         self.lock = threading.Lock()
 
 
@@ -187,7 +187,6 @@ def _vector(snapshot: _Snapshot, known: _Known, docnum: int) -> tuple[Vector, fl
     with known.lock:
         kept = known.vectors.get(docnum)
         if kept is not None:
-            known.vectors.move_to_end(docnum)
             return kept
     texts = {"all": snapshot.joined(docnum), "title": snapshot.title(docnum)}
     idf = known.idf
@@ -202,6 +201,4 @@ def _vector(snapshot: _Snapshot, known: _Known, docnum: int) -> tuple[Vector, fl
     found = (vector, math.sqrt(sum(w * w for w in vector.values())))
     with known.lock:
         known.vectors[docnum] = found
-        if len(known.vectors) > _VECTORS_KEPT:
-            known.vectors.popitem(last=False)
     return found

@@ -39,6 +39,7 @@ from schema.limiter import QueryLimiter
 from schema.limits import Limits
 from schema.measure_pages import measure_page
 from schema.mutations import Mutation
+from schema.operation_labels import LabelOperations
 from schema.overview import Overview, overview
 from schema.search_paging import search_cursor_kind, search_page
 from schema.types import (
@@ -381,5 +382,6 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             TextArguments,
+            LabelOperations,  # for the server's figures and access line
         ],
     )

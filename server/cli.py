@@ -278,7 +278,7 @@ def _count_ingests(settings: Settings, tally: list[tuple[str, int]]) -> None:
     if "prometheus_client" in sys.modules and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         return  # run inside a process that keeps its figures in memory (tests): not ours
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # before prometheus_client loads
-    from server.observability import Metrics
+    from server.metrics import Metrics
 
     try:
         metrics = Metrics(folder)
@@ -901,7 +901,7 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
             for old in folder.glob("*.db"):  # the last run's figures: its workers are gone
                 old.unlink(missing_ok=True)
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
-        from server.observability import configure_logging
+        from server.logs import configure_logging
 
         configure_logging(settings.log_format)
         os.environ.pop(balance.FOLDER_VARIABLE, None)  # a shell's, or a parent server's
@@ -921,7 +921,7 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
             workers=workers,
             log_config=None,  # uvicorn's lines go through our handler, with the request id
             log_level="info",
-            access_log=False,  # our access line (server/observability.py) replaces uvicorn's
+            access_log=False,  # our access line (server/middleware.py) replaces uvicorn's
             **uvicorn_options(settings),  # slow and idle clients are cut (server/connections.py)
         )
 

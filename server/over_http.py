@@ -23,10 +23,10 @@ import hashlib
 import json
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from cachetools import LRUCache
 from starlette.responses import Response
 
 from schema import messages
@@ -203,8 +203,9 @@ class PersistedQueries:
 
     def __init__(self, size: int = PERSISTED_QUERIES) -> None:
         self._size = size
-        self._queries: OrderedDict[str, str] = OrderedDict()
-        self._characters = 0
+        # At most ``size`` queries, PERSISTED_CHARACTERS in all, the least recently used
+        # dropped first; under a lock, since requests work in several threads.
+        self._queries = LRUCache[str, str](maxsize=PERSISTED_CHARACTERS, getsizeof=len)
         self._lock = threading.Lock()
 
     def resolve(self, query: str | None, extensions: Mapping[str, Any] | None) -> str | None:
@@ -228,8 +229,6 @@ class PersistedQueries:
         if query is None:
             with self._lock:
                 found = self._queries.get(named)
-                if found is not None:
-                    self._queries.move_to_end(named)
             if found is None:
                 raise PersistedQueryRefused(PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
             return found
@@ -239,11 +238,7 @@ class PersistedQueries:
             )
         if len(query) <= PERSISTED_QUERY_CHARACTERS:
             with self._lock:
-                if named not in self._queries:
-                    self._characters += len(query)
                 self._queries[named] = query
-                self._queries.move_to_end(named)
-                while len(self._queries) > self._size or self._characters > PERSISTED_CHARACTERS:
-                    _, dropped = self._queries.popitem(last=False)
-                    self._characters -= len(dropped)
+                while len(self._queries) > self._size:
+                    self._queries.popitem()
         return query
