@@ -16,7 +16,8 @@ import strawberry
 from sqlalchemy.orm import Session
 
 from archive import queries
-from index.search import SEARCH_TIMEOUT, Results, Searcher, SearchOptions, highlight
+from index.highlights import highlight
+from index.search import SEARCH_TIMEOUT, Results, Searcher, SearchOptions
 from schema.connections import run_search
 from schema.pagination import PageInfo
 from schema.search_paging import search_cursor_kind, search_page

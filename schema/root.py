@@ -14,7 +14,8 @@ from strawberry.extensions import (
 )
 
 from archive import compare, municipalities, queries
-from index.search import Results, highlight, highlight_labels
+from index.highlights import highlight, highlight_labels
+from index.search import Results
 from schema.changes import ChangeConnection, change_feed
 from schema.connections import (
     DepartmentConnection,

@@ -37,7 +37,7 @@ from archive.ingest import (
     store_document,
 )
 from archive.layouts import LAYOUTS
-from index.search import highlight, highlight_labels
+from index.highlights import highlight, highlight_labels
 from index.writing import (
     IndexBusy,
     IndexDamaged,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from index.highlights import highlight
 from index.query import QuerySyntaxError
-from index.search import SearchOptions, SearchTimeout, highlight
+from index.search import SearchOptions, SearchTimeout
 from tests import variants
 from tests.index.conftest import Archive
 

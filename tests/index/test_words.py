@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from index.analysis import normalize_text
+from index.highlights import highlight
 from index.query import Text, parse_query
-from index.search import SearchOptions, highlight
+from index.search import SearchOptions
 from index.words import content_words, query_words
 from tests.index.conftest import Archive
 
