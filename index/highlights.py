@@ -1,13 +1,14 @@
-"""Highlights: fragments of a hit's original text around its matches, HTML-escaped, the
-matches in ``<mark>…</mark>``."""
+"""Highlights: fragments of a hit's original text around its matches, as plain text with the
+offsets of the matches in it. Each edge marks them its own way: the API as HTML
+(``schema/highlights.py``), the command line in bold.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from html import escape
 
 from index.analysis import normalize, normalize_text
 from index.matching import edge_pattern
@@ -20,14 +21,33 @@ MAX_FRAGMENTS = 3
 
 
 @dataclass(frozen=True)
+class Fragment:
+    """Plain text ("…" where it was cut, line breaks as spaces) and the ``(start, end)``
+    offsets of the matches in it, in order and apart."""
+
+    text: str
+    marks: tuple[tuple[int, int], ...]
+
+    def pieces(self) -> Iterator[tuple[str, bool]]:
+        """The text in order, each piece with whether it is a match."""
+        cursor = 0
+        for start, end in self.marks:
+            if start > cursor:
+                yield self.text[cursor:start], False
+            yield self.text[start:end], True
+            cursor = end
+        if cursor < len(self.text):
+            yield self.text[cursor:], False
+
+
+@dataclass(frozen=True)
 class Highlight:
     field: str
-    fragments: list[str]
+    fragments: list[Fragment]
 
 
 def highlight(fields: dict[str, str], terms: Sequence[str]) -> list[Highlight]:
-    """For each field where a term occurs: fragments of the original text around the matches,
-    HTML-escaped, the matched text in ``<mark>…</mark>``."""
+    """For each field where a term occurs: fragments of the original text around the matches."""
     highlights = []
     for name, original in fields.items():
         spans = _spans(original, terms)
@@ -37,10 +57,10 @@ def highlight(fields: dict[str, str], terms: Sequence[str]) -> list[Highlight]:
 
 
 def highlight_labels(labels: Iterable[str], printed: Mapping[str, str]) -> list[Highlight]:
-    """Highlights of the labels a hit matched (``Hit.labels``): each label as printed,
-    HTML-escaped, all of it in ``<mark>…</mark>`` (a tag or a grade matches as a whole)."""
+    """Highlights of the labels a hit matched (``Hit.labels``): each label as printed, all of
+    it a match (a tag or a grade matches as a whole)."""
     return [
-        Highlight(name, [f"<mark>{escape(printed[name])}</mark>"])
+        Highlight(name, [Fragment(printed[name], ((0, len(printed[name])),))])
         for name in labels
         if printed.get(name)
     ]
@@ -60,7 +80,7 @@ def _spans(original: str, terms: Sequence[str]) -> list[tuple[int, int]]:
             start = normalized.origin[match.start()]
             end = normalized.origin[match.end() - 1] + 1
             while end < len(original) and _is_mark(original[end]):
-                end += 1  # keep ｶﾞ's voicing mark inside the <mark>
+                end += 1  # keep ｶﾞ's voicing mark inside the match
             spans.append((start, end))
     spans.sort()
     merged: list[tuple[int, int]] = []
@@ -72,7 +92,7 @@ def _spans(original: str, terms: Sequence[str]) -> list[tuple[int, int]]:
     return merged
 
 
-def _fragments(original: str, spans: list[tuple[int, int]]) -> list[str]:
+def _fragments(original: str, spans: list[tuple[int, int]]) -> list[Fragment]:
     windows: list[list[tuple[int, int]]] = []
     for span in spans:
         if (
@@ -96,15 +116,12 @@ def _fragments(original: str, spans: list[tuple[int, int]]) -> list[str]:
             start -= 1  # do not cut a Latin word in two (but do cut a very long one)
         while end < limit_end and _latin_pair(original, end - 1):
             end += 1
-        parts = ["…" if start > 0 else ""]
-        cursor = start
-        for span_start, span_end in window:
-            parts.append(escape(original[cursor:span_start]))
-            parts.append(f"<mark>{escape(original[span_start:span_end])}</mark>")
-            cursor = span_end
-        parts.append(escape(original[cursor:end]))
-        parts.append("…" if end < len(original) else "")
-        fragments.append(" ".join("".join(parts).split("\n")))
+        before = "…" if start > 0 else ""
+        after = "…" if end < len(original) else ""
+        text = before + original[start:end].replace("\n", " ") + after
+        shift = len(before) - start
+        marks = tuple((s + shift, e + shift) for s, e in window)
+        fragments.append(Fragment(text, marks))
     return fragments
 
 

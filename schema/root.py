@@ -33,6 +33,7 @@ from schema.document_search import (
     document_search_connection,
 )
 from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors, in_japanese
+from schema.highlights import html_fragments
 from schema.ids import parse_global_id
 from schema.inputs import TEXT_REFUSED, TextArguments, lone_surrogate_at
 from schema.limiter import QueryLimiter
@@ -315,7 +316,7 @@ class Query:
                     score=hit.score,
                     node=node,
                     highlights=[
-                        Highlight(field=h.field, fragments=h.fragments)
+                        Highlight(field=h.field, fragments=html_fragments(h))
                         for h in highlight(row.fields, hit.matched)
                         + highlight_labels(hit.labels, row.labels)
                     ],
