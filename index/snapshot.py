@@ -44,7 +44,8 @@ class Matches:
 
 
 class Snapshot:
-    """One committed state of the index, read-only once loaded; safe to share between threads."""
+    """One committed state of the index, shared between threads: read-only once loaded, but
+    for term lookups built when first needed and the caches behind ``lock``."""
 
     def __init__(self, folder: Path, commit: int) -> None:
         self.generation = f"{folder.name}.{commit}"
