@@ -16,8 +16,10 @@ import strawberry
 from sqlalchemy.orm import Session
 
 from archive import queries
-from index.search import SEARCH_TIMEOUT, Results, Searcher, SearchOptions, highlight
+from index.highlights import highlight
+from index.search import SEARCH_TIMEOUT, Results, Searcher, SearchOptions
 from schema.connections import run_search
+from schema.highlights import html_fragments
 from schema.pagination import PageInfo
 from schema.search_paging import search_cursor_kind, search_page
 from schema.types import Document, Info, SearchOrder
@@ -149,7 +151,7 @@ def document_search_connection(
                 score=hit.score,
                 node=Document.from_row(row.document),
                 highlights=[
-                    DocumentHighlight(field=DocumentField(h.field), fragments=h.fragments)
+                    DocumentHighlight(field=DocumentField(h.field), fragments=html_fragments(h))
                     for h in highlight(row.fields, hit.matched)
                 ],
             )

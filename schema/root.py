@@ -16,7 +16,8 @@ from strawberry.extensions import (
 from strawberry.relay import GlobalIDValueError
 
 from archive import compare, municipalities, queries
-from index.search import Results, highlight, highlight_labels
+from index.highlights import highlight, highlight_labels
+from index.search import Results
 from schema.changes import ChangeConnection, change_feed
 from schema.connections import (
     DepartmentConnection,
@@ -33,6 +34,7 @@ from schema.document_search import (
     document_search_connection,
 )
 from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors, in_japanese
+from schema.highlights import html_fragments
 from schema.ids import number_of, parse_global_id
 from schema.inputs import TEXT_REFUSED, TextArguments, lone_surrogate_at
 from schema.limiter import QueryLimiter
@@ -321,7 +323,7 @@ class Query:
                     score=hit.score,
                     node=node,
                     highlights=[
-                        Highlight(field=h.field, fragments=h.fragments)
+                        Highlight(field=h.field, fragments=html_fragments(h))
                         for h in highlight(row.fields, hit.matched)
                         + highlight_labels(hit.labels, row.labels)
                     ],

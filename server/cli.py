@@ -37,7 +37,7 @@ from archive.ingest import (
     store_document,
 )
 from archive.layouts import LAYOUTS
-from index.search import highlight, highlight_labels
+from index.highlights import Fragment, highlight, highlight_labels
 from index.writing import (
     IndexBusy,
     IndexDamaged,
@@ -820,12 +820,13 @@ def link(obj: _Obj, file: Path | None) -> None:
     engine.dispose()
 
 
-def _terminal(fragment: str) -> str:
-    """<mark> as bold on a terminal; the HTML escapes undone."""
-    import html
-
-    bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
-    return html.unescape(fragment.replace("<mark>", bold).replace("</mark>", plain))
+def _terminal(fragment: Fragment) -> str:
+    """The fragment with its matches in bold on a terminal, else in [brackets]."""
+    bold = sys.stdout.isatty()
+    return "".join(
+        (click.style(piece, bold=True) if bold else f"[{piece}]") if matched else piece
+        for piece, matched in fragment.pieces()
+    )
 
 
 @cli.command()
