@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from archive.errors import IndexProblem, TimedOut
 from archive.parse import department_key
 from index.analysis import WORD_CLASS, is_cjk, is_word, normalize, normalize_text, query_terms
 from index.bulk import DurableStorage, latest
@@ -76,11 +77,13 @@ _VERIFY_AT_MOST = 2000  # more candidates than this: scan all text instead of ve
 _CACHE_SIZE = 512
 
 
-class SearchTimeout(RuntimeError):
+class SearchTimeout(TimedOut, RuntimeError):
     """The search ran past its time limit."""
 
+    code = "SEARCH_TIMEOUT"
 
-class IndexNotBuilt(RuntimeError):
+
+class IndexNotBuilt(IndexProblem, RuntimeError):
     """There is no usable index: none yet, an earlier format, or a damaged one."""
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from archive import queries
 from index.search import SEARCH_TIMEOUT, Results, Searcher, SearchOptions, highlight
-from schema.connections import run_search
 from schema.pagination import PageInfo
 from schema.search_paging import search_cursor_kind, search_page
 from schema.types import Document, Info, SearchOrder
@@ -105,7 +104,7 @@ def document_search_results(
         timeout=SEARCH_TIMEOUT if timeout is None else min(SEARCH_TIMEOUT, timeout),
         digests_at=digests_at,
     )
-    return run_search(searcher, query, options)
+    return searcher.search(query, options)
 
 
 def document_search_connection(
