@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from archive.errors import IndexProblem, TimedOut
 from archive.parse import department_key
 from index.bulk import latest
 from index.derived import Damaged
@@ -42,11 +43,13 @@ from index.writing import IndexOutdated, current_dir
 SEARCH_TIMEOUT = 5.0
 
 
-class SearchTimeout(RuntimeError):
+class SearchTimeout(TimedOut, RuntimeError):
     """The search ran past its time limit."""
 
+    code = "SEARCH_TIMEOUT"
 
-class IndexNotBuilt(RuntimeError):
+
+class IndexNotBuilt(IndexProblem, RuntimeError):
     """There is no usable index: none yet, an earlier format, or a damaged one."""
 
 

@@ -40,6 +40,7 @@ from whoosh.index import TOC, FileIndex, LockError
 from whoosh.util.filelock import FileLock, try_for
 
 from archive import faults, queries
+from archive.errors import IndexProblem
 from archive.models import IndexTask
 from archive.queries import IndexRow
 from index import derived
@@ -54,20 +55,20 @@ _BATCH = 200
 _OLD_FORMAT = "TOC-"  # how the numpy segment format (0004) named its commits
 
 
-class IndexBusy(RuntimeError):
+class IndexBusy(IndexProblem, RuntimeError):
     """Another process holds the index's write lock; the work stays queued."""
 
 
-class IndexDamaged(RuntimeError):
+class IndexDamaged(IndexProblem, RuntimeError):
     """The current generation cannot be read (a file is missing or broken): rebuild it."""
 
 
-class IndexBehind(RuntimeError):
+class IndexBehind(IndexProblem, RuntimeError):
     """The index's position is below what the store's log has trimmed: it missed changes,
     and only a rebuild from the store brings it back (``follow`` does)."""
 
 
-class IndexOutdated(RuntimeError):
+class IndexOutdated(IndexProblem, RuntimeError):
     """The index was written by an earlier plan-archive in a format nothing reads now."""
 
     def __init__(self) -> None:

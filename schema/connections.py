@@ -10,16 +10,12 @@ import strawberry
 from sqlalchemy.orm import Session
 
 from archive import queries
-from index.query import QuerySyntaxError
 from index.search import (
     SEARCH_TIMEOUT,
-    IndexNotBuilt,
     Results,
     Searcher,
     SearchOptions,
-    SearchTimeout,
 )
-from schema.errors import BAD_USER_INPUT, PublicError
 from schema.pagination import PageInfo, keyset_page
 from schema.types import (
     Department,
@@ -155,7 +151,7 @@ def search_results(
     exact_only: bool = False,
 ) -> Results:
     """The measures that match ``query`` and ``where``, ``limit`` of them from ``offset`` in
-    ``order``; a bad query, a timeout or a missing index is a ``PublicError``. ``timeout``
+    ``order``; raises as ``Searcher.search`` does (``archive/errors.py``). ``timeout``
     (seconds) shortens the search's own limit to what remains of the request's time."""
     measure_ids = None
     if where is not None and _needs_store(where):
@@ -172,16 +168,4 @@ def search_results(
         digests_at=digests_at,
         exact_only=exact_only,
     )
-    return run_search(searcher, query, options)
-
-
-def run_search(searcher: Searcher, query: str, options: SearchOptions) -> Results:
-    """``searcher.search``; a bad query, a timeout or a missing index is a ``PublicError``."""
-    try:
-        return searcher.search(query, options)
-    except QuerySyntaxError as error:
-        raise PublicError(str(error), BAD_USER_INPUT, reason=error.reason, **error.params) from None
-    except SearchTimeout as error:
-        raise PublicError(str(error), "SEARCH_TIMEOUT", reason="SEARCH_TIMEOUT") from None
-    except IndexNotBuilt as error:
-        raise PublicError(str(error), "INDEX_UNAVAILABLE", reason="INDEX_UNAVAILABLE") from None
+    return searcher.search(query, options)

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from archive import queries
 from index.highlights import highlight
 from index.search import SEARCH_TIMEOUT, Results, Searcher, SearchOptions
-from schema.connections import run_search
 from schema.highlights import html_fragments
 from schema.pagination import PageInfo
 from schema.search_paging import search_cursor_kind, search_page
@@ -107,7 +106,7 @@ def document_search_results(
         timeout=SEARCH_TIMEOUT if timeout is None else min(SEARCH_TIMEOUT, timeout),
         digests_at=digests_at,
     )
-    return run_search(searcher, query, options)
+    return searcher.search(query, options)
 
 
 def document_search_connection(

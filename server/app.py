@@ -39,7 +39,7 @@ from index.background import BackgroundUpdates
 from index.search import IndexNotBuilt
 from index.writing import lag as index_lag
 from schema.context import Context
-from schema.errors import BAD_USER_INPUT, INTERNAL, INTERNAL_MESSAGE, store_code
+from schema.errors import BAD_USER_INPUT, INTERNAL, INTERNAL_MESSAGE
 from schema.inputs import TEXT_REFUSED
 from schema.messages import prefers_japanese
 from schema.operation_labels import OPERATION, Operation
@@ -289,12 +289,12 @@ class GraphQLApp(GraphQL[Context, None]):
             problem = store_problem(failure)
             if problem is not None:  # busy, slow or full: say so, without its SQL
                 logger.warning("store problem answering a request: %s", problem)
-                code = store_code(problem)
+                code = problem.code
                 text = over_http.localized(language, str(problem), code)
-                return error(503, code, text, reason=code)
+                return error(over_http.status(code), code, text, reason=code)
             logger.error("unexpected error answering a request", exc_info=True)
             text = over_http.localized(language, INTERNAL_MESSAGE, INTERNAL)
-            return error(500, INTERNAL, text, reason=INTERNAL)
+            return error(over_http.status(INTERNAL), INTERNAL, text, reason=INTERNAL)
         finally:
             await request.close()  # an upload's files, when no resolver read and closed them
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 
 import click
 from sqlalchemy import Engine
@@ -50,7 +50,9 @@ from index.writing import (
     upgrade,
 )
 from schema.choices import FORMATS, SEARCH_ORDERS, YEARS
-from server.resources import StoreUnavailable, open_searcher, open_store
+from server.failures import Commands
+from server.failures import fail as _fail
+from server.resources import open_searcher, open_store
 from server.settings import Settings, SettingsError, default_help
 
 _YEAR = click.IntRange(*YEARS)  # a Western fiscal year, four digits as the HTTP export checks
@@ -71,12 +73,7 @@ class _Obj:
         return self._settings
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    raise SystemExit(2)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -529,7 +526,6 @@ def search(
     from archive.queries import index_rows_by_key
     from schema.connections import search_results
     from schema.document_search import DocumentSearchFilter, document_search_results
-    from schema.errors import PublicError
     from schema.types import MeasureFilter
 
     query = " ".join(words)
@@ -548,17 +544,14 @@ def search(
     # none of them.
     document_filter = DocumentSearchFilter(fiscal_years=where.fiscal_years)
     with reader(engine)() as db:
-        try:
-            results = search_results(
-                db, searcher, query, where, SEARCH_ORDERS[sort], offset=0, limit=limit
+        results = search_results(
+            db, searcher, query, where, SEARCH_ORDERS[sort], offset=0, limit=limit
+        )
+        documents = None
+        if not departments:
+            documents = document_search_results(
+                db, searcher, query, document_filter, SEARCH_ORDERS[sort], offset=0, limit=limit
             )
-            documents = None
-            if not departments:
-                documents = document_search_results(
-                    db, searcher, query, document_filter, SEARCH_ORDERS[sort], offset=0, limit=limit
-                )
-        except PublicError as error:
-            _fail(str(error))
         keys = [hit.key for hit in results.hits + (documents.hits if documents else [])]
         rows = index_rows_by_key(db, keys)
     exact = f" ({results.exact_total} exact)" if results.exact_total != results.total else ""
@@ -644,7 +637,6 @@ def export(
     The same filters and order as the API's measures and search; every repeated option means
     any of its values. A file given with --output appears only once it is whole.
     """
-    from schema.errors import PublicError
     from schema.export import prepare_export
     from schema.types import MeasureFilter
 
@@ -661,10 +653,7 @@ def export(
     searcher = open_searcher(obj.settings)
     click.get_current_context().call_on_close(searcher.close)
     with reader(engine)() as db:  # one transaction: the whole file from one snapshot
-        try:
-            found = prepare_export(db, searcher, query=query, where=where, order=order, limit=limit)
-        except PublicError as error:
-            _fail(str(error))
+        found = prepare_export(db, searcher, query=query, where=where, order=order, limit=limit)
         if output is None:
             with click.open_file("-", "wb") as stdout:
                 for chunk in found.chunks(format_):
@@ -834,10 +823,7 @@ def _terminal(fragment: Fragment) -> str:
 def reindex(obj: _Obj) -> None:
     """Rebuild the full-text index from the store; searches use the old one until it is done."""
     engine = _open(obj)
-    try:
-        built = rebuild(reader(engine), obj.settings.index_dir)
-    except IndexBusy as busy:
-        _fail(str(busy))
+    built = rebuild(reader(engine), obj.settings.index_dir)
     rate = built.rows / built.seconds if built.seconds else 0.0
     click.echo(
         f"reindexed {built.rows} entries from {built.documents} "
@@ -853,14 +839,11 @@ def reindex(obj: _Obj) -> None:
 def check_command(obj: _Obj, fix: bool) -> None:
     """Report entries missing from or stale in the index; exit 1 if any (unless repaired)."""
     engine = _open(obj, index=True)
-    try:
-        found = (
-            repair(reader(engine), obj.settings.index_dir)
-            if fix
-            else check(reader(engine), obj.settings.index_dir)
-        )
-    except (IndexBusy, IndexDamaged) as problem:
-        _fail(str(problem))
+    found = (
+        repair(reader(engine), obj.settings.index_dir)
+        if fix
+        else check(reader(engine), obj.settings.index_dir)
+    )
     engine.dispose()
     if found.consistent:
         click.echo("index and store agree")
@@ -963,7 +946,7 @@ def _open(obj: _Obj, index: bool = False) -> Engine:
     plan-archive's format is first rebuilt from the store."""
     try:
         engine = open_store(obj.settings)
-    except (SettingsError, StoreUnavailable) as error:
+    except SettingsError as error:
         _fail(str(error))
     click.get_current_context().call_on_close(engine.dispose)
     if index and outdated(obj.settings.index_dir):
@@ -987,8 +970,6 @@ def _upgrade_index(engine: Engine, index_dir: Path) -> None:
 
     try:
         upgrade(reader(engine), index_dir, progress=progress)
-    except IndexBusy as busy:
-        _fail(str(busy))
     finally:
         if shown:
             click.echo("\r\033[K", nl=False, err=True)
