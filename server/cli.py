@@ -7,7 +7,6 @@ stderr and a non-zero exit; nothing prints a traceback unless ``--debug`` asks f
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import multiprocessing
 import os
@@ -19,7 +18,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 from sqlalchemy import Engine
@@ -910,24 +909,28 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
         )
 
 
-def _lock_metrics_folder(folder: Path) -> IO[bytes]:
-    """Take ``<folder>/.lock`` for as long as this process lives (the kernel lets go when it
-    ends, however it ends), or fail with one line when another live server holds it: its
-    figures are in that folder, and emptying it would erase them."""
+@contextlib.contextmanager
+def _lock_metrics_folder(folder: Path) -> Iterator[None]:
+    """Hold ``<folder>/.lock`` (Whoosh's file lock, as index rebuilds do) while serving; the
+    kernel lets go when the process ends, however it ends. Fail with one line when another
+    live server holds it: its figures are in that folder, and emptying it would erase them."""
+    from whoosh.util.filelock import FileLock
+
+    lock = FileLock(str(folder / ".lock"))
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handle = (folder / ".lock").open("ab")
+        taken = lock.acquire(blocking=False)
     except OSError as error:
         _fail(f"cannot use the metrics folder {folder}: {error.strerror or error}")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
+    if not taken:
         _fail(
             f"another plan-archive serve is using {folder}; stop it, or give this one its own "
             "PROMETHEUS_MULTIPROC_DIR (or PLAN_ARCHIVE_DATA_DIR)"
         )
-    return handle
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @cli.command()
