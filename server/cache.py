@@ -9,18 +9,28 @@ every older entry unreachable: the cache never serves an answer from before a ch
 needs no invalidation. Only queries answered without errors are kept (the schema says which,
 ``Context.cacheable``); mutations never are.
 
-Entries are evicted least recently used first, within a budget of bytes. Requests work in
-several threads (server/offload.py): a lock keeps the entries and their size in step.
+Entries are evicted least recently used first, within a budget of bytes (a cachetools
+``LRUCache`` sized by each entry's bytes). Requests work in several threads
+(server/offload.py): a lock guards the entries, which cachetools does not.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import NamedTuple
+
+from cachetools import LRUCache
 
 # An answer's operation label and name, for the figures and access line of a hit.
 Labelled = tuple[str, str | None]
+
+
+class _Entry(NamedTuple):
+    body: bytes
+    content_type: str
+    operation: Labelled
+    size: int  # of the body and the key: what the entry costs of the budget
 
 
 class ResponseCache:
@@ -28,8 +38,9 @@ class ResponseCache:
         self.max_bytes = max_bytes
         self.observe = observe  # told of each lookup, hit or not (the server's metrics)
         self.max_entry = max_bytes // 8  # one answer may take an eighth of the budget
-        self._entries: OrderedDict[Hashable, tuple[bytes, str, Labelled]] = OrderedDict()
-        self._size = 0
+        self._entries: LRUCache[Hashable, _Entry] = LRUCache(
+            max(max_bytes, 1), getsizeof=lambda entry: entry.size
+        )
         self._lock = threading.Lock()
 
     @property
@@ -40,22 +51,16 @@ class ResponseCache:
         """The body, content type and operation kept under ``key``, if any."""
         with self._lock:
             found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
         if self.observe is not None:
             self.observe(found is not None)
-        return found
+        return None if found is None else (found.body, found.content_type, found.operation)
 
     def put(self, key: Hashable, body: bytes, content_type: str, operation: Labelled) -> None:
         size = len(body) + _key_size(key)
         with self._lock:
             if size > self.max_entry or key in self._entries:
                 return
-            self._entries[key] = (body, content_type, operation)
-            self._size += size
-            while self._size > self.max_bytes:
-                old_key, (old_body, *_) = self._entries.popitem(last=False)
-                self._size -= len(old_body) + _key_size(old_key)
+            self._entries[key] = _Entry(body, content_type, operation, size)
 
 
 def _key_size(key: Hashable) -> int:
