@@ -32,6 +32,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from urllib.parse import quote
 
+import anyio
 from anyio import CancelScope
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -92,20 +93,18 @@ def export_routes(
     max_concurrent: int = 2,
     send_timeout: float = SEND_TIMEOUT,
 ) -> list[Route]:
-    running = 0  # exports of this process being prepared or sent (one event loop: no lock)
-
-    def release() -> None:
-        nonlocal running
-        running -= 1
+    running = anyio.CapacityLimiter(max_concurrent)  # exports being prepared or sent
 
     async def export(request: Request) -> Response:
-        nonlocal running
         format = request.url.path.rsplit(".", 1)[1]
         japanese = messages.prefers_japanese(request.headers.get("accept-language"))
         query, where, order, limit, header = _parameters(
             request.query_params, max_rows, format, japanese
         )
-        if running >= max_concurrent:
+        borrower = object()  # this export, holding its token until its answer ends
+        try:
+            running.acquire_on_behalf_of_nowait(borrower)
+        except anyio.WouldBlock:
             raise Refusal(
                 503,
                 EXPORTS_BUSY,
@@ -113,8 +112,11 @@ def export_routes(
                 EXPORTS_BUSY,
                 japanese,
                 running=max_concurrent,
-            )
-        running += 1
+            ) from None
+
+        def release() -> None:
+            running.release_on_behalf_of(borrower)
+
         db = sessions()
         try:
             # The search and the count may refuse the request: they run before the answer starts.
