@@ -75,10 +75,16 @@ def file_outcome(source: str, stored: IngestResult | Exception) -> Filed:
         if trouble is not None:
             reason = f"{trouble}; nothing stored"
         else:
-            reason = f"the store did not accept it ({_first_line(stored)}); nothing stored"
+            reason = f"the store did not accept it ({first_line(stored)}); nothing stored"
         return Filed(source, reason=reason, failed=True, error=stored)
     reason = f"internal error ({type(stored).__name__}); nothing stored"
     return Filed(source, reason=reason, failed=True, error=stored)
+
+
+def first_line(error: BaseException) -> str:
+    """An error's first line (a database error's own, without SQLAlchemy's statement)."""
+    original = getattr(error, "orig", None) or error
+    return str(original).splitlines()[0] if str(original) else type(original).__name__
 
 
 class IndexNote(str):
@@ -296,11 +302,6 @@ class Ingest:
                 raise outcome
         waiting.clear()
         yield from indexer.after_batch()
-
-
-def _first_line(error: BaseException) -> str:
-    original = getattr(error, "orig", None) or error
-    return str(original).splitlines()[0] if str(original) else type(original).__name__
 
 
 class _Indexer:

@@ -753,11 +753,6 @@ def _upgrade_index(engine: Engine, index_dir: Path) -> None:
             click.echo("\r\033[K", nl=False, err=True)
 
 
-def _first_line(error: BaseException) -> str:
-    original = getattr(error, "orig", None) or error
-    return str(original).splitlines()[0] if str(original) else type(original).__name__
-
-
 def main() -> None:
     """Console entry point: unexpected errors become one line unless --debug is given."""
     debug = "--debug" in sys.argv[1:]
@@ -775,7 +770,9 @@ def main() -> None:
     except Exception as error:
         if debug:
             raise
-        click.echo(f"error: unexpected {type(error).__name__}: {_first_line(error)}", err=True)
+        from index.ingest import first_line
+
+        click.echo(f"error: unexpected {type(error).__name__}: {first_line(error)}", err=True)
         raise SystemExit(1) from None
 
 
