@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from archive.errors import Refused
 from archive.models import (
     Department,
     DepartmentRename,
@@ -34,7 +35,7 @@ from archive.models import (
 Explicit = dict[tuple[str, int, str, int], str | None]
 
 
-class CurationError(ValueError):
+class CurationError(Refused, ValueError):
     """A line of a curation file that cannot be used; the message names the line."""
 
 

@@ -22,6 +22,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, TextClause, create_engine, event, text
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, sessionmaker
 
+from archive.errors import ArchiveError, StoreProblem
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _BEGIN = "plan_archive_begin"
 _DEADLINE = "plan_archive_deadline"  # an execution option: time.monotonic() of the end
@@ -33,16 +35,22 @@ _TIMEOUT_SET = "plan_archive_timeout_set"  # in a PostgreSQL connection's info: 
 WRITER_LOCK_KEY = 0x706C616E  # "plan"
 
 
-class StoreBusy(RuntimeError):
+class StoreBusy(StoreProblem, RuntimeError):
     """Another writer held the archive longer than the lock timeout."""
 
+    code = "STORE_BUSY"
 
-class StoreTimeout(RuntimeError):
+
+class StoreTimeout(StoreProblem, RuntimeError):
     """A statement ran longer than the statement timeout."""
 
+    code = "STORE_TIMEOUT"
 
-class StoreFull(RuntimeError):
+
+class StoreFull(StoreProblem, RuntimeError):
     """The disk (or a file-size limit) left no room to write."""
+
+    code = "STORE_FULL"
 
 
 def create_store_engine(
@@ -146,11 +154,11 @@ def _milliseconds_left(deadline: float) -> int:
     return max(1, int((deadline - time.monotonic()) * 1000))
 
 
-def store_problem(error: BaseException) -> StoreBusy | StoreTimeout | StoreFull | None:
+def store_problem(error: BaseException) -> StoreProblem | None:
     """A clear one-line error for a store that was busy or slow, or None for anything else."""
     original = getattr(error, "orig", None) or error
-    if isinstance(original, StoreTimeout):
-        return original
+    if isinstance(original, ArchiveError):  # known already for what it is
+        return original if isinstance(original, StoreProblem) else None
     name = type(original).__name__
     text_ = str(original).lower()
     if name == "LockNotAvailable" or "database is locked" in text_:

@@ -12,10 +12,12 @@ import codecs
 import re
 from dataclasses import dataclass
 
+from archive.errors import Refused
+
 ENCODINGS = ("utf-8", "cp932", "euc_jp")
 
 
-class DecodeError(ValueError):
+class DecodeError(Refused, ValueError):
     """The bytes are not a text document we can read; the message is one line."""
 
 

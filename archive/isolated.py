@@ -21,14 +21,14 @@ import subprocess
 import sys
 from dataclasses import asdict
 
-from archive.errors import DocumentRefused
+from archive.errors import DocumentRefused, TimedOut
 from archive.ingest import PreparedDocument, prepare_document
 from archive.pdf import PdfLimits, child_environment
 
 MEMORY_BYTES = 2 << 30  # the child's address space: far above what any report needs
 
 
-class PreparationTimeout(RuntimeError):
+class PreparationTimeout(TimedOut, RuntimeError):
     """The file was not read within its time; nothing was stored."""
 
 

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from archive.errors import Refused
+
 DIGIT = r"[0-9０-９]"
 NO = r"[NＮ][oOｏＯ][.．]?"  # No, NO, Ｎｏ．
 _SPACE = r"[\s　]"
@@ -221,7 +223,7 @@ PROGRESS_LIST = Layout(
 LAYOUTS: dict[str, Layout] = {p.name: p for p in (HITACHI, EVALUATION_SHEET, PROGRESS_LIST)}
 
 
-class UnknownLayout(ValueError):
+class UnknownLayout(Refused, ValueError):
     def __init__(self, name: str) -> None:
         super().__init__(f"unknown layout {name!r}; known layouts: {', '.join(LAYOUTS)}")
         self.name = name

@@ -29,13 +29,14 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
+from cachetools import LRUCache
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
@@ -314,7 +315,7 @@ class Lineages:
     MEASURES = 100_000
 
     def __init__(self) -> None:
-        self._known: OrderedDict[int, _Known] = OrderedDict()
+        self._known = LRUCache[int, _Known](maxsize=self.VERSIONS)
         self._lock = threading.Lock()
 
     def at(self, version: int) -> _Known:
@@ -323,10 +324,6 @@ class Lineages:
             if known is None:
                 known = _Known(most_cities=self.CITIES, most_measures=self.MEASURES)
                 self._known[version] = known
-                while len(self._known) > self.VERSIONS:
-                    self._known.popitem(last=False)
-            else:
-                self._known.move_to_end(version)
             return known
 
 

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
+from archive.errors import Refused
+
 KINDS = (
     "prefecture",
     "city",
@@ -52,7 +54,7 @@ class Municipality:
         return f"{self.name} ({self.prefecture}, {self.code})"
 
 
-class MunicipalityError(ValueError):
+class MunicipalityError(Refused, ValueError):
     """A name that does not name exactly one local government; ``str()`` is one line."""
 
     def __init__(self, message: str, name: str, candidates: Sequence[Municipality]) -> None:

@@ -416,7 +416,7 @@ LAYERS = [
     ("graphql-core (validation, execution)", r"/graphql/"),
     ("Strawberry", r"/strawberry/"),
     ("our schema/ (resolvers, loaders)", rf"{_OURS}/schema/"),
-    ("metrics, logs", rf"/prometheus_client/|/logging/|{_OURS}/server/observability"),
+    ("metrics, logs", rf"/prometheus_client/|/logging/|{_OURS}/server/(logs|metrics|middleware)"),
     ("HTTP, event loop", r"/uvicorn/|/starlette/|/h11/|/httptools/|/asyncio/"),
     ("our server/", rf"{_OURS}/server/"),
 ]

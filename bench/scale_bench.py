@@ -42,7 +42,8 @@ from search_bench import percentile, synthetic_rows
 from archive.db import reader
 from archive.queries import index_rows_by_key
 from index.analysis import normalize_text
-from index.search import Searcher, SearchOptions, highlight
+from index.highlights import highlight
+from index.search import Searcher, SearchOptions
 from server.resources import open_store
 from server.settings import Settings
 

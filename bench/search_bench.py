@@ -20,7 +20,8 @@ from pathlib import Path
 
 from archive.parse import parse_report
 from archive.queries import IndexRow
-from index.search import Searcher, SearchOptions, highlight
+from index.highlights import highlight
+from index.search import Searcher, SearchOptions
 from index.writing import build_generation, switch_to
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,7 +159,7 @@ def run(count: int, repeats: int) -> None:
             for query in QUERIES:
                 for timings, clear in ((cold, True), (warm, False)):
                     if clear:
-                        snapshot._matches.clear()
+                        snapshot.text_matches.clear()
                     started = time.perf_counter()
                     results = searcher.search(query, SearchOptions(limit=20))
                     for hit in results.hits:

@@ -368,15 +368,9 @@ class BulkWriter(SegmentWriter):  # type: ignore[misc]
     def delete_documents(self, document_ids: Iterable[int]) -> None:
         """Delete every entry of these documents (Whoosh marks them in the next TOC)."""
         wanted = np.fromiter(document_ids, dtype=np.int64)
-        self._delete_where(lambda data: np.isin(data.document_id, wanted))
-
-    def delete_keys(self, keys: Iterable[str]) -> None:
-        wanted = set(keys)
-        self._delete_where(lambda data: np.array([k in wanted for k in data.keys], dtype=bool))
-
-    def _delete_where(self, chosen: Any) -> None:
         for offset, segment in zip(self._doc_offsets, self.segments, strict=True):
-            for number in np.flatnonzero(chosen(self.segment_data(segment))).tolist():
+            chosen = np.isin(self.segment_data(segment).document_id, wanted)
+            for number in np.flatnonzero(chosen).tolist():
                 self.delete_document(offset + number)
 
     # -- adding -----------------------------------------------------------------------

@@ -40,6 +40,8 @@ import numpy.typing as npt
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.reading import SegmentReader
 
+from archive.errors import IndexProblem
+
 Array = npt.NDArray[Any]
 
 SUFFIX = ".derived"
@@ -49,7 +51,7 @@ DOCUMENT_SEPARATOR = "\u241d"  # between entries in the text (never in normalise
 SCORED = ("all", "title")  # the fields whose lengths Whoosh keeps (length bytes)
 
 
-class Damaged(RuntimeError):
+class Damaged(IndexProblem, RuntimeError):
     """A file of the index is missing, truncated or cannot be read."""
 
 

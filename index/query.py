@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from archive.eras import parse_era_year
+from archive.errors import Refused
 from index.analysis import normalize_text
 from index.words import query_words
 
@@ -48,7 +49,7 @@ MAX_QUERY_LENGTH = 256
 LABELS = {"grade": "grade", "number": "number"}
 
 
-class QuerySyntaxError(ValueError):
+class QuerySyntaxError(Refused, ValueError):
     """The query cannot be read; the message says why, in one line. ``reason`` is a stable
     key for the same refusal in other words (``schema/messages.py`` has its Japanese), made
     with ``params``."""
@@ -57,6 +58,10 @@ class QuerySyntaxError(ValueError):
         super().__init__(message)
         self.reason = reason
         self.params = params
+
+    @property
+    def catalog_key(self) -> str:
+        return self.reason
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Whoosh's ``Searcher.more_like`` picks a document's key terms (its terms of highest TF-IDF)
 and runs them as an OR query. The same is done here on the snapshot a search reads
-(``index/search.py``'s ``_Snapshot``: each segment's postings as arrays), in two steps:
+(``index/snapshot.py``'s ``Snapshot``: each segment's postings as arrays), in two steps:
 
 1. **Candidates by key terms.** The measure's terms are those the index counted for it (its
    normalised text through ``index_terms``, for the ``all`` field and again for ``title``, so
@@ -29,15 +29,15 @@ import math
 import threading
 import time
 import weakref
-from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
+from cachetools import LRUCache
 
 from index.analysis import index_terms
-from index.search import _K1 as K1
-from index.search import SEARCH_TIMEOUT, Searcher, SearchTimeout, _Snapshot
+from index.search import SEARCH_TIMEOUT, Searcher, SearchTimeout
+from index.snapshot import K1, Snapshot
 
 KEY_TERMS = 40  # the measure's terms that find candidates (Whoosh's more_like takes 10)
 CANDIDATES = 40  # candidates scored by cosine, at least; 3 × the number asked for, above
@@ -61,19 +61,19 @@ class _Known:
     """What similar lookups work out once per snapshot: each key's entry, each term's
     document frequency, recent term vectors."""
 
-    def __init__(self, snapshot: _Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot) -> None:
         self.docnum = {key: docnum for docnum, key in enumerate(snapshot.keys)}
         self.frequencies: dict[tuple[str, str], int] = {}
         self.idf: dict[tuple[str, str], float] = {}
-        self.vectors: OrderedDict[int, tuple[Vector, float]] = OrderedDict()
+        self.vectors = LRUCache[int, tuple[Vector, float]](maxsize=_VECTORS_KEPT)
         self.lock = threading.Lock()
 
 
-_known: weakref.WeakKeyDictionary[_Snapshot, _Known] = weakref.WeakKeyDictionary()
+_known: weakref.WeakKeyDictionary[Snapshot, _Known] = weakref.WeakKeyDictionary()
 _known_lock = threading.Lock()
 
 
-def _known_for(snapshot: _Snapshot) -> _Known:
+def _known_for(snapshot: Snapshot) -> _Known:
     with _known_lock:
         known = _known.get(snapshot)
         if known is None:
@@ -99,7 +99,7 @@ def similar(
 
 
 def _similar(
-    snapshot: _Snapshot, measure_id: int, exclude: frozenset[int], first: int, deadline: float
+    snapshot: Snapshot, measure_id: int, exclude: frozenset[int], first: int, deadline: float
 ) -> list[Alike]:
     known = _known_for(snapshot)
     docnum = known.docnum.get(f"m{measure_id}")
@@ -116,7 +116,7 @@ def _similar(
     scores = np.zeros(snapshot.size)
     norms = {"all": snapshot.rest_norm, "title": snapshot.title_norm}
     for fieldname, term in key_terms:
-        docnums, frequencies = snapshot._postings(fieldname, [term])
+        docnums, frequencies = snapshot.postings(fieldname, [term])
         idf = _idf(snapshot, known, (fieldname, term))
         norm = norms[fieldname][docnums]
         scores[docnums] += (
@@ -162,7 +162,7 @@ def _similar(
     ]
 
 
-def _frequency(snapshot: _Snapshot, known: _Known, term: tuple[str, str]) -> int:
+def _frequency(snapshot: Snapshot, known: _Known, term: tuple[str, str]) -> int:
     found = known.frequencies.get(term)
     if found is None:
         found = snapshot.frequency(*term)
@@ -174,7 +174,7 @@ def _frequency(snapshot: _Snapshot, known: _Known, term: tuple[str, str]) -> int
     return found
 
 
-def _idf(snapshot: _Snapshot, known: _Known, term: tuple[str, str]) -> float:
+def _idf(snapshot: Snapshot, known: _Known, term: tuple[str, str]) -> float:
     found = known.idf.get(term)
     if found is None:
         frequency = max(_frequency(snapshot, known, term), 1)
@@ -182,12 +182,11 @@ def _idf(snapshot: _Snapshot, known: _Known, term: tuple[str, str]) -> float:
     return found
 
 
-def _vector(snapshot: _Snapshot, known: _Known, docnum: int) -> tuple[Vector, float]:
+def _vector(snapshot: Snapshot, known: _Known, docnum: int) -> tuple[Vector, float]:
     """Entry ``docnum``'s term weights, ``(1 + ln tf) × idf``, and their Euclidean norm."""
     with known.lock:
         kept = known.vectors.get(docnum)
         if kept is not None:
-            known.vectors.move_to_end(docnum)
             return kept
     texts = {"all": snapshot.joined(docnum), "title": snapshot.title(docnum)}
     idf = known.idf
@@ -202,6 +201,4 @@ def _vector(snapshot: _Snapshot, known: _Known, docnum: int) -> tuple[Vector, fl
     found = (vector, math.sqrt(sum(w * w for w in vector.values())))
     with known.lock:
         known.vectors[docnum] = found
-        if len(known.vectors) > _VECTORS_KEPT:
-            known.vectors.popitem(last=False)
     return found

@@ -40,6 +40,7 @@ from whoosh.index import TOC, FileIndex, LockError
 from whoosh.util.filelock import FileLock, try_for
 
 from archive import faults, queries
+from archive.errors import IndexProblem
 from archive.models import IndexTask
 from archive.queries import IndexRow
 from index import derived
@@ -54,20 +55,20 @@ _BATCH = 200
 _OLD_FORMAT = "TOC-"  # how the numpy segment format (0004) named its commits
 
 
-class IndexBusy(RuntimeError):
+class IndexBusy(IndexProblem, RuntimeError):
     """Another process holds the index's write lock; the work stays queued."""
 
 
-class IndexDamaged(RuntimeError):
+class IndexDamaged(IndexProblem, RuntimeError):
     """The current generation cannot be read (a file is missing or broken): rebuild it."""
 
 
-class IndexBehind(RuntimeError):
+class IndexBehind(IndexProblem, RuntimeError):
     """The index's position is below what the store's log has trimmed: it missed changes,
     and only a rebuild from the store brings it back (``follow`` does)."""
 
 
-class IndexOutdated(RuntimeError):
+class IndexOutdated(IndexProblem, RuntimeError):
     """The index was written by an earlier plan-archive in a format nothing reads now."""
 
     def __init__(self) -> None:
@@ -176,7 +177,7 @@ def open_index(folder: Path) -> FileIndex:
         return FileIndex(storage, indexname=INDEX_NAME)
 
 
-def _switch(root: Path, folder: Path) -> None:
+def switch_to(root: Path, folder: Path) -> None:
     """Make ``folder`` current: ``CURRENT`` written beside, synced, renamed over, and the
     rename synced, so after a crash it names the old generation or the new one, whole."""
     temporary = root / f"{CURRENT}.{os.getpid()}.tmp"
@@ -222,7 +223,7 @@ def _writer(root: Path, timeout: float) -> Iterator[BulkWriter]:
         folder = current_dir(root)
         if folder is None:
             folder = _new_generation(root)
-            _switch(root, folder)
+            switch_to(root, folder)
         writer = open_writer(folder, timeout)
         if current_dir(root) == folder:
             break
@@ -467,7 +468,7 @@ def _rebuild(
 
             folder, count = build_generation(root, rows())
         _write_position(folder, head)
-        _switch(root, folder)
+        switch_to(root, folder)
         if lock is not None:
             lock.cancel()
     _remove_old_generations(root, keep={folder.name, previous})
@@ -490,11 +491,6 @@ def build_generation(root: Path, rows: Iterable[IndexRow]) -> tuple[Path, int]:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return folder, count
-
-
-def switch_to(root: Path, folder: Path) -> None:
-    """Make ``folder`` the generation searches use (benchmarks build one directly)."""
-    _switch(root, folder)
 
 
 def _remove_old_generations(root: Path, keep: set[str]) -> None:

@@ -7,9 +7,9 @@ import enum
 from datetime import UTC, datetime
 
 import strawberry
-from strawberry import relay
 
 from archive import models, queries
+from schema.ids import global_id
 from schema.pagination import PageInfo, keyset_page
 from schema.types import Document, Info
 
@@ -70,7 +70,7 @@ class Change:
         measures = [
             MeasureChange(
                 kind=kind,
-                measure_id=strawberry.ID(relay.to_base64("Measure", measure_id)),
+                measure_id=global_id("Measure", measure_id),
                 number=number,
             )
             for kind in MeasureChangeKind
@@ -79,7 +79,7 @@ class Change:
         changed_at = row.changed_at
         return cls(
             kind=ChangeKind(row.kind),
-            document_id=strawberry.ID(relay.to_base64("Document", row.document_id)),
+            document_id=global_id("Document", row.document_id),
             document_number=row.document_id,
             municipality=row.municipality,
             fiscal_year=row.fiscal_year,

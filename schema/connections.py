@@ -1,107 +1,36 @@
-"""Measure lists: one function behind every list of measures (as Relay connections), and
-one behind every search (the API's and the exports')."""
+"""Lists as Relay connections (documents, departments), the store's filter for the API's
+``MeasureFilter``, and one function behind every search of measures (the API's and the
+exports'). Lists of measures are ``schema/measure_pages.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import fields
 
 import strawberry
 from sqlalchemy.orm import Session
-from strawberry.types.nodes import SelectedField, Selection
 
 from archive import queries
-from index.query import QuerySyntaxError
 from index.search import (
     SEARCH_TIMEOUT,
-    IndexNotBuilt,
     Results,
     Searcher,
     SearchOptions,
-    SearchTimeout,
 )
-from schema.errors import BAD_USER_INPUT, PublicError
 from schema.pagination import PageInfo, keyset_page
 from schema.types import (
     Department,
     Document,
     Info,
-    Measure,
-    MeasureConnection,
-    MeasureEdge,
     MeasureFilter,
-    MeasureOrder,
     SearchOrder,
 )
 
-_KEY = (int, str, str)
 
-
-def archive_filter(where: MeasureFilter | None, **extra: object) -> queries.MeasureFilter:
+def archive_filter(where: MeasureFilter | None) -> queries.MeasureFilter:
+    """The store's filter for the API's: the same conditions, under the same names."""
     if where is None:
-        return queries.MeasureFilter(**extra)  # type: ignore[arg-type]
-    return queries.MeasureFilter(
-        fiscal_years=where.fiscal_years,
-        fiscal_year_from=where.fiscal_year_from,
-        fiscal_year_to=where.fiscal_year_to,
-        departments=where.departments,
-        municipalities=where.municipalities,
-        pillars=where.pillars,
-        next_year_statuses=where.next_year_statuses,
-        municipality_codes=where.municipality_codes,
-        prefectures=where.prefectures,
-        **extra,  # type: ignore[arg-type]
-    )
-
-
-def measure_connection(
-    info: Info,
-    where: queries.MeasureFilter,
-    first: int | None,
-    after: str | None,
-    order: MeasureOrder,
-    last: int | None = None,
-    before: str | None = None,
-) -> MeasureConnection:
-    """A page of measures between the cursors ``after`` and ``before``: the first ``first``
-    or the last ``last`` of them (``schema/pagination.py``); cursors carry the sort key and
-    the direction, so a cursor from one order is refused by the other."""
-    kind = f"measure-{order.value}"
-    db = info.context.db
-    page, page_info = keyset_page(
-        kind,
-        _KEY,
-        first,
-        after,
-        last,
-        before,
-        info.context.limits.max_page_size,
-        lambda a, b, limit, backward: queries.measure_rows(
-            db,
-            where,
-            after=a,
-            before=b,
-            limit=limit,
-            descending=order is MeasureOrder.FISCAL_YEAR_DESC,
-            backward=backward,
-        ),
-        lambda row: row.key,
-    )
-    nodes = [Measure.from_row(row, row) for _, row in page]
-    # info.selected_fields is this field itself (a list of one); what it selects is below.
-    if any(_selects(f.selections, ("edges", "node", "departments")) for f in info.selected_fields):
-        # One statement for the page's departments, and no loader wait for each measure.
-        found = queries.departments_by_measure_ids(db, [row.id for _, row in page])
-        for node, departments in zip(nodes, found, strict=True):
-            node.department_rows = departments
-    return MeasureConnection(
-        total_count=queries.count_measures(db, where),
-        edges=[
-            MeasureEdge(cursor=cursor, node=node)
-            for (cursor, _), node in zip(page, nodes, strict=True)
-        ],
-        # A cursor's own measure lies on its side of the page.
-        page_info=page_info,
-    )
+        return queries.MeasureFilter()
+    return queries.MeasureFilter(**{f.name: getattr(where, f.name) for f in fields(where)})
 
 
 @strawberry.type
@@ -192,19 +121,6 @@ def department_connection(
     )
 
 
-def _selects(selections: Sequence[Selection], path: tuple[str, ...]) -> bool:
-    """Whether the selection holds the field ``path`` (names, fragments looked into)."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            if selection.name != path[0]:
-                continue
-            if len(path) == 1 or _selects(selection.selections, path[1:]):
-                return True
-        elif _selects(selection.selections, path):  # a fragment: its fields are this level's
-            return True
-    return False
-
-
 def _needs_store(where: MeasureFilter) -> bool:
     """Conditions the index does not hold: the store lists the measures that meet them."""
     return any(
@@ -235,7 +151,7 @@ def search_results(
     exact_only: bool = False,
 ) -> Results:
     """The measures that match ``query`` and ``where``, ``limit`` of them from ``offset`` in
-    ``order``; a bad query, a timeout or a missing index is a ``PublicError``. ``timeout``
+    ``order``; raises as ``Searcher.search`` does (``archive/errors.py``). ``timeout``
     (seconds) shortens the search's own limit to what remains of the request's time."""
     measure_ids = None
     if where is not None and _needs_store(where):
@@ -252,16 +168,4 @@ def search_results(
         digests_at=digests_at,
         exact_only=exact_only,
     )
-    return run_search(searcher, query, options)
-
-
-def run_search(searcher: Searcher, query: str, options: SearchOptions) -> Results:
-    """``searcher.search``; a bad query, a timeout or a missing index is a ``PublicError``."""
-    try:
-        return searcher.search(query, options)
-    except QuerySyntaxError as error:
-        raise PublicError(str(error), BAD_USER_INPUT, reason=error.reason, **error.params) from None
-    except SearchTimeout as error:
-        raise PublicError(str(error), "SEARCH_TIMEOUT", reason="SEARCH_TIMEOUT") from None
-    except IndexNotBuilt as error:
-        raise PublicError(str(error), "INDEX_UNAVAILABLE", reason="INDEX_UNAVAILABLE") from None
+    return searcher.search(query, options)

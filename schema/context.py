@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import strawberry
 from sqlalchemy.orm import Session, sessionmaker
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
@@ -79,6 +80,9 @@ class Context:
 
     def close(self) -> None:
         self.db.close()
+
+
+Info = strawberry.Info[Context, None]
 
 
 class CloseContext(SchemaExtension):

@@ -16,8 +16,9 @@ import strawberry
 from sqlalchemy.orm import Session
 
 from archive import queries
-from index.search import SEARCH_TIMEOUT, Results, Searcher, SearchOptions, highlight
-from schema.connections import run_search
+from index.highlights import highlight
+from index.search import SEARCH_TIMEOUT, Results, Searcher, SearchOptions
+from schema.highlights import html_fragments
 from schema.pagination import PageInfo
 from schema.search_paging import search_cursor_kind, search_page
 from schema.types import Document, Info, SearchOrder
@@ -105,7 +106,7 @@ def document_search_results(
         timeout=SEARCH_TIMEOUT if timeout is None else min(SEARCH_TIMEOUT, timeout),
         digests_at=digests_at,
     )
-    return run_search(searcher, query, options)
+    return searcher.search(query, options)
 
 
 def document_search_connection(
@@ -149,7 +150,7 @@ def document_search_connection(
                 score=hit.score,
                 node=Document.from_row(row.document),
                 highlights=[
-                    DocumentHighlight(field=DocumentField(h.field), fragments=h.fragments)
+                    DocumentHighlight(field=DocumentField(h.field), fragments=html_fragments(h))
                     for h in highlight(row.fields, hit.matched)
                 ],
             )

@@ -1,8 +1,10 @@
 """Errors a client may see, each with a stable ``extensions.code``; everything else is masked.
 
-A ``PublicError`` carries a message written for the client. Any other exception becomes
-``INTERNAL`` with a generic message, so no stack trace, SQL, path or secret reaches a client;
-the server log keeps the details.
+This is where GraphQL shows an expected failure (``archive/errors.py``): an ``ArchiveError``
+raised by a resolver, or a store that was busy, slow or full, keeps its message and gets its
+``code``. A ``PublicError`` is such a failure written by the schema itself. Any other
+exception becomes ``INTERNAL`` with a generic message, so no stack trace, SQL, path or secret
+reaches a client; the server log keeps the details.
 
 A refusal a user can meet from the page also has a ``reason`` (``extensions.reason``), a
 stable key of ``schema/messages.py``; for a request whose ``Accept-Language`` prefers
@@ -17,23 +19,25 @@ import logging
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from archive.db import StoreBusy, StoreFull, StoreTimeout, store_problem
+from archive.db import store_problem
+from archive.errors import ArchiveError, Refused, TimedOut
 from schema import messages
 
 logger = logging.getLogger("plan_archive.graphql")
 
-BAD_USER_INPUT = "BAD_USER_INPUT"
+BAD_USER_INPUT = Refused.code
 NOT_FOUND = "NOT_FOUND"
 UNAUTHENTICATED = "UNAUTHENTICATED"
 INTERNAL = "INTERNAL"
-TIMEOUT = "TIMEOUT"  # the request's time ran out; its work was stopped
+TIMEOUT = TimedOut.code  # the request's time ran out; its work was stopped
 CURSOR_EXPIRED = "CURSOR_EXPIRED"  # a search cursor whose results changed under it
 INTERNAL_MESSAGE = "Internal server error."
 
 
-class PublicError(Exception):
-    """An expected failure whose message and code are meant for the client; ``reason`` names
-    its Japanese text in ``schema/messages.py``, made with ``params``."""
+class PublicError(ArchiveError):
+    """A failure the schema itself explains to the client, with the code it chooses
+    (``NOT_FOUND``, ``UNAUTHENTICATED``, ``BAD_CURSOR``…); ``reason`` names its Japanese text
+    in ``schema/messages.py``, made with ``params``."""
 
     def __init__(
         self,
@@ -48,42 +52,38 @@ class PublicError(Exception):
         self.reason = reason
         self.params = params
 
-    def text(self, japanese: bool) -> str:
-        """The message in Japanese when asked for and the catalog has it, else in English."""
-        found = messages.japanese(self.reason, self.params) if japanese else None
-        return found if found is not None else str(self)
+    @property
+    def catalog_key(self) -> str | None:
+        return self.reason
 
 
-def store_code(problem: StoreBusy | StoreTimeout | StoreFull) -> str:
-    """The error code of a store that was busy, slow or full."""
-    return {StoreBusy: "STORE_BUSY", StoreFull: "STORE_FULL"}.get(type(problem), "STORE_TIMEOUT")
+def _show(error: GraphQLError, shown: ArchiveError) -> None:
+    """Give ``error`` the code of ``shown`` and the key of its message."""
+    error.extensions = {**(error.extensions or {}), "code": shown.code}
+    if shown.catalog_key is not None:
+        error.extensions["reason"] = shown.catalog_key
 
 
 def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None:
         return False  # a parse or validation error: its message is about the query itself
-    if isinstance(original, PublicError):
-        error.extensions = {**(error.extensions or {}), "code": original.code}
-        if original.reason is not None:
-            error.extensions["reason"] = original.reason
-        return False
     problem = store_problem(original)
-    if (
-        error.path is None
-        and problem is None
-        and (isinstance(original, GraphQLError) or error.message.startswith('Variable "$'))
+    if problem is not None:  # the store was busy or slow: say so, without its SQL
+        logger.warning("store problem in %s: %s", error.path, original)
+        error.message = str(problem)
+        _show(error, problem)
+        error.original_error = None
+        return False
+    if isinstance(original, ArchiveError):
+        _show(error, original)
+        return False
+    if error.path is None and (
+        isinstance(original, GraphQLError) or error.message.startswith('Variable "$')
     ):
         # Raised before any resolver ran: the variables did not fit their types. Anything
         # else raised there (a limit's own code failing) is a server problem, masked.
         error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
-        return False
-    if problem is not None:  # the store was busy or slow: say so, without its SQL
-        logger.warning("store problem in %s: %s", error.path, original)
-        error.message = str(problem)
-        code = store_code(problem)
-        error.extensions = {**(error.extensions or {}), "code": code, "reason": code}
-        error.original_error = None
         return False
     logger.error("unexpected error in %s", error.path, exc_info=original)
     return True
@@ -129,10 +129,8 @@ def in_japanese(error: GraphQLError) -> None:
     an operation that ran are put in Japanese by ``PublicErrors``; those found before it ran
     (the limits of ``schema/limiter.py``) by the schema's ``process_errors``."""
     original = error.original_error
-    if isinstance(original, PublicError):
-        error.message = original.text(japanese=True)
-        return
+    params = original.params if isinstance(original, ArchiveError) else {}
     reason = (error.extensions or {}).get("reason")
-    found = messages.japanese(reason) if isinstance(reason, str) else None
+    found = messages.japanese(reason, params) if isinstance(reason, str) else None
     if found is not None:
         error.message = found

@@ -50,7 +50,6 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
-from strawberry import relay
 
 from archive import indicators, queries
 from archive.eras import western_to_era_label
@@ -60,6 +59,7 @@ from index.search import Hit, Searcher
 from schema.choices import FORMATS, SEARCH_ORDERS
 from schema.connections import archive_filter, search_results
 from schema.errors import BAD_USER_INPUT, PublicError
+from schema.ids import global_id
 from schema.types import Measure, MeasureFilter, MeasureOrder, SearchOrder
 
 BATCH = 200  # measures per store query and per written chunk
@@ -280,7 +280,7 @@ def _row(
     site: str | None,
 ) -> dict[str, Any]:
     carry_over = measure.carry_over
-    node_id = relay.to_base64(Measure.__name__, measure.id)
+    node_id = global_id(Measure.__name__, measure.id)
     row: dict[str, Any] = {
         "id": node_id,
         "municipality": measure.municipality,

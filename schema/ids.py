@@ -1,4 +1,5 @@
-"""Global IDs: the one strict parser every ID that enters the API goes through.
+"""Global IDs: how the API writes them, and the one strict parser every ID that enters it
+goes through.
 
 A global ID is what ``strawberry.relay.to_base64`` makes of a type name and a database id:
 standard base64 (with its padding) of ``TypeName:digits``. Only that exact form is an ID.
@@ -15,8 +16,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
+import strawberry
 from strawberry import relay
 
 MAX_DATABASE_ID = 2**62  # exclusive: ids are below it (SQLite and PostgreSQL BIGINT)
@@ -28,6 +31,11 @@ _LONGEST = 128  # characters of base64: far more than any ID this server makes
 class GlobalId(NamedTuple):
     type_name: str
     number: int  # the row's database id
+
+
+def global_id(type_name: str, number: int) -> strawberry.ID:
+    """The global ID of the row ``number`` of ``type_name``, as a ``relay.Node``'s ``id``."""
+    return strawberry.ID(relay.to_base64(type_name, number))
 
 
 def parse_number(node_id: str) -> int | None:
@@ -51,6 +59,18 @@ def parse_global_id(value: str) -> GlobalId | None:
     if found is None:
         return None
     number = parse_number(found[2])
-    if number is None or relay.to_base64(found[1], number) != value:
+    if number is None or global_id(found[1], number) != value:
         return None  # the right text in a base64 of another shape (padding, trailing bits)
     return GlobalId(found[1], number)
+
+
+def number_of(value: str, type_name: str) -> int | None:
+    """The database id in ``value`` when it is exactly a global ID of ``type_name``, or None."""
+    found = parse_global_id(value)
+    return found.number if found is not None and found.type_name == type_name else None
+
+
+def database_ids(node_ids: Iterable[str]) -> list[int]:
+    """Database ids from the node ids of ``resolve_nodes``; anything that cannot be one
+    (², 01, 10**30) becomes -1, which no row has."""
+    return [-1 if (number := parse_number(str(i))) is None else number for i in node_ids]

@@ -55,6 +55,7 @@ from strawberry.extensions import SchemaExtension
 from schema.cost import query_cost
 from schema.errors import PublicError
 from schema.limits import Limits
+from schema.operation_labels import chosen_operation, requested_name
 from schema.shape import fragments_of, shape_of
 
 QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
@@ -100,10 +101,8 @@ class QueryLimiter(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         if document is not None:
-            # The name the request gave: Strawberry's operation_name falls back to the
-            # first operation's, and it would run that one (the tests hold this).
-            named = getattr(context, "_provided_operation_name", None)
-            if named is None and _operations(document) > 1:
+            # Strawberry would run the first operation (the tests hold this).
+            if requested_name(context) is None and _operations(document) > 1:
                 raise GraphQLError(
                     "the document holds several operations: say which to run in operationName",
                     extensions={"code": "BAD_REQUEST"},
@@ -126,7 +125,7 @@ class QueryLimiter(SchemaExtension):
                     count=shape.aliases,
                     limit=limits.max_aliases,
                 )
-            operation = _chosen(document, context.operation_name)
+            operation = chosen_operation(context)
             if operation is not None:
                 counted = getattr(context.context, "list_size", lambda _: None)
                 cost = query_cost(
@@ -154,19 +153,6 @@ def _refused(message: str, code: str, reason: str, **params: object) -> GraphQLE
         message,
         extensions={"code": code, "reason": reason},
         original_error=PublicError(message, code, reason=reason, **params),
-    )
-
-
-def _chosen(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-    """The operation a request runs: the one named, or the first."""
-    return next(
-        (
-            d
-            for d in document.definitions
-            if isinstance(d, OperationDefinitionNode)
-            and (name is None or (d.name is not None and d.name.value == name))
-        ),
-        None,
     )
 
 

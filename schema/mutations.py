@@ -19,7 +19,7 @@ from archive.ingest import delete_document
 from archive.isolated import PreparationTimeout, prepare_isolated
 from index.ingest import Filed, file_outcome, store_one
 from schema.errors import BAD_USER_INPUT, NOT_FOUND, TIMEOUT, UNAUTHENTICATED, PublicError
-from schema.ids import parse_global_id
+from schema.ids import number_of
 from schema.types import Document, Info
 
 
@@ -107,10 +107,9 @@ class Mutation:
     @strawberry.mutation(description="Delete a report and its measures; returns what was deleted.")
     def delete_document(self, info: Info, id: strawberry.ID) -> Document | None:
         _require_writer(info)
-        global_id = parse_global_id(id)
-        if global_id is None or global_id.type_name != "Document":
+        document_id = number_of(id, "Document")
+        if document_id is None:
             raise PublicError("id is not a Document ID", BAD_USER_INPUT)
-        document_id = global_id.number
         with info.context.writing() as db, db.begin():
             found = queries.documents_by_ids(db, [document_id])[0]
             if found is None:

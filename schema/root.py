@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Annotated, Any
 
 import strawberry
@@ -12,9 +13,11 @@ from strawberry.extensions import (
     ParserCache,
     ValidationCache,
 )
+from strawberry.relay import GlobalIDValueError
 
 from archive import compare, municipalities, queries
-from index.search import Results, highlight, highlight_labels
+from index.highlights import highlight, highlight_labels
+from index.search import Results
 from schema.changes import ChangeConnection, change_feed
 from schema.connections import (
     DepartmentConnection,
@@ -22,7 +25,6 @@ from schema.connections import (
     archive_filter,
     department_connection,
     document_connection,
-    measure_connection,
     search_results,
 )
 from schema.context import CloseContext
@@ -32,11 +34,14 @@ from schema.document_search import (
     document_search_connection,
 )
 from schema.errors import BAD_USER_INPUT, PublicError, PublicErrors, in_japanese
-from schema.ids import parse_global_id
+from schema.highlights import html_fragments
+from schema.ids import number_of, parse_global_id
 from schema.inputs import TEXT_REFUSED, TextArguments, lone_surrogate_at
 from schema.limiter import QueryLimiter
 from schema.limits import Limits
+from schema.measure_pages import measure_page
 from schema.mutations import Mutation
+from schema.operation_labels import LabelOperations
 from schema.overview import Overview, overview
 from schema.search_paging import search_cursor_kind, search_page
 from schema.types import (
@@ -64,26 +69,43 @@ from schema.types import (
 
 def _measure_id(value: str) -> int:
     """The database id in a Measure's global ID; anything else is BAD_USER_INPUT."""
-    found = parse_global_id(value)
-    if found is None or found.type_name != "Measure":
+    number = number_of(value, "Measure")
+    if number is None:
         raise PublicError("measure must be a Measure's id", BAD_USER_INPUT)
-    return found.number
+    return number
 
 
-_NODE_TYPES: dict[str, Any] = {}  # GraphQL type name -> class, filled by build_schema
+def _named(info: Info, value: str) -> tuple[type[relay.Node], str] | None:
+    """The node type and node id ``value`` names; None for a malformed ID or one whose type
+    is no node type of the schema: it names nothing, as an ID of a missing row."""
+    found = parse_global_id(value)
+    if found is None:
+        return None
+    node = relay.GlobalID(found.type_name, str(found.number))
+    try:
+        return node.resolve_type(info), node.node_id
+    except GlobalIDValueError:
+        return None
+
+
+async def _resolve_nodes(info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+    """The nodes ``ids`` name, in their order: one ``resolve_nodes`` call per type."""
+    named = [_named(info, given) for given in ids]
+    found: dict[tuple[type[relay.Node], str], relay.Node | None] = {}
+    for node_type in dict.fromkeys(item[0] for item in named if item is not None):
+        numbers = list(dict.fromkeys(n for t, n in filter(None, named) if t is node_type))
+        nodes = node_type.resolve_nodes(info=info, node_ids=numbers)
+        if inspect.isawaitable(nodes):  # ours are; Node.resolve_nodes may be either
+            nodes = await nodes
+        found.update(zip(((node_type, n) for n in numbers), nodes, strict=True))
+    return [None if item is None else found[item] for item in named]
 
 
 @strawberry.type
 class Query:
     @strawberry.field(description="Any object by its global ID; null when there is none.")
     async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
-        global_id = parse_global_id(id)  # a malformed ID names nothing, as a missing row
-        node_type = _NODE_TYPES.get(global_id.type_name) if global_id is not None else None
-        if global_id is None or node_type is None:
-            return None
-        nodes = await node_type.resolve_nodes(info=info, node_ids=[str(global_id.number)])
-        found: relay.Node | None = nodes[0]
-        return found
+        return (await _resolve_nodes(info, [id]))[0]
 
     @strawberry.field(
         description="The objects these global IDs name, in their order: null for an ID that "
@@ -93,20 +115,7 @@ class Query:
         largest = info.context.limits.max_page_size
         if len(ids) > largest:
             raise PublicError(f"ids holds at most {largest} IDs", BAD_USER_INPUT)
-        named: list[tuple[Any, str] | None] = []
-        for given in ids:
-            global_id = parse_global_id(given)  # a malformed ID names nothing, as in node
-            node_type = _NODE_TYPES.get(global_id.type_name) if global_id is not None else None
-            if global_id is None or node_type is None:
-                named.append(None)
-            else:
-                named.append((node_type, str(global_id.number)))
-        found: dict[tuple[Any, str], relay.Node | None] = {}
-        for node_type in dict.fromkeys(item[0] for item in named if item is not None):
-            numbers = list(dict.fromkeys(n for t, n in filter(None, named) if t is node_type))
-            nodes = await node_type.resolve_nodes(info=info, node_ids=numbers)
-            found.update(zip(((node_type, n) for n in numbers), nodes, strict=True))
-        return [None if item is None else found[item] for item in named]
+        return await _resolve_nodes(info, ids)
 
     @strawberry.field(description="Fiscal years with archived reports, ascending.")
     def fiscal_years(self, info: Info) -> list[FiscalYear]:
@@ -213,9 +222,9 @@ class Query:
         last: int | None = None,
         before: str | None = None,
     ) -> MeasureConnection:
-        return measure_connection(
-            info, archive_filter(filter), first, after, order_by, last=last, before=before
-        )
+        descending = order_by is MeasureOrder.FISCAL_YEAR_DESC
+        page = measure_page(info, archive_filter(filter), first, after, descending, last, before)
+        return MeasureConnection.from_page(page)
 
     @strawberry.field(
         description="Measures counted per fiscal year, by next-year status, by pillar and by "
@@ -314,7 +323,7 @@ class Query:
                     score=hit.score,
                     node=node,
                     highlights=[
-                        Highlight(field=h.field, fragments=h.fragments)
+                        Highlight(field=h.field, fragments=html_fragments(h))
                         for h in highlight(row.fields, hit.matched)
                         + highlight_labels(hit.labels, row.labels)
                     ],
@@ -361,7 +370,6 @@ class Schema(strawberry.Schema):
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     """The schema, with the request limits as per-request extension factories."""
     limits = limits or Limits()
-    _NODE_TYPES.update({t.__name__: t for t in node_types()})
     return Schema(
         query=Query,
         mutation=Mutation,
@@ -376,5 +384,6 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             TextArguments,
+            LabelOperations,  # for the server's figures and access line
         ],
     )

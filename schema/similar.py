@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from index.search import SEARCH_TIMEOUT, IndexNotBuilt, Searcher, SearchTimeout
+from index.search import SEARCH_TIMEOUT, Searcher
 from index.similar import MOST, Alike, similar
 from schema.errors import BAD_USER_INPUT, PublicError
 
@@ -28,16 +28,11 @@ def alike(
     first: int,
     timeout: float | None,
 ) -> list[Alike]:
-    """``index.similar.similar``; a timeout or a missing index is a ``PublicError``."""
-    try:
-        return similar(
-            searcher,
-            measure_id,
-            exclude=exclude,
-            first=first,
-            timeout=SEARCH_TIMEOUT if timeout is None else min(SEARCH_TIMEOUT, timeout),
-        )
-    except SearchTimeout as error:
-        raise PublicError(str(error), "SEARCH_TIMEOUT", reason="SEARCH_TIMEOUT") from None
-    except IndexNotBuilt as error:
-        raise PublicError(str(error), "INDEX_UNAVAILABLE", reason="INDEX_UNAVAILABLE") from None
+    """``index.similar.similar``, within what remains of the request's ``timeout``."""
+    return similar(
+        searcher,
+        measure_id,
+        exclude=exclude,
+        first=first,
+        timeout=SEARCH_TIMEOUT if timeout is None else min(SEARCH_TIMEOUT, timeout),
+    )

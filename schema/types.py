@@ -14,24 +14,18 @@ from archive import compare, indicators, models, municipalities, queries
 from archive.eras import western_to_era_label
 from archive.municipalities import by_code
 from schema.choices import SearchOrder as SearchOrder
-from schema.context import Context
+from schema.context import Info as Info
 from schema.errors import BAD_USER_INPUT, PublicError
-from schema.ids import parse_number
+from schema.ids import database_ids
+from schema.measure_pages import MeasurePage, measure_page
 from schema.pagination import PageInfo
-
-Info = strawberry.Info[Context, None]
+from schema.similar import alike, check_first
 
 
 @strawberry.enum(description="Order of a measure list.")
 class MeasureOrder(enum.Enum):
     FISCAL_YEAR_ASC = "asc"  # then municipality and number
     FISCAL_YEAR_DESC = "desc"
-
-
-def _int_ids(node_ids: Iterable[str]) -> list[int]:
-    """Database ids from node ids; anything that cannot be one (², 01, 10**30) becomes -1,
-    which no row has."""
-    return [-1 if (number := parse_number(str(i))) is None else number for i in node_ids]
 
 
 @strawberry.type(description="A local government of the official list.")
@@ -129,12 +123,10 @@ class Document(relay.Node):
         last: int | None = None,
         before: str | None = None,
     ) -> MeasureConnection:
-        from archive.queries import MeasureFilter as Where
-        from schema.connections import measure_connection
-
-        where = Where(document_ids=[self.id])
-        order = MeasureOrder.FISCAL_YEAR_ASC
-        return measure_connection(info, where, first, after, order, last=last, before=before)
+        where = queries.MeasureFilter(document_ids=[self.id])
+        return MeasureConnection.from_page(
+            measure_page(info, where, first, after, False, last=last, before=before)
+        )
 
     @strawberry.field(description="Its pillars (体系), by number.")
     async def pillars(self, info: Info) -> list[Pillar]:
@@ -151,7 +143,7 @@ class Document(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Document | None]:
-        rows = await info.context.loaders.document.load_many(_int_ids(node_ids))
+        rows = await info.context.loaders.document.load_many(database_ids(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
 
@@ -176,11 +168,11 @@ class Department(relay.Node):
         last: int | None = None,
         before: str | None = None,
     ) -> MeasureConnection:
-        from archive.queries import MeasureFilter as Where
-        from schema.connections import measure_connection
-
-        where = Where(departments=[self.name])
-        return measure_connection(info, where, first, after, order_by, last=last, before=before)
+        where = queries.MeasureFilter(departments=[self.name])
+        descending = order_by is MeasureOrder.FISCAL_YEAR_DESC
+        return MeasureConnection.from_page(
+            measure_page(info, where, first, after, descending, last=last, before=before)
+        )
 
     @strawberry.field(
         description="The years it appears in, ascending, with its measures each year; "
@@ -202,7 +194,7 @@ class Department(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Department | None]:
-        rows = await info.context.loaders.department.load_many(_int_ids(node_ids))
+        rows = await info.context.loaders.department.load_many(database_ids(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
 
@@ -242,7 +234,7 @@ class Pillar(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Pillar | None]:
-        rows = await info.context.loaders.pillar.load_many(_int_ids(node_ids))
+        rows = await info.context.loaders.pillar.load_many(database_ids(node_ids))
         documents = await info.context.loaders.document.load_many(
             [row.document_id if row else 0 for row in rows]
         )
@@ -410,7 +402,7 @@ class Measure(relay.Node):
     pillar_id: strawberry.Private[int | None]
     sources: strawberry.Private[dict[str, list[int]]]
 
-    # The page's departments when its list read them with it (measure_connection), so that
+    # The page's departments when its list read them with it (schema/measure_pages.py), so that
     # ``departments`` answers at once instead of waiting on a loader for each measure.
     department_rows: strawberry.Private[list[queries.DepartmentRow] | None] = None
 
@@ -469,8 +461,6 @@ class Measure(relay.Node):
         "history, nor its own report's other measures. `first` is 1 to 20."
     )
     async def similar(self, info: Info, first: int | None = 5) -> list[SimilarMeasure]:
-        from schema.similar import alike, check_first
-
         first = check_first(first)
         history = await info.context.loaders.history.load(self.id)
         found = alike(
@@ -540,7 +530,7 @@ class Measure(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Measure | None]:
-        rows = await info.context.loaders.measure.load_many(_int_ids(node_ids))
+        rows = await info.context.loaders.measure.load_many(database_ids(node_ids))
         return [cls.from_row(*row) if row else None for row in rows]
 
 
@@ -659,6 +649,14 @@ class MeasureConnection:
     total_count: int
     edges: list[MeasureEdge]
     page_info: PageInfo
+
+    @classmethod
+    def from_page(cls, page: MeasurePage) -> MeasureConnection:
+        edges = [MeasureEdge(cursor=c, node=Measure.from_row(row, row)) for c, row in page.rows]
+        if page.departments is not None:
+            for edge, departments in zip(edges, page.departments, strict=True):
+                edge.node.department_rows = departments
+        return cls(total_count=page.total_count, edges=edges, page_info=page.page_info)
 
 
 @strawberry.input(description="Every given condition must hold; a list means any of its values.")

@@ -39,23 +39,19 @@ from index.background import BackgroundUpdates
 from index.search import IndexNotBuilt
 from index.writing import lag as index_lag
 from schema.context import Context
-from schema.errors import BAD_USER_INPUT, INTERNAL, INTERNAL_MESSAGE, store_code
+from schema.errors import BAD_USER_INPUT, INTERNAL, INTERNAL_MESSAGE
 from schema.inputs import TEXT_REFUSED
 from schema.messages import prefers_japanese
+from schema.operation_labels import OPERATION, Operation
 from schema.root import build_schema
 from server import balance, over_http
 from server.cache import ResponseCache
 from server.export import export_routes
 from server.limits import RequestLimits
 from server.limits import deadline as request_deadline
-from server.observability import (
-    PERSISTED_QUERY,
-    ArchiveCollector,
-    Metrics,
-    Observer,
-    configure_logging,
-    root_fields,
-)
+from server.logs import configure_logging
+from server.metrics import ArchiveCollector, Metrics
+from server.middleware import Observer
 from server.offload import WorkerThreads
 from server.page import graphiql
 from server.page import routes as page_routes
@@ -97,7 +93,6 @@ class GraphQLApp(GraphQL[Context, None]):
     def __init__(self, settings: Settings, metrics: Metrics | None = None, **kwargs: Any) -> None:
         schema = build_schema(settings.limits)
         super().__init__(schema, multipart_uploads_enabled=True, **kwargs)
-        self.root_fields = root_fields(schema._schema)  # what operation labels are made of
         self.settings = settings
         self.metrics = metrics
         self.engine = open_store(settings)
@@ -169,12 +164,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 item.operation_name = None
             elif name is not None and not isinstance(name, str):
                 raise HTTPException(400, "operationName must be a string or null")
-            sent = item.query
-            item.query = self.persisted.resolve(sent, item.extensions)
-            if sent is None and item.query is not None:  # for the access line and metrics
-                starlette_request = getattr(request, "_request", None)  # cross_web's adapter
-                if starlette_request is not None:
-                    starlette_request.scope.setdefault("state", {})[PERSISTED_QUERY] = item.query
+            item.query = self.persisted.resolve(item.query, item.extensions)
         return data
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
@@ -299,12 +289,12 @@ class GraphQLApp(GraphQL[Context, None]):
             problem = store_problem(failure)
             if problem is not None:  # busy, slow or full: say so, without its SQL
                 logger.warning("store problem answering a request: %s", problem)
-                code = store_code(problem)
+                code = problem.code
                 text = over_http.localized(language, str(problem), code)
-                return error(503, code, text, reason=code)
+                return error(over_http.status(code), code, text, reason=code)
             logger.error("unexpected error answering a request", exc_info=True)
             text = over_http.localized(language, INTERNAL_MESSAGE, INTERNAL)
-            return error(500, INTERNAL, text, reason=INTERNAL)
+            return error(over_http.status(INTERNAL), INTERNAL, text, reason=INTERNAL)
         finally:
             await request.close()  # an upload's files, when no resolver read and closed them
 
@@ -324,8 +314,11 @@ class GraphQLApp(GraphQL[Context, None]):
         request.state.work_deadline = deadline
         try:
             key = self._cache_key(request, db)
+            # Labelled by the schema as it parses (schema/operation_labels.py); a hit is
+            # labelled as the answer it repeats.
+            operation = OPERATION.get() or Operation()
             if key is not None and (found := self.cache.get(key)) is not None:
-                body, content_type = found
+                body, content_type, (operation.label, operation.name) = found
                 request.state.reusable = True  # only answers without errors are kept
                 return Response(body, media_type=content_type, headers={"x-cache": "hit"})
             request.state.db = db
@@ -337,7 +330,8 @@ class GraphQLApp(GraphQL[Context, None]):
                 request.state.reusable = True  # by HTTP caches too (over_http)
                 if key is not None:
                     content_type = response.headers.get("content-type", "application/json")
-                    self.cache.put(key, bytes(response.body), content_type)
+                    labelled = (operation.label, operation.name)
+                    self.cache.put(key, bytes(response.body), content_type, labelled)
             return response
         finally:
             db.close()
@@ -441,8 +435,6 @@ def create_app(settings: Settings) -> Starlette:
         Middleware(
             Observer,
             metrics=metrics,
-            max_body=settings.max_body_bytes,
-            roots=graphql.root_fields,
             paths=frozenset(str(getattr(route, "path", "")) for route in routes),
         ),
         Middleware(

@@ -19,13 +19,16 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
+# An answer's operation label and name, for the figures and access line of a hit.
+Labelled = tuple[str, str | None]
+
 
 class ResponseCache:
     def __init__(self, max_bytes: int, observe: Callable[[bool], None] | None = None) -> None:
         self.max_bytes = max_bytes
         self.observe = observe  # told of each lookup, hit or not (the server's metrics)
         self.max_entry = max_bytes // 8  # one answer may take an eighth of the budget
-        self._entries: OrderedDict[Hashable, tuple[bytes, str]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[bytes, str, Labelled]] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
 
@@ -33,8 +36,8 @@ class ResponseCache:
     def enabled(self) -> bool:
         return self.max_bytes > 0
 
-    def get(self, key: Hashable) -> tuple[bytes, str] | None:
-        """The body and content type kept under ``key``, if any."""
+    def get(self, key: Hashable) -> tuple[bytes, str, Labelled] | None:
+        """The body, content type and operation kept under ``key``, if any."""
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
@@ -43,15 +46,15 @@ class ResponseCache:
             self.observe(found is not None)
         return found
 
-    def put(self, key: Hashable, body: bytes, content_type: str) -> None:
+    def put(self, key: Hashable, body: bytes, content_type: str, operation: Labelled) -> None:
         size = len(body) + _key_size(key)
         with self._lock:
             if size > self.max_entry or key in self._entries:
                 return
-            self._entries[key] = (body, content_type)
+            self._entries[key] = (body, content_type, operation)
             self._size += size
             while self._size > self.max_bytes:
-                old_key, (old_body, _) = self._entries.popitem(last=False)
+                old_key, (old_body, *_) = self._entries.popitem(last=False)
                 self._size -= len(old_body) + _key_size(old_key)
 
 

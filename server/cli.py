@@ -14,17 +14,21 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from archive.layouts import LAYOUTS
 from schema.choices import FORMATS, SEARCH_ORDERS, YEARS
+from server.failures import Commands
+from server.failures import fail as _fail
 from server.settings import Settings, SettingsError, default_help
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
+
+    from index.highlights import Fragment
 
 # The store (SQLAlchemy), the index (Whoosh) and the schema (Strawberry) are imported by the
 # commands that use them, so that `plan-archive --help` starts at once.
@@ -47,12 +51,7 @@ class _Obj:
         return self._settings
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    raise SystemExit(2)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -200,7 +199,7 @@ def _count_ingests(settings: Settings, tally: list[tuple[str, int]]) -> None:
     if "prometheus_client" in sys.modules and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         return  # run inside a process that keeps its figures in memory (tests): not ours
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)  # before prometheus_client loads
-    from server.observability import Metrics
+    from server.metrics import Metrics
 
     try:
         metrics = Metrics(folder)
@@ -268,10 +267,9 @@ def search(
     """
     from archive.db import reader
     from archive.queries import index_rows_by_key
-    from index.search import highlight, highlight_labels
+    from index.highlights import highlight, highlight_labels
     from schema.connections import search_results
     from schema.document_search import DocumentSearchFilter, document_search_results
-    from schema.errors import PublicError
     from schema.types import MeasureFilter
     from server.resources import open_searcher
 
@@ -291,17 +289,14 @@ def search(
     # none of them.
     document_filter = DocumentSearchFilter(fiscal_years=where.fiscal_years)
     with reader(engine)() as db:
-        try:
-            results = search_results(
-                db, searcher, query, where, SEARCH_ORDERS[sort], offset=0, limit=limit
+        results = search_results(
+            db, searcher, query, where, SEARCH_ORDERS[sort], offset=0, limit=limit
+        )
+        documents = None
+        if not departments:
+            documents = document_search_results(
+                db, searcher, query, document_filter, SEARCH_ORDERS[sort], offset=0, limit=limit
             )
-            documents = None
-            if not departments:
-                documents = document_search_results(
-                    db, searcher, query, document_filter, SEARCH_ORDERS[sort], offset=0, limit=limit
-                )
-        except PublicError as error:
-            _fail(str(error))
         keys = [hit.key for hit in results.hits + (documents.hits if documents else [])]
         rows = index_rows_by_key(db, keys)
     exact = f" ({results.exact_total} exact)" if results.exact_total != results.total else ""
@@ -388,7 +383,6 @@ def export(
     any of its values. A file given with --output appears only once it is whole.
     """
     from archive.db import reader
-    from schema.errors import PublicError
     from schema.export import prepare_export
     from schema.types import MeasureFilter
     from server.resources import open_searcher
@@ -406,10 +400,7 @@ def export(
     searcher = open_searcher(obj.settings)
     click.get_current_context().call_on_close(searcher.close)
     with reader(engine)() as db:  # one transaction: the whole file from one snapshot
-        try:
-            found = prepare_export(db, searcher, query=query, where=where, order=order, limit=limit)
-        except PublicError as error:
-            _fail(str(error))
+        found = prepare_export(db, searcher, query=query, where=where, order=order, limit=limit)
         if output is None:
             with click.open_file("-", "wb") as stdout:
                 for chunk in found.chunks(format_):
@@ -568,12 +559,13 @@ def link(obj: _Obj, file: Path | None) -> None:
     engine.dispose()
 
 
-def _terminal(fragment: str) -> str:
-    """<mark> as bold on a terminal; the HTML escapes undone."""
-    import html
-
-    bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("[", "]")
-    return html.unescape(fragment.replace("<mark>", bold).replace("</mark>", plain))
+def _terminal(fragment: Fragment) -> str:
+    """The fragment with its matches in bold on a terminal, else in [brackets]."""
+    bold = sys.stdout.isatty()
+    return "".join(
+        (click.style(piece, bold=True) if bold else f"[{piece}]") if matched else piece
+        for piece, matched in fragment.pieces()
+    )
 
 
 @cli.command()
@@ -581,13 +573,10 @@ def _terminal(fragment: str) -> str:
 def reindex(obj: _Obj) -> None:
     """Rebuild the full-text index from the store; searches use the old one until it is done."""
     from archive.db import reader
-    from index.writing import IndexBusy, rebuild
+    from index.writing import rebuild
 
     engine = _open(obj)
-    try:
-        built = rebuild(reader(engine), obj.settings.index_dir)
-    except IndexBusy as busy:
-        _fail(str(busy))
+    built = rebuild(reader(engine), obj.settings.index_dir)
     rate = built.rows / built.seconds if built.seconds else 0.0
     click.echo(
         f"reindexed {built.rows} entries from {built.documents} "
@@ -603,17 +592,14 @@ def reindex(obj: _Obj) -> None:
 def check_command(obj: _Obj, fix: bool) -> None:
     """Report entries missing from or stale in the index; exit 1 if any (unless repaired)."""
     from archive.db import reader
-    from index.writing import IndexBusy, IndexDamaged, check, repair
+    from index.writing import check, repair
 
     engine = _open(obj, index=True)
-    try:
-        found = (
-            repair(reader(engine), obj.settings.index_dir)
-            if fix
-            else check(reader(engine), obj.settings.index_dir)
-        )
-    except (IndexBusy, IndexDamaged) as problem:
-        _fail(str(problem))
+    found = (
+        repair(reader(engine), obj.settings.index_dir)
+        if fix
+        else check(reader(engine), obj.settings.index_dir)
+    )
     engine.dispose()
     if found.consistent:
         click.echo("index and store agree")
@@ -655,7 +641,7 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
             for old in folder.glob("*.db"):  # the last run's figures: its workers are gone
                 old.unlink(missing_ok=True)
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
-        from server.observability import configure_logging
+        from server.logs import configure_logging
 
         configure_logging(settings.log_format)
         os.environ.pop(balance.FOLDER_VARIABLE, None)  # a shell's, or a parent server's
@@ -675,7 +661,7 @@ def serve(obj: _Obj, host: str, port: int, workers: int) -> None:
             workers=workers,
             log_config=None,  # uvicorn's lines go through our handler, with the request id
             log_level="info",
-            access_log=False,  # our access line (server/observability.py) replaces uvicorn's
+            access_log=False,  # our access line (server/middleware.py) replaces uvicorn's
             **uvicorn_options(settings),  # slow and idle clients are cut (server/connections.py)
         )
 
@@ -715,11 +701,11 @@ def _open(obj: _Obj, index: bool = False) -> Engine:
     With ``index``, for commands that use the search index: an index in an earlier
     plan-archive's format is first rebuilt from the store."""
     from index.writing import outdated
-    from server.resources import StoreUnavailable, open_store
+    from server.resources import open_store
 
     try:
         engine = open_store(obj.settings)
-    except (SettingsError, StoreUnavailable) as error:
+    except SettingsError as error:
         _fail(str(error))
     click.get_current_context().call_on_close(engine.dispose)
     if index and outdated(obj.settings.index_dir):
@@ -731,7 +717,7 @@ def _upgrade_index(engine: Engine, index_dir: Path) -> None:
     """Rebuild an index of an earlier format, saying so in one line (and, on a terminal,
     showing the documents read so far)."""
     from archive.db import reader
-    from index.writing import IndexBusy, upgrade
+    from index.writing import upgrade
 
     click.echo(
         "plan-archive: the search index is in an earlier plan-archive's format; "
@@ -746,8 +732,6 @@ def _upgrade_index(engine: Engine, index_dir: Path) -> None:
 
     try:
         upgrade(reader(engine), index_dir, progress=progress)
-    except IndexBusy as busy:
-        _fail(str(busy))
     finally:
         if shown:
             click.echo("\r\033[K", nl=False, err=True)

@@ -43,13 +43,15 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from archive.decode import storable
+from archive.errors import ArchiveError
 from index.search import Searcher
 from schema import messages
 from schema.choices import YEARS
-from schema.errors import BAD_USER_INPUT, PublicError
+from schema.errors import BAD_USER_INPUT
 from schema.export import HEADERS, MEDIA_TYPES, XLSX, Export, prepare_export
 from schema.types import MeasureFilter
 from server.limits import allow_streaming
+from server.over_http import status
 
 logger = logging.getLogger("plan_archive.server")
 
@@ -140,13 +142,12 @@ def export_routes(
         except BaseException as error:
             release()
             db.close()
-            if isinstance(error, PublicError):
-                status = 400 if error.code == BAD_USER_INPUT else 503
+            if isinstance(error, ArchiveError):
                 raise Refusal(
-                    status,
+                    status(error.code),
                     error.code,
                     str(error),
-                    error.reason or error.code,
+                    error.catalog_key or error.code,
                     japanese,
                     **error.params,
                 ) from None

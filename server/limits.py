@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from schema.errors import TIMEOUT
 from server import over_http
 
 logger = logging.getLogger("plan_archive.server")
@@ -109,7 +110,13 @@ class RequestLimits:
             if not started:
                 message = f"the request took longer than {self.timeout:g} s"
                 await send_error(
-                    send, scope, 503, "TIMEOUT", message, "TIMEOUT", seconds=f"{self.timeout:g}"
+                    send,
+                    scope,
+                    over_http.status(TIMEOUT),
+                    TIMEOUT,
+                    message,
+                    TIMEOUT,
+                    seconds=f"{self.timeout:g}",
                 )
             else:  # too late for an error: the connection closes before the body's end
                 streaming = scope.get("state", {}).get(_STREAMING)

@@ -23,13 +23,17 @@ import hashlib
 import json
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from cachetools import LRUCache
 from starlette.responses import Response
 
+from archive.db import StoreBusy, StoreFull, StoreTimeout
+from archive.errors import IndexProblem, StoreProblem, TimedOut
+from index.search import SearchTimeout
 from schema import messages
+from schema.errors import INTERNAL
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -94,18 +98,35 @@ def error_response(
     )
 
 
-# Codes of a request that failed for the server's reasons, not the client's.
+# The codes of failures that were the server's, not the client's, and passing: every
+# ``ArchiveError`` kind but ``Refused``, and the codes the classes below them name.
 UNAVAILABLE = frozenset(
-    {"STORE_BUSY", "STORE_TIMEOUT", "STORE_FULL", "TIMEOUT", "SEARCH_TIMEOUT", "INDEX_UNAVAILABLE"}
+    kind.code
+    for kind in (
+        StoreProblem,
+        StoreBusy,
+        StoreTimeout,
+        StoreFull,
+        IndexProblem,
+        TimedOut,
+        SearchTimeout,
+    )
 )
+
+
+def status(code: str) -> int:
+    """The HTTP status of an error answer with ``code``: 503 when the store, the index or
+    the time could not serve it, 500 for a fault of ours, else 400 (the client's request)."""
+    if code in UNAVAILABLE:
+        return 503
+    return 500 if code == INTERNAL else 400
 
 
 def settle(
     response: Response, media_type: str, request_error_codes: list[str | None] | None
 ) -> None:
     """Give a GraphQL answer its media type and, under ``application/graphql-response+json``,
-    a request error (``request_error_codes`` not None) its status: 503 when the store or the
-    index could not serve it, 500 for a fault of ours, else 400 (the client's request).
+    a request error (``request_error_codes`` not None) the status of its gravest code.
     GraphiQL's page, an HTML answer, is left as is."""
     if not response.headers.get("content-type", "").startswith(JSON):
         return
@@ -113,13 +134,9 @@ def settle(
     if media_type != GRAPHQL_RESPONSE or request_error_codes is None:
         return
     if response.status_code == 200:
-        codes = set(request_error_codes)
-        if codes & UNAVAILABLE:
-            response.status_code = 503
-        elif "INTERNAL" in codes:
-            response.status_code = 500
-        else:
-            response.status_code = 400
+        response.status_code = max(
+            (status(code or "") for code in request_error_codes), default=400
+        )
 
 
 # Caching of GET answers. The media type of an answer (and GraphiQL's page instead of JSON)
@@ -203,8 +220,9 @@ class PersistedQueries:
 
     def __init__(self, size: int = PERSISTED_QUERIES) -> None:
         self._size = size
-        self._queries: OrderedDict[str, str] = OrderedDict()
-        self._characters = 0
+        # At most ``size`` queries, PERSISTED_CHARACTERS in all, the least recently used
+        # dropped first; under a lock, since requests work in several threads.
+        self._queries = LRUCache[str, str](maxsize=PERSISTED_CHARACTERS, getsizeof=len)
         self._lock = threading.Lock()
 
     def resolve(self, query: str | None, extensions: Mapping[str, Any] | None) -> str | None:
@@ -228,8 +246,6 @@ class PersistedQueries:
         if query is None:
             with self._lock:
                 found = self._queries.get(named)
-                if found is not None:
-                    self._queries.move_to_end(named)
             if found is None:
                 raise PersistedQueryRefused(PERSISTED_QUERY_NOT_FOUND, "PersistedQueryNotFound")
             return found
@@ -239,11 +255,7 @@ class PersistedQueries:
             )
         if len(query) <= PERSISTED_QUERY_CHARACTERS:
             with self._lock:
-                if named not in self._queries:
-                    self._characters += len(query)
                 self._queries[named] = query
-                self._queries.move_to_end(named)
-                while len(self._queries) > self._size or self._characters > PERSISTED_CHARACTERS:
-                    _, dropped = self._queries.popitem(last=False)
-                    self._characters -= len(dropped)
+                while len(self._queries) > self._size:
+                    self._queries.popitem()
         return query

@@ -11,12 +11,13 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive import db
+from archive.errors import StoreProblem
 from index.query import DEFAULT_SYNONYMS, read_synonyms, synonym_table
 from index.search import Results, Searcher, SearchOptions
 from server.settings import Settings
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(StoreProblem, RuntimeError):
     """The store cannot be opened or migrated; the message is one line without secrets."""
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from whoosh.writing import SegmentWriter
 
 from archive import db
 from archive.ingest import IngestResult, prepare_document, store_document
@@ -49,3 +50,12 @@ def archive(tmp_path: Path) -> Iterator[Archive]:
     db.upgrade(engine)
     yield Archive(engine, tmp_path / "index")
     engine.dispose()
+
+
+def delete_keys(writer: SegmentWriter, keys: Iterable[str]) -> None:
+    """Delete the entries of these keys the way Whoosh deletes: by document number."""
+    wanted = set(keys)
+    with writer.reader() as reader:
+        for docnum, stored in reader.iter_docs():
+            if stored["key"] in wanted:
+                writer.delete_document(docnum)

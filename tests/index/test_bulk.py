@@ -26,7 +26,7 @@ from index.fields import entry, schema
 from index.search import Searcher, SearchOptions
 from index.writing import current_dir, open_writer
 from tests.conftest import REPORTS
-from tests.index.conftest import Archive
+from tests.index.conftest import Archive, delete_keys
 
 BLOCK = 4  # small blocks, so that common terms span several of them
 
@@ -158,7 +158,7 @@ def test_merges_and_deletions_agree_with_whooshs_own(tmp_path: Path, rows: list[
             writer.add(one)
         writer.commit(merge=False)
     writer = BulkWriter(bulk, timeout=5, blocklimit=BLOCK)
-    writer.delete_keys(deleted)
+    delete_keys(writer, deleted)
     writer.commit(mergetype=OPTIMIZE)
     assert len(bulk._segments()) == len(stock._segments()) == 1
     assert list(_terms(bulk)) == list(_terms(stock))
@@ -179,7 +179,7 @@ def test_derived_arrays_are_whoosh_s_postings(
         writer.commit(merge=False)
     if merge != "none":  # two entries deleted, and everything in one segment
         writer = BulkWriter(ix, timeout=5, blocklimit=BLOCK)
-        writer.delete_keys([entries[0].key, entries[5].key])
+        delete_keys(writer, [entries[0].key, entries[5].key])
         if merge == "with an entry":
             writer.add(entries[0])
         writer.commit(mergetype=OPTIMIZE)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from index.analysis import normalize_text
+from index.highlights import highlight
 from index.query import Text, parse_query
-from index.search import SearchOptions, highlight
+from index.search import SearchOptions
 from index.words import content_words, query_words
+from schema.highlights import html_fragments
 from tests.index.conftest import Archive
 
 
@@ -68,7 +70,7 @@ def test_words_apart_are_found_and_say_so(sample: Archive) -> None:
         "description": "画像投稿機能を利用して市民と双方向の情報共有を行うことにより、地域の課題解決を図る。"
     }
     [marked] = highlight(fields, hit.matched)
-    assert "<mark>地域</mark>の<mark>課題</mark>" in marked.fragments[0]
+    assert "<mark>地域</mark>の<mark>課題</mark>" in html_fragments(marked)[0]
 
 
 def test_exact_only_and_quotes_keep_todays_results(sample: Archive) -> None:

@@ -18,7 +18,7 @@ from index.writing import (
     repair,
 )
 from tests import variants
-from tests.index.conftest import Archive
+from tests.index.conftest import Archive, delete_keys
 
 
 def test_ingest_leaves_store_and_index_in_step(archive: Archive, sample_bytes: bytes) -> None:
@@ -80,7 +80,7 @@ def test_check_finds_stale_and_missing_entries(archive: Archive, sample_bytes: b
     folder = current_dir(archive.index_dir)
     assert folder is not None
     writer = open_writer(folder, timeout=5)
-    writer.delete_keys([f"m{_measure_id(archive, '05')}"])
+    delete_keys(writer, [f"m{_measure_id(archive, '05')}"])
     writer.commit()
     found = check(archive.reader, archive.index_dir)
     assert found.stale == [f"m{_measure_id(archive, '04')}"]

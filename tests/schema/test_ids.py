@@ -196,3 +196,14 @@ def test_a_default_value_counts_in_the_cost(client: TestClient) -> None:
     assert refused["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
     pages = "query($n: Int = 100) { a: measures(first: $n) { edges { node { document { rawText } } } } }"
     assert graphql(client, pages)["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+
+
+def test_an_id_of_a_type_that_is_no_node_names_nothing(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The schema knows the type (an object, a scalar, an enum) or not: no node either way."""
+    for type_name in ("Query", "MeasureConnection", "String", "MeasureOrder", "Nope"):
+        given = relay.to_base64(type_name, 1)
+        assert graphql(client, NODE, id=given) == {"data": {"node": None}}, type_name
+        assert graphql(client, NODES, ids=[given]) == {"data": {"nodes": [None]}}, type_name
+    no_traceback(caplog)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from archive import queries
 from archive.db import create_store_engine
+from schema.connections import archive_filter
+from schema.types import MeasureFilter
 from server.app import create_app
 from tests.conftest import graphql, settings_for
 from tests.schema.test_sdl import SDL_FILE
@@ -127,8 +132,8 @@ def test_syntax_errors_have_a_code(client: TestClient) -> None:
 def test_departments_read_with_the_page_whether_asked_directly_or_in_fragments(
     client: TestClient,
 ) -> None:
-    # measure_connection reads a page's departments with it when the selection asks for
-    # them (schema/connections.py): fragments must be looked into, and the answer is the
+    # measure_page reads a page's departments with it when the selection asks for
+    # them (schema/measure_pages.py): fragments must be looked into, and the answer is the
     # same as through the per-measure loader (which a node's departments still use).
     direct = graphql(client, PAGE, first=12)["data"]["measures"]["edges"]
     fragments = """
@@ -175,3 +180,11 @@ def test_page_info_has_both_ends(client: TestClient) -> None:
         assert second["pageInfo"]["hasPreviousPage"] is True
         assert second["pageInfo"]["startCursor"] == second["edges"][0]["cursor"]
         assert second["pageInfo"]["startCursor"] not in cursors
+
+
+def test_every_condition_of_the_api_filter_reaches_the_store() -> None:
+    """``archive_filter`` passes the API's conditions by name: each is one of the store's."""
+    given: dict[str, Any] = {f.name: [f.name] for f in fields(MeasureFilter)}
+    store = archive_filter(MeasureFilter(**given))
+    assert {name: getattr(store, name) for name in given} == given
+    assert archive_filter(None) == queries.MeasureFilter()

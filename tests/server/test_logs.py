@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from archive import db
 from server.app import create_app
-from server.observability import log_handler
+from server.logs import log_handler
 from tests.conftest import SAMPLE, graphql, settings_for
 from tests.schema.test_mutations import TOKEN, _upload
 

@@ -22,7 +22,8 @@ from starlette.types import Message, Receive, Scope, Send
 from archive import db
 from schema.root import build_schema
 from server.app import create_app
-from server.observability import Metrics, Observer
+from server.metrics import Metrics
+from server.middleware import Observer
 from server.settings import Settings
 from tests.conftest import SAMPLE, free_port, graphql, post_graphql, served, settings_for
 from tests.schema.test_mutations import TOKEN, _upload
@@ -246,8 +247,6 @@ def test_an_answer_cut_short_is_not_a_success(caplog: pytest.LogCaptureFixture) 
     observer = Observer(
         _stream_that_fails,
         metrics=metrics,
-        max_body=1000,
-        roots={},
         paths=frozenset({"/export.csv"}),
     )
     messages: list[Message] = []
@@ -276,7 +275,7 @@ def test_an_in_memory_registry_is_refused_in_multiprocess_mode(tmp_path: Path) -
     """With PROMETHEUS_MULTIPROC_DIR set at import, figures go to that folder's files: a
     Metrics() that would scrape its own empty registry refuses instead."""
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
-    script = "from server.observability import Metrics\nMetrics()"
+    script = "from server.metrics import Metrics\nMetrics()"
     done = subprocess.run(
         [sys.executable, "-c", script],
         cwd=Path(__file__).parent.parent.parent,
