@@ -2,7 +2,7 @@
 
 Every mutation needs ``Authorization: Bearer <token>``; without a valid one it is refused
 with ``UNAUTHENTICATED`` before anything is read or written. A refused file changes nothing,
-as on the command line: the same ``archive.ingest`` functions do the work.
+as on the command line: the same engine (``index.ingest``) stores it and reports its outcome.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from strawberry.file_uploads import Upload
 
 from archive import queries
 from archive.errors import DocumentRefused
-from archive.ingest import delete_document, store_document
+from archive.ingest import delete_document
 from archive.isolated import PreparationTimeout, prepare_isolated
+from index.ingest import Filed, file_outcome, store_one
 from schema.errors import BAD_USER_INPUT, NOT_FOUND, TIMEOUT, UNAUTHENTICATED, PublicError
 from schema.ids import number_of
 from schema.types import Document, Info
@@ -83,25 +84,23 @@ class Mutation:
                 pdf_limits=info.context.pdf_limits,
             )
             del data  # the child is done with the bytes; they may be megabytes
-            with info.context.writing() as db, db.begin():
-                result = store_document(db, prepared)
+            filed = store_one(info.context.writing, name, prepared)
         except PreparationTimeout as timeout:  # not the file's fault: the server's time
-            if info.context.on_ingest is not None:
-                info.context.on_ingest("failed", 0)
-            raise PublicError(f"{timeout}; nothing was stored", TIMEOUT) from None
-        except DocumentRefused as refusal:
-            if info.context.on_ingest is not None:
-                info.context.on_ingest("refused", 0)
-            raise PublicError(f"refused: {refusal.reason}", BAD_USER_INPUT) from None
-        except Exception:  # the store failed, or a bug: not the file's fault
-            if info.context.on_ingest is not None:
-                info.context.on_ingest("failed", 0)
-            raise
+            filed = Filed(name, reason=f"{timeout}; nothing was stored", failed=True, error=timeout)
+        except Exception as error:  # refused when read, or the reading failed
+            filed = file_outcome(name, error)
         if info.context.on_ingest is not None:
-            info.context.on_ingest(result.outcome.name.lower(), result.measure_count)
+            info.context.on_ingest(filed.outcome, filed.measure_count)
+        if filed.result is None:
+            if isinstance(filed.error, PreparationTimeout):
+                raise PublicError(filed.reason, TIMEOUT)
+            if isinstance(filed.error, DocumentRefused):
+                raise PublicError(f"refused: {filed.reason}", BAD_USER_INPUT)
+            assert filed.error is not None
+            raise filed.error  # the store failed, or a bug: not the file's fault
         info.context.after_write()
         _update_index(info)
-        document = queries.documents_by_ids(info.context.db, [result.document_id])[0]
+        document = queries.documents_by_ids(info.context.db, [filed.result.document_id])[0]
         assert document is not None
         return Document.from_row(document)
 

@@ -7,52 +7,31 @@ stderr and a non-zero exit; nothing prints a traceback unless ``--debug`` asks f
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-import multiprocessing
 import os
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from archive import faults
-from archive.db import reader, store_problem, writer
-from archive.errors import DocumentRefused
-from archive.ingest import (
-    IngestResult,
-    PreparedDocument,
-    delete_document,
-    find_document,
-    prepare_document,
-    store_document,
-)
 from archive.layouts import LAYOUTS
-from index.highlights import Fragment, highlight, highlight_labels
-from index.writing import (
-    IndexBusy,
-    IndexDamaged,
-    IndexOutdated,
-    check,
-    follow,
-    outdated,
-    rebuild,
-    repair,
-    upgrade,
-)
 from schema.choices import FORMATS, SEARCH_ORDERS, YEARS
 from server.failures import Commands
 from server.failures import fail as _fail
-from server.resources import open_searcher, open_store
 from server.settings import Settings, SettingsError, default_help
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from index.highlights import Fragment
+
+# The store (SQLAlchemy), the index (Whoosh) and the schema (Strawberry) are imported by the
+# commands that use them, so that `plan-archive --help` starts at once.
 
 _YEAR = click.IntRange(*YEARS)  # a Western fiscal year, four digits as the HTTP export checks
 
@@ -156,112 +135,58 @@ def ingest(
             sheet_mapping = load_mapping(mapping)
         except ValueError as error:
             _fail(f"--mapping {mapping}: {error}")
-    nice = obj.settings.ingest_nice if nice is None else nice
+    from tqdm import tqdm
+
+    from index.ingest import IndexNote, Ingest, Reading
+    from server.resources import open_store
+
+    settings = obj.settings
+    nice = settings.ingest_nice if nice is None else nice
     if nice:
         with contextlib.suppress(OSError):  # helpers (index, PDF reading) inherit it
             os.nice(nice)
-    engine = _open(obj, index=True)
-    sessions = writer(engine)
-    progress = _Progress(enabled=sys.stderr.isatty())
-    refused = 0
+    run = Ingest(
+        _open(obj, index=True),
+        index_dir=settings.index_dir,
+        retention=settings.index_log_retention,
+        open_store=functools.partial(open_store, settings),
+        reading=Reading(
+            fiscal_year, municipality, strict, settings.pdf_limits, layout, sheet_mapping
+        ),
+        batch=batch,
+        store_only=store_only,
+        raise_errors=obj.debug,
+    )
     tally: list[tuple[str, int]] = []  # (outcome, measures) of each file, for the metrics
-    seen: dict[tuple[str, int], tuple[Path, str]] = {}  # report -> (file of this run, sha256)
-    # Files in input order since the last batch: prepared, or the reason they are refused.
-    waiting: list[tuple[Path, PreparedDocument | str]] = []
-
-    def flush() -> None:
-        """Store the waiting files, print their lines in order, update the index."""
-        nonlocal refused
-        if not waiting:
-            return
-        items = [(path, item) for path, item in waiting if not isinstance(item, str)]
-        try:
-            stored = iter(_store_batch(sessions, items))
-        except SQLAlchemyError as error:  # the transaction itself: nothing of the batch
-            stored = iter([error] * len(items))
-        faults.point("stored")
-        for path, item in waiting:
-            outcome = item if isinstance(item, str) else next(stored)
-            if isinstance(outcome, IngestResult):
-                tally.append((outcome.outcome.name.lower(), outcome.measure_count))
-                progress.echo(f"{path}: {outcome.describe()}")
-                progress.stored(outcome.measure_count)
-                continue
-            if not isinstance(item, str):
-                identity = (item.municipality, item.fiscal_year)
-                if seen.get(identity, (None, ""))[1] == item.sha256:
-                    del seen[identity]  # not stored after all: another file may be this report
-            refused += 1
-            # "refused": the file's fault; "failed": the archive's (the store, a bug).
-            failed = isinstance(outcome, _Failed) or (
-                isinstance(outcome, Exception) and not isinstance(outcome, DocumentRefused)
-            )
-            tally.append(("failed" if failed else "refused", 0))
-            reason = outcome if isinstance(outcome, str) else _store_reason(outcome)
-            progress.echo(f"{path}: refused: {reason}")
-            if obj.debug and isinstance(outcome, Exception):
-                raise outcome
-        waiting.clear()
-        report(indexer.after_batch())
-
-    def report(notes: list[str]) -> None:
-        for note in notes:
-            if note:
-                progress.echo(f"search index{note}", file=False)
-
-    files = list(_files(paths))
-    indexer = _Indexer(obj.settings, engine, background=len(files) > batch, store_only=store_only)
-    for path, problem in files:
-        if problem is not None:
-            waiting.append((path, problem))
-            continue
-        try:
-            data = path.read_bytes()
-            prepared = prepare_document(
-                data,
-                path.name,
-                fiscal_year=fiscal_year,
-                municipality=municipality,
-                strict=strict,
-                pdf_limits=obj.settings.pdf_limits,
-                layout=layout,
-                sheet_mapping=sheet_mapping,
-            )
-            identity = (prepared.municipality, prepared.fiscal_year)
-            earlier = seen.get(identity)
-            if earlier is not None and earlier[1] != prepared.sha256:
-                raise DocumentRefused(
-                    path.name,
-                    f"{earlier[0]} of this run is also {identity[0]} {identity[1]}; "
-                    "one would replace the other (check --fiscal-year / --municipality)",
-                )
-        except DocumentRefused as refusal:
-            waiting.append((path, refusal.reason))
-        except OSError as error:
-            waiting.append((path, f"cannot read the file ({error.strerror or error})"))
-        except Exception as error:  # a bug must cost one file, not the rest of the run
-            logging.getLogger("plan_archive.ingest").debug("ingest failed", exc_info=True)
-            waiting.append(
-                (path, _Failed(f"internal error ({type(error).__name__}); nothing stored"))
-            )
-            if obj.debug:
-                raise
-        else:
-            seen[identity] = (path, prepared.sha256)
-            waiting.append((path, prepared))
-            if sum(not isinstance(item, str) for _, item in waiting) >= batch:
-                flush()
-    flush()
-    report(indexer.finish())
-    progress.done()
-    engine.dispose()
-    _count_ingests(obj.settings, tally)
-    if refused:
+    # On a terminal: files, measures and rate on one line of stderr, cleared for each line
+    # of output (tqdm.external_write_mode) so the two never mix; elsewhere nothing.
+    progress = tqdm(
+        desc="0 files, ",
+        bar_format="{desc}{n:,} measures, {rate_noinv_fmt}",
+        unit=" measures",
+        smoothing=0,  # the run's average rate
+        # One line, as it is: tqdm would trim it to the terminal's width, and hide it on a
+        # terminal of unknown height.
+        ncols=0,
+        nrows=2,
+        leave=False,
+        disable=None,
+    )
+    with progress:
+        for outcome in run.run(paths):
+            if isinstance(outcome, IndexNote):
+                line = f"search index{outcome}" if outcome else ""
+            else:
+                tally.append((outcome.outcome, outcome.measure_count))
+                progress.set_description_str(f"{len(tally)} files, ", refresh=False)
+                progress.update(outcome.measure_count)
+                line = f"{outcome.source}: {outcome.describe()}"
+            if line:
+                with tqdm.external_write_mode():
+                    click.echo(line)
+    _count_ingests(settings, tally)
+    if any(outcome in ("refused", "failed") for outcome, _ in tally):
         raise SystemExit(1)
-
-
-class _Failed(str):
-    """The reason a file was not stored when the fault is ours, not the file's."""
 
 
 def _count_ingests(settings: Settings, tally: list[tuple[str, int]]) -> None:
@@ -284,196 +209,11 @@ def _count_ingests(settings: Settings, tally: list[tuple[str, int]]) -> None:
         logging.getLogger("plan_archive.ingest").debug("no metrics written", exc_info=True)
 
 
-def _store_batch(
-    sessions: Any, items: list[tuple[Path, PreparedDocument]]
-) -> list[IngestResult | Exception]:
-    """Store ``items`` in one transaction, each in a savepoint: a file the store refuses (or
-    that fails) is rolled back alone and its exception returned in its place. An error of the
-    transaction itself (the lock, a timeout, the disk, the commit) is raised: then nothing of
-    the batch is stored."""
-    outcomes: list[IngestResult | Exception] = []
-    with sessions() as db, db.begin():
-        for _path, prepared in items:
-            try:
-                with db.begin_nested():
-                    outcomes.append(store_document(db, prepared))
-            except Exception as error:
-                # SQLite rolls a whole transaction back on some errors (a full disk), and the
-                # savepoint's own rollback then fails: the first error is the one to report.
-                first: BaseException = error
-                lost = "no such savepoint" in str(error) and error.__context__ is not None
-                if lost and error.__context__ is not None:
-                    first = error.__context__
-                if lost or not db.in_transaction() or store_problem(first) is not None:
-                    raise first from None
-                logging.getLogger("plan_archive.ingest").debug("store failed", exc_info=True)
-                outcomes.append(error)
-    return outcomes
+def _index(sessions: sessionmaker[Session], settings: Settings) -> str:
+    """Bring this data folder's index up to the store's log; say so only when it could not."""
+    from index.ingest import follow_index
 
-
-def _store_reason(error: Exception) -> str:
-    if isinstance(error, DocumentRefused):
-        return error.reason
-    if isinstance(error, SQLAlchemyError):
-        trouble = store_problem(error)
-        if trouble is not None:
-            return f"{trouble}; nothing stored"
-        return f"the store did not accept it ({_first_line(error)}); nothing stored"
-    return f"internal error ({type(error).__name__}); nothing stored"
-
-
-class _Progress:
-    """Files, measures and rate on one line of stderr, rewritten in place; only on a terminal,
-    and cleared before each line of output so the two never mix."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.started = time.monotonic()
-        self.files = 0
-        self.measures = 0
-
-    def echo(self, line: str, file: bool = True) -> None:
-        if self.enabled:
-            click.echo("\r\033[K", nl=False, err=True)
-        click.echo(line)
-        self.files += file
-        self._show()
-
-    def stored(self, measures: int) -> None:
-        self.measures += measures
-        self._show()
-
-    def _show(self) -> None:
-        if self.enabled:
-            rate = self.measures / max(time.monotonic() - self.started, 1e-9)
-            click.echo(
-                f"\r{self.files} files, {self.measures:,} measures, {rate:,.0f} measures/s",
-                nl=False,
-                err=True,
-            )
-
-    def done(self) -> None:
-        if self.enabled:
-            click.echo("\r\033[K", nl=False, err=True)
-
-
-def _files(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str | None]]:
-    """Each file to ingest, or a path with the reason it cannot be (an unreadable folder, a
-    broken link, an empty folder): nothing is skipped without a line."""
-    for path in paths:
-        if not path.is_dir():
-            yield path, None  # a missing or unreadable file is refused when it is read
-            continue
-        found = False
-        errors: list[OSError] = []
-        for folder, subfolders, names in os.walk(path, onerror=errors.append):
-            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-            for name in sorted(n for n in names if not n.startswith(".")):
-                found = True
-                yield Path(folder) / name, None
-        for error in errors:
-            yield Path(error.filename or path), f"cannot read the folder ({error.strerror})"
-        if not found and not errors:
-            yield path, "the folder has no files to ingest (hidden files are skipped)"
-
-
-def _index(sessions: Any, settings: Settings, repeat: bool = False) -> str:
-    """Bring this data folder's index up to the store's log (rebuilding it when the log no
-    longer reaches back to it); say so only when it could not. With ``repeat``, again as
-    long as more was logged meanwhile (an ingest storing batches)."""
-    try:
-        retention = settings.index_log_retention
-        while follow(sessions, settings.index_dir, retention=retention) is not None and repeat:
-            pass
-    except (IndexBusy, IndexDamaged, IndexOutdated) as problem:
-        return f"; search index not updated yet ({problem}); run 'plan-archive check --repair'"
-    except OSError as error:  # no room for the index's files, most likely
-        return (
-            f"; search index not updated yet ({error.strerror or error}); "
-            "run 'plan-archive check --repair' when there is room"
-        )
-    return ""
-
-
-class _Indexer:
-    """Brings the index up to the store after each batch of a bulk ingest.
-
-    A run of one batch does it in this process. A longer run does it in one helper process,
-    so the next batch is decoded and stored on one core while the last is indexed on the
-    other (the index costs about as much as the store). At most one index commit is under
-    way; batches stored meanwhile go into the next one. ``finish`` waits for it and commits
-    whatever is left here, so the run ends with the index in step.
-    """
-
-    def __init__(
-        self, settings: Settings, engine: Engine, background: bool, store_only: bool = False
-    ) -> None:
-        self.settings, self.engine = settings, engine
-        self.store_only = store_only
-        self.helper: ProcessPoolExecutor | None = None
-        self.running: Future[str] | None = None
-        if background and not store_only:
-            spawn = multiprocessing.get_context("spawn")  # no inherited store connections
-            self.helper = ProcessPoolExecutor(1, spawn, _helper_start, (settings, os.getpid()))
-
-    def after_batch(self) -> list[str]:
-        if self.store_only:
-            return []
-        if self.helper is None:
-            return [_index(reader(self.engine), self.settings)]
-        notes = self._collect(wait=False)
-        if self.running is None and self.helper is not None:
-            self.running = self.helper.submit(_helper_index)
-        return notes
-
-    def finish(self) -> list[str]:
-        if self.store_only:
-            return []
-        notes = self._collect(wait=True)
-        if self.helper is not None:
-            self.helper.shutdown()
-            self.helper = None
-        return [*notes, _index(reader(self.engine), self.settings)]
-
-    def _collect(self, wait: bool) -> list[str]:
-        if self.running is None or not (wait or self.running.done()):
-            return []
-        running, self.running = self.running, None
-        try:
-            return [running.result()]
-        except BrokenProcessPool:  # the helper died: index here from now on
-            if self.helper is not None:
-                self.helper.shutdown(wait=False)
-            self.helper = None
-            return ["; the indexing process stopped; indexing in this process instead"]
-
-
-_helper: dict[str, Any] = {}  # the helper process's engine and settings
-
-
-def _helper_start(settings: Settings, parent: int) -> None:
-    """Start the helper: it prints nothing (its notes come back as results) and it ends when
-    the ingest does, even one killed with -9, rather than linger holding the caller's output
-    pipes or the index lock. Ending mid-commit is the same as a killed ingest: the store
-    keeps the queued work, and the next ingest or check --repair applies it."""
-    quiet = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(quiet, 1)
-    os.dup2(quiet, 2)
-    os.close(quiet)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True).start()
-    _helper["settings"], _helper["engine"] = settings, open_store(settings)
-
-
-def _helper_index() -> str:
-    # Work stored while it indexed is taken at once: the helper does not wait for the next
-    # batch to be handed to it while the index is behind.
-    return _index(reader(_helper["engine"]), _helper["settings"], repeat=True)
+    return follow_index(sessions, settings.index_dir, settings.index_log_retention)
 
 
 @cli.command()
@@ -482,6 +222,9 @@ def _helper_index() -> str:
 @click.pass_obj
 def delete(obj: _Obj, municipality: str, fiscal_year: int) -> None:
     """Delete one stored report (its measures too) from the store and the index."""
+    from archive.db import reader, writer
+    from archive.ingest import delete_document, find_document
+
     engine = _open(obj, index=True)
     with writer(engine)() as db, db.begin():
         document = find_document(db, municipality, fiscal_year)
@@ -522,10 +265,13 @@ def search(
     The words form one query, so quotes are only needed for phrases; an excluded first term
     (-SNS) works as it is.
     """
+    from archive.db import reader
     from archive.queries import index_rows_by_key
+    from index.highlights import highlight, highlight_labels
     from schema.connections import search_results
     from schema.document_search import DocumentSearchFilter, document_search_results
     from schema.types import MeasureFilter
+    from server.resources import open_searcher
 
     query = " ".join(words)
     engine = _open(obj, index=True)
@@ -636,8 +382,10 @@ def export(
     The same filters and order as the API's measures and search; every repeated option means
     any of its values. A file given with --output appears only once it is whole.
     """
+    from archive.db import reader
     from schema.export import prepare_export
     from schema.types import MeasureFilter
+    from server.resources import open_searcher
 
     where = MeasureFilter(
         fiscal_years=list(fiscal_years) or None,
@@ -702,6 +450,7 @@ def history(obj: _Obj, number: str, fiscal_year: int, municipality: str | None) 
     """The measure NUMBER of --fiscal-year in every year: number, title, departments,
     next-year tag, carry-over flags and figures."""
     from archive.compare import carry_over_flags
+    from archive.db import reader
     from archive.lineage import history_by_measure_ids
     from archive.queries import departments_by_measure_ids
 
@@ -736,6 +485,7 @@ def compare(
 ) -> None:
     """What changed in the measure NUMBER of --fiscal-year against its self in --with."""
     from archive.compare import compare as compare_measure
+    from archive.db import reader
 
     engine = _open(obj)
     with reader(engine)() as db:
@@ -784,6 +534,7 @@ def link(obj: _Obj, file: Path | None) -> None:
     """Load a curation file (measure links and department renames), replacing the current
     corrections; without FILE, print the current ones in the file's format (see README)."""
     from archive import curation
+    from archive.db import reader, writer
 
     engine = _open(obj)
     if file is None:
@@ -821,6 +572,9 @@ def _terminal(fragment: Fragment) -> str:
 @click.pass_obj
 def reindex(obj: _Obj) -> None:
     """Rebuild the full-text index from the store; searches use the old one until it is done."""
+    from archive.db import reader
+    from index.writing import rebuild
+
     engine = _open(obj)
     built = rebuild(reader(engine), obj.settings.index_dir)
     rate = built.rows / built.seconds if built.seconds else 0.0
@@ -837,6 +591,9 @@ def reindex(obj: _Obj) -> None:
 @click.pass_obj
 def check_command(obj: _Obj, fix: bool) -> None:
     """Report entries missing from or stale in the index; exit 1 if any (unless repaired)."""
+    from archive.db import reader
+    from index.writing import check, repair
+
     engine = _open(obj, index=True)
     found = (
         repair(reader(engine), obj.settings.index_dir)
@@ -947,6 +704,9 @@ def _open(obj: _Obj, index: bool = False) -> Engine:
 
     With ``index``, for commands that use the search index: an index in an earlier
     plan-archive's format is first rebuilt from the store."""
+    from index.writing import outdated
+    from server.resources import open_store
+
     try:
         engine = open_store(obj.settings)
     except SettingsError as error:
@@ -960,6 +720,9 @@ def _open(obj: _Obj, index: bool = False) -> Engine:
 def _upgrade_index(engine: Engine, index_dir: Path) -> None:
     """Rebuild an index of an earlier format, saying so in one line (and, on a terminal,
     showing the documents read so far)."""
+    from archive.db import reader
+    from index.writing import upgrade
+
     click.echo(
         "plan-archive: the search index is in an earlier plan-archive's format; "
         "rebuilding it in Whoosh from the store (once)",
@@ -976,11 +739,6 @@ def _upgrade_index(engine: Engine, index_dir: Path) -> None:
     finally:
         if shown:
             click.echo("\r\033[K", nl=False, err=True)
-
-
-def _first_line(error: BaseException) -> str:
-    original = getattr(error, "orig", None) or error
-    return str(original).splitlines()[0] if str(original) else type(original).__name__
 
 
 def main() -> None:
@@ -1000,7 +758,9 @@ def main() -> None:
     except Exception as error:
         if debug:
             raise
-        click.echo(f"error: unexpected {type(error).__name__}: {_first_line(error)}", err=True)
+        from index.ingest import first_line
+
+        click.echo(f"error: unexpected {type(error).__name__}: {first_line(error)}", err=True)
         raise SystemExit(1) from None
 
 
