@@ -53,14 +53,17 @@ def main(argv: list[str]) -> int:
     for check in checks:
         if run(check) != 0:
             return 1
-    status = run([str(PYTHON), "-m", "pytest", *rest])
+    # One worker per core (pytest-xdist), each test file on one worker so that its
+    # module-wide archives and servers are made once; options after `test` come later and win.
+    pytest = [str(PYTHON), "-m", "pytest", "-n", "auto", "--dist", "loadfile", *rest]
+    status = run(pytest)
     if status != 0 or not os.environ.get("PLAN_ARCHIVE_TEST_DATABASE_URL"):
         return status
     # With a PostgreSQL server configured, the whole suite runs a second time with every
     # archive's store on it, so both stores are held to the same results.
     print("plan-archive: the suite again, every store on PostgreSQL", file=sys.stderr)
     env = {**os.environ, "PLAN_ARCHIVE_TEST_STORE": "postgresql"}
-    return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    return subprocess.call(pytest, cwd=ROOT, env=env)
 
 
 def setup(extras: str) -> None:

@@ -19,15 +19,17 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from sqlalchemy import Engine, text
 from starlette.testclient import TestClient
 
@@ -222,6 +224,36 @@ def archive_of(data_dir: Path, reports: list[Path]) -> Settings:
     return settings
 
 
+ArchiveCopy = Callable[[Path, list[Path]], Settings]
+
+
+@pytest.fixture(scope="session")
+def _archive_templates() -> dict[tuple[Path, ...], Path]:
+    """Data folders made by ``archive_of`` once per run, by the reports they hold."""
+    return {}
+
+
+@pytest.fixture
+def archive_copy(
+    tmp_path_factory: pytest.TempPathFactory, _archive_templates: dict[tuple[Path, ...], Path]
+) -> ArchiveCopy:
+    """``archive_copy(data_dir, reports)``: what ``archive_of(data_dir, reports)`` makes, for
+    a test to change: on SQLite a copy of one archive so made once per run (the whole archive
+    is the folder), on PostgreSQL (a schema named after the folder) that ingest itself."""
+
+    def copy(data_dir: Path, reports: list[Path]) -> Settings:
+        if STORE != "sqlite":
+            return archive_of(data_dir, reports)
+        key = tuple(reports)
+        if key not in _archive_templates:
+            folder = tmp_path_factory.mktemp("archive-template")
+            _archive_templates[key] = archive_of(folder, reports).data_dir
+        shutil.copytree(_archive_templates[key], data_dir, dirs_exist_ok=True)
+        return settings_for(data_dir)
+
+    return copy
+
+
 @pytest.fixture(scope="session")
 def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A data folder holding the sample archive, ingested once per run and shared read-only."""
@@ -234,9 +266,27 @@ def three_years_archive(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return archive_of(tmp_path_factory.mktemp("three-years"), REPORTS)
 
 
+AppClient = Callable[..., TestClient]
+
+
 @pytest.fixture
-def client(sample_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(sample_settings)) as test_client:
+def app_client() -> Iterator[AppClient]:
+    """``app_client(settings, **options)``: a TestClient over ``create_app(settings)``, to use
+    in a ``with`` block (which runs the app's startup and shutdown); closed after the test."""
+    opened: list[TestClient] = []
+
+    def open_client(settings: Settings, **options: Any) -> TestClient:
+        opened.append(TestClient(create_app(settings), **options))
+        return opened[-1]
+
+    yield open_client
+    for client in opened:
+        client.close()
+
+
+@pytest.fixture
+def client(sample_settings: Settings, app_client: AppClient) -> Iterator[TestClient]:
+    with app_client(sample_settings) as test_client:
         yield test_client
 
 
@@ -282,20 +332,28 @@ def free_port() -> int:
     return port
 
 
-def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
+def process_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a ``plan-archive`` process over the archive in ``data_dir``: this
     one's, its store on the suite's (``store_env``, SQLite in the folder by default), and
     ``extra`` on top."""
     return {**os.environ, "PLAN_ARCHIVE_DATABASE_URL": "", **store_env(data_dir), **extra}
 
 
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The environment for ``CliRunner().invoke(cli, args, env=cli_env)`` over the archive in
+    ``tmp_path/data``, its store on the suite's, run from ``tmp_path`` (no developer's .env)."""
+    monkeypatch.chdir(tmp_path)
+    return {"PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
+
+
 def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``plan-archive ARGS`` run to its end in ``tmp_path``, over the archive in
-    ``tmp_path/data`` (``env`` on top of ``cli_env``), its output captured as text."""
+    ``tmp_path/data`` (``env`` on top of ``process_env``), its output captured as text."""
     return subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
         cwd=tmp_path,
-        env=cli_env(tmp_path / "data", **env),
+        env=process_env(tmp_path / "data", **env),
         capture_output=True,
         text=True,
         timeout=300,
@@ -337,7 +395,7 @@ def served(
     its environment), once it answers ``/healthz``: yields the process, its port and its
     environment."""
     port = free_port()
-    env = cli_env(data_dir, **extra)
+    env = process_env(data_dir, **extra)
     command = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
     server = subprocess.Popen(
         [*command, "--workers", str(workers)],
@@ -360,3 +418,26 @@ def served(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[int]:
+    """The real app on uvicorn in a background thread, on a free port; yields the port."""
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.05)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield int(port)
+    finally:
+        # Also on a start that timed out: a server still starting stops once it sees this.
+        server.should_exit = True
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "the server thread did not stop within 30 s"

@@ -8,16 +8,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
-from starlette.testclient import TestClient
 
 from archive.db import reader, writer
 from archive.errors import DocumentRefused
 from archive.ingest import prepare_document, store_document
 from archive.models import Document, Measure
-from server.app import create_app
 from server.cli import cli
 from tests.archive.test_layout_profiles import DX, EVALUATION, PROGRESS
-from tests.conftest import SAMPLE, archive_of, graphql, store_env
+from tests.conftest import SAMPLE, AppClient, archive_of, graphql
 
 
 def test_the_store_keeps_the_layout_and_the_grades(engine: Engine) -> None:
@@ -50,25 +48,23 @@ def test_a_named_layout_is_used_and_an_unknown_one_refused() -> None:
         prepare_document(data, "x.txt", layout="hitachi", strict=True)
 
 
-def _cli(tmp_path: Path, *args: str) -> tuple[int, str, str]:
-    env = {"PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
+def _cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, list(args), env=env)
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_cli_layout_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    code, out, err = _cli(tmp_path, "ingest", "--layout", "nope", str(EVALUATION))
+def test_cli_layout_option(cli_env: dict[str, str]) -> None:
+    code, out, err = _cli(cli_env, "ingest", "--layout", "nope", str(EVALUATION))
     assert (code, out) == (2, "")
     assert err == (
         "error: unknown layout 'nope'; known layouts: hitachi, evaluation-sheet, progress-list\n"
     )
-    code, out, _ = _cli(tmp_path, "ingest", "--layout", "hitachi", str(PROGRESS))
+    code, out, _ = _cli(cli_env, "ingest", "--layout", "hitachi", str(PROGRESS))
     assert (code, out.split(": ", 1)[1]) == (
         0,
         "archived without structure (水戸市 2021): no layout profile found its measures\n",
     )
-    code, out, _ = _cli(tmp_path, "ingest", str(EVALUATION), str(DX), str(SAMPLE))
+    code, out, _ = _cli(cli_env, "ingest", str(EVALUATION), str(DX), str(SAMPLE))
     assert code == 0
     assert out.splitlines() == [
         f"{EVALUATION}: stored (三鷹市 2020, 5 measures, layout evaluation-sheet)",
@@ -77,9 +73,9 @@ def test_cli_layout_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     ]
 
 
-def test_graphql_grade_and_layout(tmp_path: Path) -> None:
+def test_graphql_grade_and_layout(tmp_path: Path, app_client: AppClient) -> None:
     settings = archive_of(tmp_path, [PROGRESS, SAMPLE])
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         body = graphql(
             client,
             "{ documents { municipality layout } "

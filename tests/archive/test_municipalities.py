@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import Engine, select
 
 from archive.db import reader, writer
@@ -22,7 +23,8 @@ from archive.municipalities import (
     nearest,
 )
 from archive.parse import municipality_from_title
-from tests.conftest import SAMPLE, run_cli
+from server.cli import cli
+from tests.conftest import SAMPLE
 
 
 def _code(title: str, opening: str = "") -> str | None:
@@ -251,19 +253,22 @@ def test_refusals_name_the_candidates_and_change_nothing(
     assert _stored(engine) == before
 
 
-def test_cli_refuses_an_unknown_name_in_one_line(tmp_path: Path) -> None:
+def test_cli_refuses_an_unknown_name_in_one_line(tmp_path: Path, cli_env: dict[str, str]) -> None:
     report = tmp_path / "report.txt"
     report.write_text(SAMPLE.read_text(encoding="utf-8").replace("日立市", "常陸市"), "utf-8")
-    refused = run_cli(tmp_path, "ingest", str(report))
-    assert refused.returncode != 0
+    refused = CliRunner().invoke(cli, ["ingest", str(report)], env=cli_env)
+    assert refused.exit_code != 0
     (line,) = refused.stdout.splitlines() + refused.stderr.splitlines()
     assert line == (
         f"{report}: refused: unknown municipality '常陸市'; did you mean: 常陸太田市 (茨城県, "
         "082121), 常陸大宮市 (茨城県, 082252), 常総市 (茨城県, 082112), 常滑市 (愛知県, 232165), "
         "陸前高田市 (岩手県, 032107)?"
     )
-    wrong = run_cli(tmp_path, "ingest", "--municipality", "ひたち", str(SAMPLE))
-    assert wrong.returncode != 0
+    wrong = CliRunner().invoke(
+        cli, ["ingest", "--municipality", "ひたち", str(SAMPLE)], env=cli_env
+    )
+    assert wrong.exit_code != 0
     assert "unknown municipality 'ひたち'; did you mean: " in wrong.stdout + wrong.stderr
-    stored = run_cli(tmp_path, "ingest", str(SAMPLE))  # the store held nothing before
+    # The store held nothing before.
+    stored = CliRunner().invoke(cli, ["ingest", str(SAMPLE)], env=cli_env)
     assert stored.stdout == f"{SAMPLE}: stored (日立市 2020, 12 measures, layout hitachi)\n"

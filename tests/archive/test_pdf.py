@@ -21,7 +21,7 @@ from archive.pdf import PdfLimits
 from server.cli import cli
 from server.resources import open_store
 from tests import pdfs
-from tests.conftest import ROOT, SAMPLE, settings_for
+from tests.conftest import ROOT, SAMPLE, AppClient, settings_for
 
 REPORTS = [
     SAMPLE,
@@ -83,10 +83,9 @@ def test_provenance_names_the_page_each_field_is_printed_on(tmp_path: Path) -> N
     assert len(measures) == 12
 
 
-def test_the_api_shows_pages_for_a_pdf_and_none_for_a_text(tmp_path: Path) -> None:
-    from starlette.testclient import TestClient
-
-    from server.app import create_app
+def test_the_api_shows_pages_for_a_pdf_and_none_for_a_text(
+    tmp_path: Path, app_client: AppClient
+) -> None:
 
     text = SAMPLE.read_text(encoding="utf-8")
     settings = settings_for(tmp_path)
@@ -100,7 +99,7 @@ def test_the_api_shows_pages_for_a_pdf_and_none_for_a_text(tmp_path: Path) -> No
         "{ measures(first: 50) { edges { node { municipality"
         " provenance { field firstLine lastLine firstPage lastPage } } } } }"
     )
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         edges = client.post("/graphql", json={"query": query}).json()["data"]["measures"]["edges"]
     by_city: dict[str, list[dict[str, object]]] = {}
     for edge in edges:
@@ -235,18 +234,17 @@ def test_a_page_break_does_not_hide_an_indented_paragraph() -> None:
     assert "新しい段落" in [line.text for line in plain]
 
 
-def test_the_cli_stores_good_pdfs_and_nothing_of_bad_ones(tmp_path: Path) -> None:
+def test_the_cli_stores_good_pdfs_and_nothing_of_bad_ones(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
     from click.testing import CliRunner
-
-    from tests.conftest import store_env
 
     folder = tmp_path / "in"
     folder.mkdir()
     for name, (data, _) in _refusals().items():
         if name != "bomb.pdf":
             (folder / name).write_bytes(data)
-    env = {"PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
-    refused = CliRunner().invoke(cli, ["ingest", str(folder)], env=env)
+    refused = CliRunner().invoke(cli, ["ingest", str(folder)], env=cli_env)
     assert refused.exit_code == 1
     assert refused.output.count(": refused: ") == len(_refusals()) - 1
     assert "Traceback" not in refused.output
@@ -256,10 +254,10 @@ def test_the_cli_stores_good_pdfs_and_nothing_of_bad_ones(tmp_path: Path) -> Non
         assert db.scalar(select(func.count()).select_from(Document)) == 0
     good = tmp_path / "report.pdf"
     good.write_bytes(pdfs.table(SAMPLE.read_text(encoding="utf-8")))
-    stored = CliRunner().invoke(cli, ["ingest", str(good)], env=env)
+    stored = CliRunner().invoke(cli, ["ingest", str(good)], env=cli_env)
     assert stored.exit_code == 0, stored.output
     assert stored.output == f"{good}: stored (日立市 2020, 12 measures, layout hitachi)\n"
-    searched = CliRunner().invoke(cli, ["search", "タブレット"], env=env)
+    searched = CliRunner().invoke(cli, ["search", "タブレット"], env=cli_env)
     assert "高齢者向けタブレット入門講座" in searched.output
     with reader(engine)() as db:
         assert db.scalar(select(Document.encoding)) == "pdf"

@@ -387,39 +387,33 @@ def test_hostile_workbooks_are_refused_fast() -> None:
     assert SheetLimits().max_unpacked_bytes == 256 << 20
 
 
-def test_stored_with_its_fields_and_searchable(tmp_path: Path) -> None:
-    from tests.conftest import store_env
-
+def test_stored_with_its_fields_and_searchable(tmp_path: Path, cli_env: dict[str, str]) -> None:
     book = tmp_path / "book.xlsx"
     book.write_bytes(workbook())
-    env = {"PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
-    stored = CliRunner().invoke(cli, ["ingest", str(book)], env=env)
+    stored = CliRunner().invoke(cli, ["ingest", str(book)], env=cli_env)
     assert stored.exit_code == 0, stored.output
     assert stored.output == f"{book}: stored (日立市 2020, 3 measures, layout spreadsheet)\n"
-    searched = CliRunner().invoke(cli, ["search", "窓口"], env=env)
+    searched = CliRunner().invoke(cli, ["search", "窓口"], env=cli_env)
     assert searched.exit_code == 0, searched.output
     assert "窓口の待ち時間短縮" in searched.output
-    again = CliRunner().invoke(cli, ["ingest", str(book)], env=env)
+    again = CliRunner().invoke(cli, ["ingest", str(book)], env=cli_env)
     assert again.output == f"{book}: unchanged (日立市 2020, 3 measures, layout spreadsheet)\n"
 
 
-def test_the_cli_takes_a_mapping_file(tmp_path: Path) -> None:
-    from tests.conftest import store_env
-
+def test_the_cli_takes_a_mapping_file(tmp_path: Path, cli_env: dict[str, str]) -> None:
     book = tmp_path / "book.csv"
     book.write_bytes("2020年度 日立市\nコード,名前,課\n5,防災アプリ,防災対策課\n".encode())
-    env = {"PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
-    refused = CliRunner().invoke(cli, ["ingest", str(book)], env=env)
+    refused = CliRunner().invoke(cli, ["ingest", str(book)], env=cli_env)
     assert refused.exit_code == 1
     assert "refused: no header row found" in refused.output
     mapping = tmp_path / "map.toml"
     mapping.write_text('[columns]\ntitle = "名前"\ndepartments = "課"\n', encoding="utf-8")
-    stored = CliRunner().invoke(cli, ["ingest", "--mapping", str(mapping), str(book)], env=env)
+    stored = CliRunner().invoke(cli, ["ingest", "--mapping", str(mapping), str(book)], env=cli_env)
     assert stored.output == f"{book}: stored (日立市 2020, 1 measures, layout spreadsheet)\n", (
         stored.output
     )
     mapping.write_text("[columns\n", encoding="utf-8")
-    wrong = CliRunner().invoke(cli, ["ingest", "--mapping", str(mapping), str(book)], env=env)
+    wrong = CliRunner().invoke(cli, ["ingest", "--mapping", str(mapping), str(book)], env=cli_env)
     assert wrong.exit_code == 2
     assert "not valid TOML/JSON" in wrong.output
 

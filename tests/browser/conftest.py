@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import uvicorn
 
-from server.app import create_app
 from server.settings import Settings
+from tests.conftest import serving
 
 if TYPE_CHECKING:  # at run time Playwright is imported by the fixtures, which skip without it
     from playwright.sync_api import (
@@ -59,29 +55,6 @@ def chromium_path() -> str:
             f"{BROWSER_ENV}=/usr/bin/chromium to make a missing browser a failure"
         )
     return found
-
-
-@contextmanager
-def serving(settings: Settings) -> Iterator[int]:
-    """The real app on uvicorn in a background thread, on a free port; yields the port."""
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.05)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield int(port)
-    finally:
-        # Also on a start that timed out: a server still starting stops once it sees this.
-        server.should_exit = True
-        thread.join(timeout=30)
-        assert not thread.is_alive(), "the server thread did not stop within 30 s"
 
 
 @pytest.fixture(scope="session")

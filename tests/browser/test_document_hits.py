@@ -10,8 +10,8 @@ import pytest
 pytest.importorskip("playwright", reason="Playwright is in the dev extra: pip install -e '.[dev]'")
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Visit, serving
-from tests.conftest import SAMPLE, archive_of
+from tests.browser.conftest import Visit
+from tests.conftest import SAMPLE, archive_of, serving
 from tests.schema.test_document_search import _notices
 
 pytestmark = pytest.mark.browser

@@ -15,8 +15,8 @@ from playwright.sync_api import Route, expect
 
 from server.page import GRAPHIQL_HEADERS, SECURITY_HEADERS
 from server.settings import Settings
-from tests.browser.conftest import Visit, serving
-from tests.conftest import post_graphql
+from tests.browser.conftest import Visit
+from tests.conftest import post_graphql, serving
 
 pytestmark = pytest.mark.browser
 

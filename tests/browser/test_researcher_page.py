@@ -24,8 +24,8 @@ import pytest
 pytest.importorskip("playwright", reason="Playwright is in the dev extra: pip install -e '.[dev]'")
 from playwright.sync_api import Page, Request, expect
 
-from tests.browser.conftest import Visit, serving
-from tests.conftest import REPORTS, archive_of, post_graphql
+from tests.browser.conftest import Visit
+from tests.conftest import REPORTS, archive_of, post_graphql, serving
 
 pytestmark = pytest.mark.browser
 

@@ -16,8 +16,8 @@ from playwright.sync_api import Page, Route, expect
 
 from server.settings import Settings
 from tests import variants
-from tests.browser.conftest import Visit, serving
-from tests.conftest import REPORTS, SAMPLE, archive_of, post_graphql, settings_for
+from tests.browser.conftest import Visit
+from tests.conftest import REPORTS, SAMPLE, archive_of, post_graphql, serving, settings_for
 
 pytestmark = pytest.mark.browser
 

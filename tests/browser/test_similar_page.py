@@ -14,8 +14,8 @@ import pytest
 pytest.importorskip("playwright", reason="Playwright is in the dev extra: pip install -e '.[dev]'")
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.conftest import Visit, serving
-from tests.conftest import REPORTS, SAMPLE, archive_of, post_graphql
+from tests.browser.conftest import Visit
+from tests.conftest import REPORTS, SAMPLE, archive_of, post_graphql, serving
 from tests.variants import city_name, other_city
 
 pytestmark = pytest.mark.browser

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import REPORTS, archive_of, graphql
+from tests.conftest import REPORTS, AppClient, ArchiveCopy, graphql
 
 MEASURE = """query($year: Int!) { measures(first: 20, filter: {fiscalYears: [$year]}) {
   edges { node { id number title achievement carryOverFlags
@@ -19,9 +19,8 @@ MEASURE = """query($year: Int!) { measures(first: 20, filter: {fiscalYears: [$ye
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings: Settings = archive_of(tmp_path_factory.mktemp("across-years"), REPORTS)
-    with TestClient(create_app(settings)) as test_client:
+def client(three_years_archive: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(three_years_archive)) as test_client:
         yield test_client
 
 
@@ -161,14 +160,16 @@ def _histories(client: TestClient, year: int) -> dict[str, list[tuple[int, str]]
     }
 
 
-def test_curated_links_override_the_rule_and_survive_reingest(tmp_path: Any) -> None:
+def test_curated_links_override_the_rule_and_survive_reingest(
+    tmp_path: Any, app_client: AppClient, archive_copy: ArchiveCopy
+) -> None:
     from archive.db import reader, writer
     from archive.ingest import delete_document, find_document, prepare_document, store_document
     from index.writing import apply_pending
     from server.resources import open_store
 
-    settings = archive_of(tmp_path, REPORTS)
-    with TestClient(create_app(settings)) as client:
+    settings = archive_copy(tmp_path, REPORTS)
+    with app_client(settings) as client:
         rule = _histories(client, 2020)
         assert rule["04"] == [(2019, "04"), (2020, "04")]  # dropped in 2021
         assert (2021, "01") in rule["01"]
@@ -198,13 +199,15 @@ def test_curated_links_override_the_rule_and_survive_reingest(tmp_path: Any) -> 
         assert _histories(client, 2020) == curated
 
 
-def test_department_years_follow_a_declared_rename(tmp_path: Any) -> None:
-    settings = archive_of(tmp_path, REPORTS)
+def test_department_years_follow_a_declared_rename(
+    tmp_path: Any, app_client: AppClient, archive_copy: ArchiveCopy
+) -> None:
+    settings = archive_copy(tmp_path, REPORTS)
     query = """{ departments { name years { fiscalYear name measureCount
       measures { number } } } }"""
     compare_query = """query($id: ID!) { compare(measure: $id, fiscalYear: 2019) {
       departmentsAdded departmentsRemoved departmentsRenamed { before after } } }"""
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         years = {d["name"]: d["years"] for d in graphql(client, query)["data"]["departments"]}
         assert [y["fiscalYear"] for y in years["行政マネジメント課"]] == [2020, 2021]
         assert [y["fiscalYear"] for y in years["行政改革推進課"]] == [2019]
@@ -228,14 +231,15 @@ def test_department_years_follow_a_declared_rename(tmp_path: Any) -> None:
         assert found["departmentsRemoved"] == []
 
 
-def test_department_years_cost_the_same_queries_for_one_year_or_three(tmp_path: Any) -> None:
+def test_department_years_cost_the_same_queries_for_one_year_or_three(
+    sample_settings: Settings, three_years_archive: Settings, app_client: AppClient
+) -> None:
     from sqlalchemy import event
 
     query = "{ departments { name years { fiscalYear measures { number carryOverFlags } } } }"
     counts = []
-    for name, reports in (("one", REPORTS[1:2]), ("three", REPORTS)):
-        settings = archive_of(tmp_path / name, reports)
-        with TestClient(create_app(settings)) as client:
+    for settings in (sample_settings, three_years_archive):  # REPORTS[1:2], REPORTS
+        with app_client(settings) as client:
             app = next(r.app for r in client.app.routes if r.path == "/graphql")  # type: ignore[attr-defined]
             statements: list[str] = []
 

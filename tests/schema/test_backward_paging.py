@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import graphql
+from tests.conftest import AppClient, graphql
 
 MEASURES = """query($first: Int, $after: String, $last: Int, $before: String,
                    $order: MeasureOrder! = FISCAL_YEAR_ASC) {
@@ -310,10 +310,10 @@ def test_root_list_connections_walk_everything(
         assert len(listed) == 3
 
 
-def test_a_connection_of_an_empty_archive(tmp_path: Any) -> None:
+def test_a_connection_of_an_empty_archive(tmp_path: Any, app_client: AppClient) -> None:
     from tests.conftest import settings_for
 
-    with TestClient(create_app(settings_for(tmp_path))) as empty:
+    with app_client(settings_for(tmp_path)) as empty:
         for query, root in (
             (DOCUMENTS, "documentsConnection"),
             (DEPARTMENTS, "departmentsConnection"),

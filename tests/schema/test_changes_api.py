@@ -7,9 +7,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from server.app import create_app
 from server.settings import Settings
-from tests.conftest import REPORTS, archive_of, graphql, settings_for
+from tests.conftest import REPORTS, AppClient, ArchiveCopy, archive_of, graphql, settings_for
 
 CHANGES = """query($after: String) { changes(first: 2, after: $after) {
   edges { cursor node { kind documentId fiscalYear measures { kind measureId number }
@@ -30,10 +29,12 @@ def _sync(client: TestClient, cursor: str | None) -> tuple[list[dict[str, Any]],
             return seen, cursor
 
 
-def test_an_integrator_syncs_stores_replacements_and_deletions(tmp_path: Path) -> None:
-    archive_of(tmp_path, REPORTS[:2])
+def test_an_integrator_syncs_stores_replacements_and_deletions(
+    tmp_path: Path, app_client: AppClient, archive_copy: ArchiveCopy
+) -> None:
+    archive_copy(tmp_path, REPORTS[:2])
     settings = settings_for(tmp_path, PLAN_ARCHIVE_API_TOKENS="a-token-for-the-test")
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         first, cursor = _sync(client, None)
         assert [(c["kind"], c["fiscalYear"]) for c in first] == [
             ("STORED", 2019),
@@ -80,9 +81,11 @@ NEWEST = """query($before: String) { changes(last: 1, before: $before) {
   edges { cursor node { fiscalYear } } pageInfo { hasPreviousPage hasNextPage startCursor } } }"""
 
 
-def test_the_newest_changes_page_backward(three_years_archive: Settings) -> None:
+def test_the_newest_changes_page_backward(
+    three_years_archive: Settings, app_client: AppClient
+) -> None:
     """`last` reads the feed from its newest end, for a "recent changes" view."""
-    with TestClient(create_app(three_years_archive)) as client:
+    with app_client(three_years_archive) as client:
         forward, _ = _sync(client, None)
         years: list[int] = []
         before: str | None = None

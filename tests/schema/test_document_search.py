@@ -13,10 +13,9 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from server.app import create_app
 from server.cli import cli
 from server.settings import Settings
-from tests.conftest import SAMPLE, archive_of, graphql, store_env
+from tests.conftest import SAMPLE, AppClient, archive_of, graphql
 
 # Three notices the reader finds no measure in (archived without structure), in three
 # municipalities and years; オオムラサキ is in two of them, お知らせ in all three, and none
@@ -66,8 +65,8 @@ def notices_archive(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture
-def client(notices_archive: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(notices_archive)) as test_client:
+def client(notices_archive: Settings, app_client: AppClient) -> Iterator[TestClient]:
+    with app_client(notices_archive) as test_client:
         yield test_client
 
 
@@ -230,7 +229,7 @@ def test_the_connection_costs_as_others(client: TestClient) -> None:
     assert len(small["data"]["searchDocuments"]["edges"]) == 3
 
 
-def test_a_cursor_whose_hits_changed_expires(tmp_path: Path) -> None:
+def test_a_cursor_whose_hits_changed_expires(tmp_path: Path, app_client: AppClient) -> None:
     """The first hit's document is deleted: the cursor after it is refused with
     CURSOR_EXPIRED, forward and backward; a new search pages the rest."""
     from archive.db import reader, writer
@@ -239,7 +238,7 @@ def test_a_cursor_whose_hits_changed_expires(tmp_path: Path) -> None:
     from server.resources import open_store
 
     settings = archive_of(tmp_path / "data", _notices(tmp_path / "notices"))
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         first = _documents(client, "お知らせ", first=1)
         cursor = first["pageInfo"]["endCursor"]
         node_id = first["edges"][0]["node"]["id"]
@@ -256,12 +255,14 @@ def test_a_cursor_whose_hits_changed_expires(tmp_path: Path) -> None:
         assert _documents(client, "お知らせ")["totalCount"] == 2
 
 
-def test_a_cursor_holds_when_an_ingest_adds_hits_after_it(tmp_path: Path) -> None:
+def test_a_cursor_holds_when_an_ingest_adds_hits_after_it(
+    tmp_path: Path, app_client: AppClient
+) -> None:
     """A 2019 notice ingested while a client pages: newest first, it comes after the cursor,
     which holds; oldest first, it comes before it, and the cursor expires."""
     paths = _notices(tmp_path / "notices")
     settings = archive_of(tmp_path / "data", paths[:2])
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         newest = _documents(client, "お知らせ", first=1, order="FISCAL_YEAR_DESC")
         oldest = _documents(client, "お知らせ", first=1, order="FISCAL_YEAR_ASC")
         archive_of(tmp_path / "data", paths[2:])
@@ -278,14 +279,10 @@ def test_a_cursor_holds_when_an_ingest_adds_hits_after_it(tmp_path: Path) -> Non
         assert error["extensions"]["code"] == "CURSOR_EXPIRED"
 
 
-def test_plan_archive_search_shows_documents(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    env = {"PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
+def test_plan_archive_search_shows_documents(tmp_path: Path, cli_env: dict[str, str]) -> None:
 
     def run(*args: str) -> str:
-        result = CliRunner().invoke(cli, list(args), env=env)
+        result = CliRunner().invoke(cli, list(args), env=cli_env)
         assert result.exit_code == 0, result.output
         return result.output
 

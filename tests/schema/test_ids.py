@@ -11,8 +11,14 @@ from starlette.testclient import TestClient
 from strawberry import relay
 
 from schema.ids import MAX_DATABASE_ID, GlobalId, parse_global_id, parse_number
-from server.app import create_app
-from tests.conftest import SAMPLE, archive_of, graphql, no_traceback, settings_for
+from tests.conftest import (
+    SAMPLE,
+    AppClient,
+    ArchiveCopy,
+    graphql,
+    no_traceback,
+    settings_for,
+)
 
 
 def _b64(text: str) -> str:
@@ -130,14 +136,17 @@ def test_compare_refuses_an_id_past_eighteen_digits(
 
 
 def test_delete_document_takes_only_a_document_id(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    app_client: AppClient,
+    archive_copy: ArchiveCopy,
 ) -> None:
     """int() reads full-width digits, spaces and underscores: each of these deleted
     document 1 (Document:1_0 document 10)."""
-    archive_of(tmp_path, [SAMPLE])
+    archive_copy(tmp_path, [SAMPLE])
     settings = settings_for(tmp_path, PLAN_ARCHIVE_API_TOKENS=TOKEN)
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         for text in ("Document:１", "Document: 1", "Document:1 ", "Document:01", "Measure:1"):
             body = client.post(
                 "/graphql", json={"query": DELETE, "variables": {"id": _b64(text)}}, headers=auth

@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from server.app import create_app
 from tests import pdfs
-from tests.conftest import SAMPLE, no_traceback, settings_for
+from tests.conftest import SAMPLE, AppClient, no_traceback, settings_for
 
 REFUSED = "text arguments must not contain NUL (U+0000) or lone surrogates"
 TOKEN = "s3cret-token"
@@ -190,7 +189,7 @@ def test_a_lone_surrogate_in_the_json_is_refused_before_graphql(
 
 
 def test_an_ingest_with_a_nul_municipality_stores_nothing(
-    tmp_path: Path, caplog_clean: Any
+    tmp_path: Path, caplog_clean: Any, app_client: AppClient
 ) -> None:
     """On PostgreSQL the store refused it: the ingest failed as INTERNAL."""
     settings = settings_for(tmp_path, PLAN_ARCHIVE_API_TOKENS=TOKEN)
@@ -198,7 +197,7 @@ def test_an_ingest_with_a_nul_municipality_stores_nothing(
         ingestDocument(file: $file, municipality: $m) { id } }"""
     inline = """mutation($file: Upload!) {
         ingestDocument(file: $file, municipality: "日立\\u0000市") { id } }"""
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         for query, variables in ((by_variable, {"m": "日立\x00"}), (inline, {})):
             operations = json.dumps({"query": query, "variables": {"file": None, **variables}})
             response = client.post(
@@ -237,11 +236,13 @@ def _upload_raw(client: TestClient, data: bytes, filename: bytes) -> dict[str, A
     return answer
 
 
-def test_uploaded_files_land_as_text_a_store_holds(tmp_path: Path, caplog_clean: Any) -> None:
+def test_uploaded_files_land_as_text_a_store_holds(
+    tmp_path: Path, caplog_clean: Any, app_client: AppClient
+) -> None:
     """Each was INTERNAL on PostgreSQL (and the first two stored a NUL on SQLite, the PDF
     failed there too)."""
     text = SAMPLE.read_text(encoding="utf-8")
-    with TestClient(create_app(settings_for(tmp_path, PLAN_ARCHIVE_API_TOKENS=TOKEN))) as client:
+    with app_client(settings_for(tmp_path, PLAN_ARCHIVE_API_TOKENS=TOKEN)) as client:
         utf16 = codecs.BOM_UTF16_LE + text.replace("日立市", "日立\x00市").encode("utf-16-le")
         refused = _refused(_upload_raw(client, utf16, b"report.txt"))
         assert refused["message"] == (

@@ -14,8 +14,7 @@ from archive import queries
 from archive.db import create_store_engine
 from schema.connections import archive_filter
 from schema.types import MeasureFilter
-from server.app import create_app
-from tests.conftest import graphql, settings_for
+from tests.conftest import AppClient, graphql, settings_for
 from tests.schema.test_sdl import SDL_FILE
 
 PAGE = """
@@ -106,11 +105,11 @@ def test_get_serves_queries_at_the_exact_path(client: TestClient) -> None:
     assert response.json() == {"data": {"fiscalYears": [{"year": 2020}]}}
 
 
-def test_an_unexpected_failure_is_masked_as_internal(tmp_path: Path) -> None:
+def test_an_unexpected_failure_is_masked_as_internal(tmp_path: Path, app_client: AppClient) -> None:
     """A real fault in the store (its measures table gone) reaches the client as INTERNAL
     with a generic message: no SQL, no traceback, no path."""
     settings = settings_for(tmp_path)
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         engine = create_store_engine(settings.database_url)
         with engine.begin() as connection:
             connection.execute(text("DROP TABLE measure_departments"))

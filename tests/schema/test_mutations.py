@@ -15,9 +15,8 @@ from starlette.testclient import TestClient
 
 from archive.parse import parse_report
 from index.writing import current_dir, open_writer
-from server.app import create_app
 from tests import pdfs, variants
-from tests.conftest import SAMPLE, settings_for
+from tests.conftest import SAMPLE, AppClient, settings_for
 
 TOKEN = "s3cret-token"
 INGEST = """
@@ -32,9 +31,9 @@ COUNT = '{ measures { totalCount } search(query: "人事評価") { totalCount } 
 
 
 @pytest.fixture
-def writable(tmp_path: Path) -> Iterator[TestClient]:
+def writable(tmp_path: Path, app_client: AppClient) -> Iterator[TestClient]:
     settings = settings_for(tmp_path, PLAN_ARCHIVE_API_TOKENS=f"other,{TOKEN}")
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         yield client
 
 
@@ -119,9 +118,11 @@ def test_delete_needs_a_token_and_returns_what_it_deleted(writable: TestClient) 
     assert again["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
-def test_without_configured_tokens_every_mutation_is_refused(tmp_path: Path) -> None:
+def test_without_configured_tokens_every_mutation_is_refused(
+    tmp_path: Path, app_client: AppClient
+) -> None:
     settings = settings_for(tmp_path)
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         response = _upload(client, SAMPLE.read_bytes(), token="anything")
         assert response.status_code == 401
         body = client.post(
@@ -134,6 +135,7 @@ def test_without_configured_tokens_every_mutation_is_refused(tmp_path: Path) -> 
 
 def test_an_ingest_while_another_writer_holds_the_archive_is_refused_clearly(
     tmp_path: Path,
+    app_client: AppClient,
 ) -> None:
     from sqlalchemy import text
 
@@ -143,7 +145,7 @@ def test_an_ingest_while_another_writer_holds_the_archive_is_refused_clearly(
     settings = settings_for(
         tmp_path, PLAN_ARCHIVE_API_TOKENS=TOKEN, PLAN_ARCHIVE_LOCK_TIMEOUT="0.3"
     )
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         engine = open_store(settings)
         with writer(engine)() as session, session.begin():
             session.execute(text("SELECT 1"))  # holds the writer's lock

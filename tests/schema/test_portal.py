@@ -12,14 +12,13 @@ from sqlalchemy import event
 from starlette.testclient import TestClient
 
 from archive.lineage import Lineages
-from server.app import create_app
 from server.settings import Settings
-from tests.conftest import SAMPLE, graphql
+from tests.conftest import SAMPLE, AppClient, graphql
 
 
 @pytest.fixture
-def portal(three_years_archive: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(three_years_archive)) as client:
+def portal(three_years_archive: Settings, app_client: AppClient) -> Iterator[TestClient]:
+    with app_client(three_years_archive) as client:
         yield client
 
 

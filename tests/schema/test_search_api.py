@@ -12,8 +12,15 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from server.app import create_app
-from tests.conftest import EARLIER_INDEXES, REPORTS, SAMPLE, archive_of, graphql
+from tests.conftest import (
+    EARLIER_INDEXES,
+    REPORTS,
+    SAMPLE,
+    AppClient,
+    ArchiveCopy,
+    archive_of,
+    graphql,
+)
 
 SEARCH = """
 query Search($q: String!, $first: Int, $after: String, $filter: MeasureFilter,
@@ -126,21 +133,21 @@ def test_variables_of_the_wrong_type_are_bad_user_input(client: TestClient) -> N
 
 @pytest.mark.parametrize("earlier", EARLIER_INDEXES)
 def test_an_index_of_an_earlier_format_is_unavailable_not_an_error(
-    tmp_path: Path, earlier: str
+    tmp_path: Path, earlier: str, app_client: AppClient, archive_copy: ArchiveCopy
 ) -> None:
     """Until it is rebuilt, searches say what to do; lists from the store still work. A
     server that follows the store's log (the default) rebuilds it by itself (#19)."""
-    settings = archive_of(tmp_path / "data", [SAMPLE])
+    settings = archive_copy(tmp_path / "data", [SAMPLE])
     EARLIER_INDEXES[earlier](settings.index_dir)
     not_following = replace(settings, index_poll=0.0)
-    with TestClient(create_app(not_following)) as client:
+    with app_client(not_following) as client:
         body = graphql(client, SEARCH, q="市民")
         (error,) = body["errors"]
         assert error["extensions"]["code"] == "INDEX_UNAVAILABLE"
         assert "plan-archive reindex" in error["message"]
         listed = graphql(client, "{ measures(first: 1) { totalCount } }")
         assert listed["data"]["measures"]["totalCount"] == 12
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         deadline = time.monotonic() + 60
         while "errors" in (body := graphql(client, SEARCH, q="市民")):
             assert body["errors"][0]["extensions"]["code"] == "INDEX_UNAVAILABLE"
@@ -162,11 +169,13 @@ MEASURES = """query($after: String) { measures(first: 5, after: $after) {
   edges { cursor node { id fiscalYear number } } } }"""
 
 
-def test_cursors_hold_across_an_ingest_that_does_not_touch_them(tmp_path: Path) -> None:
+def test_cursors_hold_across_an_ingest_that_does_not_touch_them(
+    tmp_path: Path, app_client: AppClient, archive_copy: ArchiveCopy
+) -> None:
     """#15 point 4: a later year ingested while an integrator pages (in year order) changes
     nothing before the cursors, so the next pages are the ones they would have been."""
-    settings = archive_of(tmp_path, REPORTS[:2])
-    with TestClient(create_app(settings)) as client:
+    settings = archive_copy(tmp_path, REPORTS[:2])
+    with app_client(settings) as client:
         search = _search(client, "情報", first=5, order="FISCAL_YEAR_ASC")
         cursor = search["pageInfo"]["endCursor"]
         listed = graphql(client, MEASURES)["data"]["measures"]["edges"]
@@ -187,7 +196,9 @@ def test_cursors_hold_across_an_ingest_that_does_not_touch_them(tmp_path: Path) 
     assert after[1] == expected[1]
 
 
-def test_a_search_cursor_whose_hits_changed_says_so(tmp_path: Path) -> None:
+def test_a_search_cursor_whose_hits_changed_says_so(
+    tmp_path: Path, app_client: AppClient, archive_copy: ArchiveCopy
+) -> None:
     """The report of the first hit is deleted: the hits before the cursor are not the ones
     it was made on, and the cursor is refused with its own code, not followed blindly."""
     from archive.db import reader, writer
@@ -195,8 +206,8 @@ def test_a_search_cursor_whose_hits_changed_says_so(tmp_path: Path) -> None:
     from index.writing import apply_pending
     from server.resources import open_store
 
-    settings = archive_of(tmp_path, REPORTS[:2])
-    with TestClient(create_app(settings)) as client:
+    settings = archive_copy(tmp_path, REPORTS[:2])
+    with app_client(settings) as client:
         page = graphql(
             client,
             """query { search(query: "情報", first: 3) { pageInfo { endCursor }
@@ -289,12 +300,14 @@ query Labels($q: String!) {
 """
 
 
-def test_a_tag_and_a_grade_are_searched_as_printed_with_highlights(tmp_path: Path) -> None:
+def test_a_tag_and_a_grade_are_searched_as_printed_with_highlights(
+    tmp_path: Path, app_client: AppClient
+) -> None:
     """#17 point 2: a term that reads as a tag finds the measures printed with it and marks
     it; grade: finds a grade as printed; neither makes a plain word match a label."""
     from tests.archive.test_layout_profiles import EVALUATION
 
-    with TestClient(create_app(archive_of(tmp_path, [SAMPLE, EVALUATION]))) as client:
+    with app_client(archive_of(tmp_path, [SAMPLE, EVALUATION])) as client:
         tagged = graphql(client, LABELS, q="［R３継続］")["data"]["search"]
         plain = graphql(client, LABELS, q="継続")["data"]["search"]
         graded = graphql(client, LABELS, q="grade:Ａ")["data"]["search"]
@@ -328,7 +341,9 @@ def test_a_tag_and_a_grade_are_searched_as_printed_with_highlights(tmp_path: Pat
         assert "GRADE" in {s["measureField"] for s in edge["node"]["provenance"]}
 
 
-def test_every_field_a_reader_names_in_provenance_is_a_measure_field(tmp_path: Path) -> None:
+def test_every_field_a_reader_names_in_provenance_is_a_measure_field(
+    tmp_path: Path, app_client: AppClient
+) -> None:
     """The text layouts and the spreadsheet reader name the fields each measure was read
     from; every name is a value of the MeasureField enum (a grade and a sheet's number and
     pillar columns were not), and a sheet's tag and grade are searched as printed."""
@@ -337,7 +352,7 @@ def test_every_field_a_reader_names_in_provenance_is_a_measure_field(tmp_path: P
 
     book = tmp_path / "評価シート.xlsx"
     book.write_bytes(workbook())
-    with TestClient(create_app(archive_of(tmp_path, [SAMPLE, EVALUATION, book]))) as client:
+    with app_client(archive_of(tmp_path, [SAMPLE, EVALUATION, book])) as client:
         body = graphql(
             client, "{ measures(first: 100) { edges { node { provenance { measureField } } } } }"
         )

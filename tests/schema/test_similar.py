@@ -16,7 +16,7 @@ from index.similar import similar
 from schema.cost import query_cost
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import REPORTS, SAMPLE, archive_of, graphql
+from tests.conftest import REPORTS, SAMPLE, AppClient, archive_of, graphql
 from tests.variants import city_name, other_city
 
 NEAR, OLD = city_name(1), city_name(2)
@@ -177,7 +177,9 @@ def _decoded(node_id: str) -> str:
     return from_base64(node_id)[1]
 
 
-def test_a_deleted_report_s_measures_are_no_longer_alike(tmp_path: Path) -> None:
+def test_a_deleted_report_s_measures_are_no_longer_alike(
+    tmp_path: Path, app_client: AppClient
+) -> None:
     from archive.db import reader, writer
     from archive.ingest import delete_document
     from index.writing import apply_pending
@@ -186,7 +188,7 @@ def test_a_deleted_report_s_measures_are_no_longer_alike(tmp_path: Path) -> None
     near = tmp_path / "near.txt"
     near.write_bytes(other_city(SAMPLE.read_text(encoding="utf-8").replace(*CHANGED), 1))
     settings = archive_of(tmp_path / "data", [SAMPLE, near])
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         measure = _measure(client, 2020, "05")
         found = _similar(client, measure)["similar"]
         assert found[0]["measure"]["municipality"] == NEAR

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from tests import variants
-from tests.conftest import SAMPLE, cli_env
+from tests.conftest import SAMPLE, process_env
 
 REPORTS = 40
 
@@ -23,7 +23,7 @@ def _folder(tmp_path: Path) -> Path:
 
 
 def _cli(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
-    env = cli_env(tmp_path / "data")
+    env = process_env(tmp_path / "data")
     return subprocess.Popen(
         [sys.executable, "-m", "server.cli", *args],
         cwd=tmp_path,
@@ -88,7 +88,7 @@ def test_progress_shows_on_a_terminal(tmp_path: Path) -> None:
 
     folder = _folder(tmp_path)
     leader, follower = pty.openpty()
-    env = cli_env(tmp_path / "data")
+    env = process_env(tmp_path / "data")
     process = subprocess.Popen(
         [sys.executable, "-m", "server.cli", "ingest", str(folder)],
         cwd=tmp_path,

@@ -10,10 +10,9 @@ from starlette.testclient import TestClient
 from archive.db import reader, writer
 from archive.ingest import prepare_document, store_document
 from index.writing import apply_pending
-from server.app import create_app
 from server.resources import open_store
 from server.settings import Settings
-from tests.conftest import SAMPLE, archive_of, settings_for
+from tests.conftest import SAMPLE, AppClient, ArchiveCopy, settings_for
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 YEARS = "{ fiscalYears { year measureCount } }"
@@ -42,11 +41,13 @@ def test_errors_are_not_cached(client: TestClient) -> None:
     assert _post(client, bad)[0] == "miss"
 
 
-def test_an_ingest_is_seen_at_once(tmp_path: Path) -> None:
+def test_an_ingest_is_seen_at_once(
+    tmp_path: Path, app_client: AppClient, archive_copy: ArchiveCopy
+) -> None:
     """A write through another process's engine (as the CLI's ingest) advances the data
     version, so the next query is answered afresh."""
-    settings = archive_of(tmp_path, [SAMPLE])
-    with TestClient(create_app(settings)) as client:
+    settings = archive_copy(tmp_path, [SAMPLE])
+    with app_client(settings) as client:
         before = _post(client, YEARS)[1]
         assert _post(client, YEARS)[0] == "hit"
         engine = open_store(settings)
@@ -67,27 +68,29 @@ def test_an_ingest_is_seen_at_once(tmp_path: Path) -> None:
         assert found["data"]["search"]["totalCount"] > 0  # type: ignore[index]
 
 
-def test_the_cache_can_be_turned_off(sample_settings: Settings) -> None:
+def test_the_cache_can_be_turned_off(sample_settings: Settings, app_client: AppClient) -> None:
     settings = settings_for(sample_settings.data_dir, PLAN_ARCHIVE_RESPONSE_CACHE_MB="0")
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         _post(client, YEARS)
         assert _post(client, YEARS)[0] == "miss"
 
 
-def test_queries_and_searches_during_ingests_see_before_or_after(tmp_path: Path) -> None:
+def test_queries_and_searches_during_ingests_see_before_or_after(
+    tmp_path: Path, app_client: AppClient, archive_copy: ArchiveCopy
+) -> None:
     """Requests while reports go in (store, then index): no errors, and each answer's lists
     agree with each other: the store is read in one snapshot per request."""
     import threading
 
     from tests import variants
 
-    settings = archive_of(tmp_path, [SAMPLE])
+    settings = archive_copy(tmp_path, [SAMPLE])
     query = """{ measures { totalCount } fiscalYears { measureCount }
                  search(query: "人事評価") { totalCount } }"""
     problems: list[object] = []
     counts: set[int] = set()
     stop = threading.Event()
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
 
         def ask() -> None:
             while not stop.is_set():

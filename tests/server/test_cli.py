@@ -12,19 +12,17 @@ from click.testing import CliRunner, Result
 
 from server.cli import cli
 from tests import variants
-from tests.conftest import EARLIER_INDEXES, SAMPLE, cli_env, store_env
+from tests.conftest import EARLIER_INDEXES, SAMPLE, process_env
 from tests.schema.test_sdl import SDL_FILE
 
 Invoke = Callable[..., Result]
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
-    env = {"PLAN_ARCHIVE_DATABASE_URL": "", **store_env(tmp_path / "data")}
+def run(cli_env: dict[str, str]) -> Invoke:
 
     def invoke(*args: str) -> Result:
-        return CliRunner().invoke(cli, list(args), env=env)
+        return CliRunner().invoke(cli, list(args), env=cli_env)
 
     return invoke
 
@@ -102,7 +100,7 @@ def test_the_console_script_prints_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "r0.txt").write_bytes(
         SAMPLE.read_text(encoding="utf-8").replace("[R3継続]", "[R0継続]").encode()
     )
-    env = cli_env(tmp_path / "data")
+    env = process_env(tmp_path / "data")
     done = subprocess.run(
         [sys.executable, "-m", "server.cli", "ingest", "empty.txt", "r0.txt", "missing.txt"],
         cwd=tmp_path,

@@ -23,13 +23,20 @@ from archive.db import reader, writer
 from archive.ingest import delete_document, find_document
 from archive.models import Measure as MeasureRow
 from schema.export import prepare_export
-from server.app import create_app
 from server.cli import cli
 from server.export import export_routes
 from server.limits import RequestLimits, allow_streaming
 from server.resources import open_searcher, open_store
 from server.settings import Settings
-from tests.conftest import SAMPLE, archive_of, graphql, settings_for, store_env
+from tests.conftest import (
+    SAMPLE,
+    AppClient,
+    ArchiveCopy,
+    archive_of,
+    graphql,
+    settings_for,
+    store_env,
+)
 
 BOM = "\ufeff".encode()
 MEASURE_FIELDS = """id fiscalYear number title description achievement municipality
@@ -63,8 +70,8 @@ FILTERS: list[tuple[dict[str, Any] | None, dict[str, Any]]] = [
 
 
 @pytest.fixture
-def portal(three_years_archive: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(three_years_archive)) as client:
+def portal(three_years_archive: Settings, app_client: AppClient) -> Iterator[TestClient]:
+    with app_client(three_years_archive) as client:
         yield client
 
 
@@ -246,9 +253,9 @@ def test_bad_parameters_are_a_400_with_one_line(
         assert "Traceback" not in response.text
 
 
-def test_the_server_caps_an_export(sample_settings: Settings) -> None:
+def test_the_server_caps_an_export(sample_settings: Settings, app_client: AppClient) -> None:
     capped = settings_for(sample_settings.data_dir, PLAN_ARCHIVE_MAX_EXPORT_ROWS="5")
-    with TestClient(create_app(capped)) as client:
+    with app_client(capped) as client:
         refused = client.get("/export.csv")
         assert refused.status_code == 400
         assert refused.text == (
@@ -284,10 +291,12 @@ def test_the_export_streams_in_batches(client: TestClient, monkeypatch: pytest.M
         assert sum(len(_jsonl(c)) for c in response.iter_raw()) == 8
 
 
-def test_an_export_reads_one_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_export_reads_one_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, archive_copy: ArchiveCopy
+) -> None:
     """A report deleted while an export is being written is in the whole file or not at all."""
     monkeypatch.setattr(schema.export, "BATCH", 5)
-    settings = archive_of(tmp_path, [SAMPLE])
+    settings = archive_copy(tmp_path, [SAMPLE])
     engine = open_store(settings)
     searcher = open_searcher(settings)
     try:
@@ -311,23 +320,25 @@ def test_an_export_reads_one_snapshot(tmp_path: Path, monkeypatch: pytest.Monkey
         engine.dispose()
 
 
-def test_csv_cells_that_start_a_formula_are_quoted(tmp_path: Path) -> None:
+def test_csv_cells_that_start_a_formula_are_quoted(tmp_path: Path, app_client: AppClient) -> None:
     report = tmp_path / "formula.txt"
     text = SAMPLE.read_text(encoding="utf-8")
     title = "SNSを活用した市長による情報発信の充実"
     report.write_text(text.replace(title, f"=HYPERLINK(1) {title}", 1), encoding="utf-8")
     settings = archive_of(tmp_path / "data", [report])
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         rows = _csv(client.get("/export.csv", params={"q": "HYPERLINK"}).content)
         assert [r["title"] for r in rows] == [f"'=HYPERLINK(1) {title}"]
         lines = _jsonl(client.get("/export.jsonl", params={"q": "HYPERLINK"}).content)
         assert [r["title"] for r in lines] == [f"=HYPERLINK(1) {title}"]  # JSON keeps the text
 
 
-def test_text_a_reader_could_misread_comes_out_safe(tmp_path: Path) -> None:
+def test_text_a_reader_could_misread_comes_out_safe(
+    tmp_path: Path, app_client: AppClient, archive_copy: ArchiveCopy
+) -> None:
     """Formula starts (full-width too, after spaces) are quoted in CSV; line breaks that
     splitlines() splits on stay inside a JSON line; line breaks in a cell survive CSV."""
-    settings = archive_of(tmp_path, [SAMPLE])
+    settings = archive_copy(tmp_path, [SAMPLE])
     titles = {
         "01": "＝SUM(A1)",
         "02": "\u3000=1+1",
@@ -343,7 +354,7 @@ def test_text_a_reader_could_misread_comes_out_safe(tmp_path: Path) -> None:
         for measure in db.scalars(select(MeasureRow)):
             measure.title = titles.get(measure.number, measure.title)
     engine.dispose()
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         rows = _csv(client.get("/export.csv").content)
         text = client.get("/export.jsonl").content.decode()
     csv_titles = {row["number"]: row["title"] for row in rows}

@@ -18,9 +18,8 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from starlette.testclient import TestClient
 
-from server.app import create_app
 from server.settings import Settings
-from tests.conftest import SAMPLE, archive_of, graphql
+from tests.conftest import SAMPLE, AppClient, archive_of, graphql
 
 BOM = "\ufeff".encode()
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -30,8 +29,8 @@ MEASURES = """query($filter: MeasureFilter) { measures(filter: $filter, first: 1
 
 
 @pytest.fixture
-def portal(three_years_archive: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(three_years_archive)) as client:
+def portal(three_years_archive: Settings, app_client: AppClient) -> Iterator[TestClient]:
+    with app_client(three_years_archive) as client:
         yield client
 
 
@@ -158,12 +157,14 @@ def test_a_search_workbook_keeps_the_ranking_and_scores_as_numbers(portal: TestC
     assert [row[score] for row in rows[1:]] == [float(line[score]) for line in english[1:]]
 
 
-def test_a_workbook_cell_that_starts_a_formula_is_text(tmp_path: Path) -> None:
+def test_a_workbook_cell_that_starts_a_formula_is_text(
+    tmp_path: Path, app_client: AppClient
+) -> None:
     report = tmp_path / "formula.txt"
     text = SAMPLE.read_text(encoding="utf-8")
     title = "SNSを活用した市長による情報発信の充実"
     report.write_text(text.replace(title, f"=HYPERLINK(1) {title}", 1), encoding="utf-8")
-    with TestClient(create_app(archive_of(tmp_path / "data", [report]))) as client:
+    with app_client(archive_of(tmp_path / "data", [report])) as client:
         sheet = _sheet(client.get("/export.xlsx", params={"q": "HYPERLINK"}).content)
     header = [cell.value for cell in sheet[1]]
     (row,) = list(sheet.iter_rows(2))

@@ -1,4 +1,5 @@
-"""Crashes and a full disk during an ingest, through the real console script.
+"""Crashes and a full disk during an ingest, through the real console script (the checks
+after it run in this process, as a restarted one would).
 
 ``PLAN_ARCHIVE_KILL_AT`` (``archive/faults.py``) makes the process kill itself with SIGKILL
 at one step; whatever the step, ``plan-archive check`` finds the archive consistent or
@@ -15,41 +16,50 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from archive.faults import POINTS
-from tests.conftest import SAMPLE, STORE, cli_env, run_cli
+from server.cli import cli
+from tests.conftest import SAMPLE, STORE, process_env, run_cli
 
 FY2021 = SAMPLE.parent.parent / "tests" / "fixtures" / "hitachi-action-plan-fy2021.txt"
 COMMITTED = {"decode": False, "store-commit": False, "stored": True, "index-commit": True,
              "index-toc": True, "indexed": True}  # fmt: skip
 
 
-def _years(tmp_path: Path) -> str:
-    done = run_cli(tmp_path, "search", "人事評価", "--limit", "1")
+def _run(env: dict[str, str], *args: str) -> Result:
+    """``plan-archive ARGS`` in this process, as after a restart: a fresh store handle."""
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def _years(env: dict[str, str]) -> str:
+    done = _run(env, "search", "人事評価", "--limit", "1")
     return done.stdout.split("fiscal years", 1)[-1].splitlines()[0] if done.stdout else ""
 
 
 @pytest.mark.parametrize("point", POINTS)
 def test_kill_9_at_each_step_leaves_a_repairable_archive(
-    tmp_path: Path, sample_cli_data: Path, point: str
+    tmp_path: Path, sample_cli_data: Path, cli_env: dict[str, str], point: str
 ) -> None:
+    """The crash and the first check (through the console script, which prints no
+    traceback) in processes of their own; the rest in this one."""
     killed = run_cli(tmp_path, "ingest", str(FY2021), PLAN_ARCHIVE_KILL_AT=point)
     assert killed.returncode == -signal.SIGKILL
     check = run_cli(tmp_path, "check")
     if check.returncode != 0:
         assert "Traceback" not in check.stdout + check.stderr
-        assert run_cli(tmp_path, "check", "--repair").returncode == 0
-        assert run_cli(tmp_path, "check").returncode == 0
+        assert _run(cli_env, "check", "--repair").exit_code == 0
+        assert _run(cli_env, "check").exit_code == 0
     # After a restart the report is there exactly when its transaction committed, in the
     # store and (once checked) in the index.
-    stored = run_cli(tmp_path, "history", "01", "--fiscal-year", "2021")
-    assert (stored.returncode == 0) is COMMITTED[point], stored.stdout + stored.stderr
-    assert ("2021" in _years(tmp_path)) is COMMITTED[point]
+    stored = _run(cli_env, "history", "01", "--fiscal-year", "2021")
+    assert (stored.exit_code == 0) is COMMITTED[point], stored.stdout + stored.stderr
+    assert ("2021" in _years(cli_env)) is COMMITTED[point]
     # Running the ingest again finishes the job either way.
-    again = run_cli(tmp_path, "ingest", str(FY2021))
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert run_cli(tmp_path, "check").returncode == 0
-    assert "2021" in _years(tmp_path)
+    again = _run(cli_env, "ingest", str(FY2021))
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert _run(cli_env, "check").exit_code == 0
+    assert "2021" in _years(cli_env)
 
 
 def _file_size_limit(limit: int) -> None:
@@ -58,7 +68,7 @@ def _file_size_limit(limit: int) -> None:
 
 
 def test_a_full_disk_is_a_clear_error_and_loses_nothing(
-    tmp_path: Path, sample_cli_data: Path
+    tmp_path: Path, sample_cli_data: Path, cli_env: dict[str, str]
 ) -> None:
     """A file-size limit in the ingest's process, as a full disk. On SQLite the store itself
     cannot be written: the file is refused and nothing changes. On PostgreSQL (another
@@ -69,7 +79,7 @@ def test_a_full_disk_is_a_clear_error_and_loses_nothing(
     # SQLite needs room for its 32 KB shared-memory file to open at all; on PostgreSQL only
     # the index is local, and one report's segment is about 50 KB.
     limit = 65_536 if STORE == "sqlite" else 8_192
-    env = cli_env(sample_cli_data)
+    env = process_env(sample_cli_data)
     full = subprocess.run(
         [sys.executable, "-m", "server.cli", "ingest", str(FY2021)],
         cwd=tmp_path,
@@ -86,12 +96,12 @@ def test_a_full_disk_is_a_clear_error_and_loses_nothing(
         assert len(lines) == 1
         assert "refused" in lines[0]
         assert "disk could not be written" in lines[0]
-        assert run_cli(tmp_path, "check").returncode == 0
-        assert "2021" not in _years(tmp_path)
+        assert _run(cli_env, "check").exit_code == 0
+        assert "2021" not in _years(cli_env)
         return
     assert full.returncode == 0
     assert ": stored (" in lines[0]
     assert any("search index not updated yet" in line for line in lines)
-    assert run_cli(tmp_path, "check").returncode != 0
-    assert run_cli(tmp_path, "check", "--repair").returncode == 0
-    assert "2021" in _years(tmp_path)
+    assert _run(cli_env, "check").exit_code != 0
+    assert _run(cli_env, "check", "--repair").exit_code == 0
+    assert "2021" in _years(cli_env)

@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from tests.conftest import SAMPLE, cli_env, run_cli
+from server.cli import cli
+from tests.conftest import SAMPLE, process_env
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="ne
 def _niceness_while_ingesting(data_dir: Path, *options: str, default: bool = False) -> int:
     """The highest niceness an ingest of the sample shows while it runs."""
     data_dir.parent.mkdir(parents=True)
-    env = cli_env(data_dir)
+    env = process_env(data_dir)
     if default:
         env.pop("PLAN_ARCHIVE_INGEST_NICE", None)  # the suite's own 0 (tests/conftest.py)
     command = [sys.executable, "-m", "server.cli", "ingest", *options, str(SAMPLE)]
@@ -45,9 +47,12 @@ def test_an_ingest_yields_the_cpu_unless_told_not_to(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("value", ["20", "-1", "2.5", "high"])
-def test_a_niceness_no_process_can_take_is_refused_in_one_line(tmp_path: Path, value: str) -> None:
-    done = run_cli(tmp_path, "ingest", str(SAMPLE), PLAN_ARCHIVE_INGEST_NICE=value)
-    assert done.returncode == 2
+def test_a_niceness_no_process_can_take_is_refused_in_one_line(
+    tmp_path: Path, cli_env: dict[str, str], value: str
+) -> None:
+    env = {**cli_env, "PLAN_ARCHIVE_INGEST_NICE": value}
+    done = CliRunner().invoke(cli, ["ingest", str(SAMPLE)], env=env)
+    assert done.exit_code == 2
     assert done.stderr.splitlines() == [done.stderr.strip()]
     assert done.stderr.startswith("error: PLAN_ARCHIVE_INGEST_NICE must be")
     assert not (tmp_path / "data").exists()  # nothing was made

@@ -6,7 +6,6 @@ English it always was, with the same code; both carry the same ``reason``."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -15,9 +14,8 @@ from starlette.testclient import TestClient
 
 from index.query import MAX_QUERY_LENGTH
 from schema.messages import prefers_japanese
-from server.app import create_app
 from server.settings import Settings
-from tests.conftest import settings_for
+from tests.conftest import AppClient, ArchiveCopy, settings_for
 
 JA = {"accept-language": "ja-JP,ja;q=0.9,en;q=0.5"}
 JAPANESE_TEXT = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -87,7 +85,9 @@ def test_bad_cursors_and_page_sizes_are_told_in_japanese(client: TestClient) -> 
     assert "100" in japanese["message"]
 
 
-def test_a_search_cursor_whose_hits_changed_is_told_in_japanese(tmp_path: Any) -> None:
+def test_a_search_cursor_whose_hits_changed_is_told_in_japanese(
+    tmp_path: Any, app_client: AppClient, archive_copy: ArchiveCopy
+) -> None:
     """CURSOR_EXPIRED, by deleting the first hit's report between two pages."""
     import base64
 
@@ -95,12 +95,12 @@ def test_a_search_cursor_whose_hits_changed_is_told_in_japanese(tmp_path: Any) -
     from archive.ingest import delete_document
     from index.writing import apply_pending
     from server.resources import open_store
-    from tests.conftest import REPORTS, archive_of
+    from tests.conftest import REPORTS
 
-    settings = archive_of(tmp_path, REPORTS[:2])
+    settings = archive_copy(tmp_path, REPORTS[:2])
     first_page = """query { search(query: "情報", first: 3) { pageInfo { endCursor }
       edges { node { document { id } } } } }"""
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         page = client.post("/graphql", json={"query": first_page}).json()["data"]["search"]
         document = page["edges"][0]["node"]["document"]["id"]
         engine = open_store(settings)
@@ -116,14 +116,16 @@ def test_a_search_cursor_whose_hits_changed_is_told_in_japanese(tmp_path: Any) -
     assert _is_japanese(japanese["message"])
 
 
-def test_request_limits_are_told_in_japanese(sample_settings: Settings) -> None:
+def test_request_limits_are_told_in_japanese(
+    sample_settings: Settings, app_client: AppClient
+) -> None:
     settings = settings_for(
         sample_settings.data_dir,
         PLAN_ARCHIVE_MAX_ALIASES="2",
         PLAN_ARCHIVE_MAX_QUERY_DEPTH="3",
         PLAN_ARCHIVE_MAX_COST="50",
     )
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         aliases = (
             "query { a: fiscalYears { year } b: fiscalYears { year } c: fiscalYears { year } }"
         )
@@ -146,10 +148,12 @@ def test_request_limits_are_told_in_japanese(sample_settings: Settings) -> None:
         assert "50" in japanese["message"]
 
 
-def test_a_body_over_the_limit_is_told_in_japanese(sample_settings: Settings) -> None:
+def test_a_body_over_the_limit_is_told_in_japanese(
+    sample_settings: Settings, app_client: AppClient
+) -> None:
     settings = settings_for(sample_settings.data_dir, PLAN_ARCHIVE_MAX_BODY_BYTES="200")
     body = {"query": "query { fiscalYears { year } }", "variables": {"pad": "x" * 300}}
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         plain = client.post("/graphql", json=body)
         japanese = client.post("/graphql", json=body, headers=JA)
     assert plain.status_code == japanese.status_code == 413
@@ -192,9 +196,11 @@ def test_export_refusals_are_told_in_japanese_in_the_body_and_headers(
         assert checked.content == b""
 
 
-def test_an_export_over_the_cap_is_told_in_japanese(sample_settings: Settings) -> None:
+def test_an_export_over_the_cap_is_told_in_japanese(
+    sample_settings: Settings, app_client: AppClient
+) -> None:
     capped = settings_for(sample_settings.data_dir, PLAN_ARCHIVE_MAX_EXPORT_ROWS="5")
-    with TestClient(create_app(capped)) as client:
+    with app_client(capped) as client:
         plain = client.get("/export.xlsx")
         japanese = client.get("/export.xlsx", headers=JA)
     assert plain.status_code == japanese.status_code == 400
@@ -224,9 +230,3 @@ def test_an_export_over_the_cap_is_told_in_japanese(sample_settings: Settings) -
 )
 def test_which_requests_prefer_japanese(header: str | None, japanese: bool) -> None:
     assert prefers_japanese(header) is japanese
-
-
-@pytest.fixture
-def client(sample_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(sample_settings)) as found:
-        yield found

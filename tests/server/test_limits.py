@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.settings import Settings, SettingsError
-from tests.conftest import no_traceback, served, settings_for
+from tests.conftest import no_traceback, serving, settings_for
 
 
 def _client(data_dir: Path, **env: str) -> TestClient:
@@ -85,7 +85,9 @@ def _answer(connection: socket.socket) -> bytes:
 def test_request_time_limit(sample_settings: Settings) -> None:
     """A request still unanswered after the limit gets 503, on a real server: here a client
     that sends half its body and stalls."""
-    with served(sample_settings.data_dir, PLAN_ARCHIVE_REQUEST_TIMEOUT="0.3") as (_, port, _):
+    with serving(
+        settings_for(sample_settings.data_dir, PLAN_ARCHIVE_REQUEST_TIMEOUT="0.3")
+    ) as port:
         connection = socket.create_connection(("127.0.0.1", port), timeout=5)
         with connection:
             body = b'{"query": "{ fiscalYears { year } }"}'
@@ -364,7 +366,9 @@ def test_a_chunked_body_over_the_limit_is_413(
 
 def test_a_chunked_body_over_the_limit_is_413_on_a_real_server(sample_settings: Settings) -> None:
     """As uvicorn hands a chunked body over: chunk by chunk, as they come off the wire."""
-    with served(sample_settings.data_dir, PLAN_ARCHIVE_MAX_BODY_BYTES="2000") as (_, port, _):
+    with serving(
+        settings_for(sample_settings.data_dir, PLAN_ARCHIVE_MAX_BODY_BYTES="2000")
+    ) as port:
         connection = socket.create_connection(("127.0.0.1", port), timeout=10)
         with connection:
             connection.sendall(

@@ -17,9 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.testclient import TestClient
 
 from archive import db
-from server.app import create_app
 from server.logs import log_handler
-from tests.conftest import SAMPLE, graphql, settings_for
+from tests.conftest import SAMPLE, AppClient, graphql, settings_for
 from tests.schema.test_mutations import TOKEN, _upload
 
 
@@ -93,10 +92,12 @@ def test_a_hostile_incoming_id_is_replaced(
         assert hostile not in lines.getvalue()
 
 
-def test_errors_logged_while_handling_carry_the_id(tmp_path: Path, lines: io.StringIO) -> None:
+def test_errors_logged_while_handling_carry_the_id(
+    tmp_path: Path, lines: io.StringIO, app_client: AppClient
+) -> None:
     """A server's fault (its store lost a table; a client's mistake logs no problem)."""
     settings = settings_for(tmp_path)
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         engine = db.create_store_engine(settings.database_url)
         with engine.begin() as connection:
             connection.execute(text("DROP TABLE measure_departments"))
@@ -111,9 +112,11 @@ def test_errors_logged_while_handling_carry_the_id(tmp_path: Path, lines: io.Str
     assert all(r["request_id"] == response.headers["x-request-id"] for r in records)
 
 
-def test_tokens_and_variables_never_reach_the_logs(tmp_path: Path, lines: io.StringIO) -> None:
+def test_tokens_and_variables_never_reach_the_logs(
+    tmp_path: Path, lines: io.StringIO, app_client: AppClient
+) -> None:
     settings = settings_for(tmp_path, PLAN_ARCHIVE_API_TOKENS=TOKEN)
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         assert "errors" not in _upload(client, SAMPLE.read_bytes()).json()
         _upload(client, b"\x00 not a report")
         graphql(client, "query($q: String!) { search(query: $q) { totalCount } }", q="秘密の語")

@@ -21,11 +21,19 @@ from starlette.types import Message, Receive, Scope, Send
 
 from archive import db
 from schema.root import build_schema
-from server.app import create_app
 from server.metrics import Metrics
 from server.middleware import Observer
 from server.settings import Settings
-from tests.conftest import SAMPLE, free_port, graphql, post_graphql, served, settings_for
+from tests.conftest import (
+    SAMPLE,
+    AppClient,
+    ArchiveCopy,
+    free_port,
+    graphql,
+    post_graphql,
+    served,
+    settings_for,
+)
 from tests.schema.test_mutations import TOKEN, _upload
 from tests.server.test_bulk import _run
 
@@ -102,9 +110,11 @@ def test_each_search_is_timed(client: TestClient) -> None:
     assert after - before == 3
 
 
-def test_an_upload_is_counted_and_the_store_figures_follow(tmp_path: Path) -> None:
+def test_an_upload_is_counted_and_the_store_figures_follow(
+    tmp_path: Path, app_client: AppClient
+) -> None:
     settings = settings_for(tmp_path, PLAN_ARCHIVE_API_TOKENS=TOKEN)
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         before = client.get("/metrics").text
         assert figure(before, "plan_archive_documents") == 0
         assert figure(before, "plan_archive_index_generation", generation="none") == 0
@@ -133,9 +143,11 @@ def _names(text: str) -> set[str]:
     return {s.name for f in text_string_to_metric_families(text) for s in f.samples}
 
 
-def test_a_store_error_leaves_only_the_store_figures_out(tmp_path: Path) -> None:
+def test_a_store_error_leaves_only_the_store_figures_out(
+    tmp_path: Path, app_client: AppClient
+) -> None:
     settings = settings_for(tmp_path)
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         assert figure(client.get("/metrics").text, "plan_archive_store_up") == 1
         _lose_a_table(settings, "index_tasks")
         response = client.get("/metrics")
@@ -147,8 +159,8 @@ def test_a_store_error_leaves_only_the_store_figures_out(tmp_path: Path) -> None
     assert figure(response.text, "plan_archive_requests_total", path="/metrics") == 1
 
 
-def test_metrics_can_be_switched_off(tmp_path: Path) -> None:
-    with TestClient(create_app(settings_for(tmp_path, PLAN_ARCHIVE_METRICS="off"))) as client:
+def test_metrics_can_be_switched_off(tmp_path: Path, app_client: AppClient) -> None:
+    with app_client(settings_for(tmp_path, PLAN_ARCHIVE_METRICS="off")) as client:
         assert client.get("/metrics").status_code == 404
         assert client.get("/healthz").headers["x-request-id"]  # logs do not depend on it
 
@@ -221,9 +233,11 @@ def test_two_workers_sum_to_the_requests_sent(tmp_path: Path, sample_cli_data: P
         assert figure(text, "plan_archive_measures") == 24
 
 
-def test_a_body_refused_before_routing_is_counted_under_its_route(tmp_path: Path) -> None:
+def test_a_body_refused_before_routing_is_counted_under_its_route(
+    tmp_path: Path, app_client: AppClient
+) -> None:
     settings = settings_for(tmp_path, PLAN_ARCHIVE_MAX_BODY_BYTES="1000")
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         refused = client.post(
             "/graphql", content=b"x" * 2000, headers={"content-type": "application/json"}
         )
@@ -289,9 +303,11 @@ def test_an_in_memory_registry_is_refused_in_multiprocess_mode(tmp_path: Path) -
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ  # conftest took the shell's away
 
 
-def test_a_store_failure_is_counted_as_failed_not_refused(tmp_path: Path) -> None:
+def test_a_store_failure_is_counted_as_failed_not_refused(
+    tmp_path: Path, app_client: AppClient
+) -> None:
     settings = settings_for(tmp_path, PLAN_ARCHIVE_API_TOKENS=TOKEN)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with app_client(settings, raise_server_exceptions=False) as client:
         _lose_a_table(settings, "index_tasks")  # storing a report queues index work
         assert "errors" in _upload(client, SAMPLE.read_bytes()).json()
         assert "errors" in _upload(client, b"\x00\x01 not a report").json()
@@ -318,29 +334,27 @@ def test_the_cli_counts_a_store_failure_as_failed(tmp_path: Path) -> None:
     assert counted == {"stored": 1, "failed": 1, "refused": 1}
 
 
-def test_the_index_lag_is_the_age_of_the_oldest_change_not_applied(tmp_path: Path) -> None:
+def test_the_index_lag_is_the_age_of_the_oldest_change_not_applied(
+    tmp_path: Path, app_client: AppClient, archive_copy: ArchiveCopy
+) -> None:
     """#19 point 2: a change stored by another process shows as one entry behind, as old as
     it is, until this node's follower applies it."""
     import time
 
     from archive.ingest import prepare_document, store_document
-    from tests.conftest import REPORTS, archive_of
+    from tests.conftest import REPORTS
 
-    settings = archive_of(tmp_path / "data", [SAMPLE])
+    settings = archive_copy(tmp_path / "data", [SAMPLE])
     engine = db.create_store_engine(settings.database_url)
     with db.writer(engine)() as session, session.begin():
         store_document(session, prepare_document(REPORTS[0].read_bytes(), REPORTS[0].name))
     engine.dispose()
     time.sleep(0.3)
-    with TestClient(
-        create_app(settings_for(settings.data_dir, PLAN_ARCHIVE_INDEX_POLL="0"))
-    ) as client:
+    with app_client(settings_for(settings.data_dir, PLAN_ARCHIVE_INDEX_POLL="0")) as client:
         behind = client.get("/metrics").text
     assert figure(behind, "plan_archive_index_pending_tasks") == 1
     assert figure(behind, "plan_archive_index_lag_seconds") >= 0.3
-    with TestClient(
-        create_app(settings_for(settings.data_dir, PLAN_ARCHIVE_INDEX_POLL="0.1"))
-    ) as client:
+    with app_client(settings_for(settings.data_dir, PLAN_ARCHIVE_INDEX_POLL="0.1")) as client:
         deadline = time.monotonic() + 30
         while figure(text := client.get("/metrics").text, "plan_archive_index_pending_tasks"):
             assert time.monotonic() < deadline

@@ -13,10 +13,9 @@ import pytest
 from starlette.responses import Response
 from starlette.testclient import TestClient
 
-from server.app import create_app
 from server.over_http import GRAPHQL_RESPONSE, JSON, vary_on_accept
 from server.settings import Settings
-from tests.conftest import settings_for
+from tests.conftest import AppClient, settings_for
 
 BOTH = f"{GRAPHQL_RESPONSE}, {JSON};q=0.9"
 YEARS = "{ fiscalYears { year measureCount } }"
@@ -29,12 +28,14 @@ def _vary(answer: Any) -> list[str]:
 
 
 @pytest.fixture(params=["cache on", "cache off"])
-def any_client(request: pytest.FixtureRequest, sample_settings: Settings) -> Iterator[TestClient]:
+def any_client(
+    request: pytest.FixtureRequest, sample_settings: Settings, app_client: AppClient
+) -> Iterator[TestClient]:
     """The app with its response cache, and without: the headers must not depend on it."""
     settings = sample_settings
     if request.param == "cache off":
         settings = settings_for(sample_settings.data_dir, PLAN_ARCHIVE_RESPONSE_CACHE_MB="0")
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         yield client
 
 
@@ -159,13 +160,14 @@ def test_vary_joins_several_headers() -> None:
 
 def test_a_cache_revalidates_with_the_etag_and_gets_304_until_the_archive_changes(
     tmp_path: Any,
+    app_client: AppClient,
 ) -> None:
     """#15 point 7: persisted GETs "that caches can hold" — a cache that holds an answer asks
     again with If-None-Match and gets 304 without a body, until an ingest changes it."""
     from tests.conftest import REPORTS, archive_of
 
     settings = archive_of(tmp_path, REPORTS[:1])
-    with TestClient(create_app(settings)) as client:
+    with app_client(settings) as client:
         first = client.get("/graphql", params={"query": YEARS})
         tag = first.headers["etag"]
         again = client.get("/graphql", params={"query": YEARS}, headers={"if-none-match": tag})

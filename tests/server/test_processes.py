@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests import variants
-from tests.conftest import SAMPLE, cli_env, post_graphql, served
+from tests.conftest import SAMPLE, post_graphql, process_env, served
 from tests.server.test_bulk import _run
 
 
@@ -20,7 +20,7 @@ def _reports(folder: Path, numbers: range) -> Path:
 def test_two_ingests_at_once_lose_and_double_nothing(tmp_path: Path) -> None:
     first = _reports(tmp_path / "a", range(0, 15))
     second = _reports(tmp_path / "b", range(15, 30))
-    env = cli_env(tmp_path / "data")
+    env = process_env(tmp_path / "data")
     command = [sys.executable, "-m", "server.cli", "ingest", "--batch", "4"]
     processes = [
         subprocess.Popen(
