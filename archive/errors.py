@@ -63,3 +63,9 @@ class DocumentRefused(Refused):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+
+
+def first_line(error: BaseException) -> str:
+    """An error's first line (a database error's own, without SQLAlchemy's statement)."""
+    original = getattr(error, "orig", None) or error
+    return str(original).splitlines()[0] if str(original) else type(original).__name__

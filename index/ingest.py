@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from archive import faults
 from archive.db import reader, store_problem, writer
-from archive.errors import DocumentRefused
+from archive.errors import DocumentRefused, first_line
 from archive.ingest import IngestResult, PreparedDocument, prepare_document, store_document
 from archive.pdf import PdfLimits
 from archive.sheets import SheetMapping
@@ -70,21 +70,14 @@ def file_outcome(source: str, stored: IngestResult | Exception) -> Filed:
         return Filed(source, stored)
     if isinstance(stored, DocumentRefused):
         return Filed(source, reason=stored.reason, error=stored)
-    if isinstance(stored, SQLAlchemyError):
-        trouble = store_problem(stored)
-        if trouble is not None:
-            reason = f"{trouble}; nothing stored"
-        else:
-            reason = f"the store did not accept it ({first_line(stored)}); nothing stored"
-        return Filed(source, reason=reason, failed=True, error=stored)
-    reason = f"internal error ({type(stored).__name__}); nothing stored"
+    trouble = store_problem(stored)
+    if trouble is not None:
+        reason = f"{trouble}; nothing stored"
+    elif isinstance(stored, SQLAlchemyError):
+        reason = f"the store did not accept it ({first_line(stored)}); nothing stored"
+    else:
+        reason = f"internal error ({type(stored).__name__}); nothing stored"
     return Filed(source, reason=reason, failed=True, error=stored)
-
-
-def first_line(error: BaseException) -> str:
-    """An error's first line (a database error's own, without SQLAlchemy's statement)."""
-    original = getattr(error, "orig", None) or error
-    return str(original).splitlines()[0] if str(original) else type(original).__name__
 
 
 class IndexNote(str):
@@ -230,8 +223,10 @@ class Ingest:
                     yield from self._flush(waiting, seen, indexer)
             yield from self._flush(waiting, seen, indexer)
             yield from indexer.finish()
-        finally:
-            indexer.close()
+        except BaseException:  # Ctrl-C, or a fault under --debug: the log keeps what is left
+            indexer.close(wait=False)
+            raise
+        indexer.close()
 
     def _prepare(
         self, path: Path, seen: dict[tuple[str, int], tuple[Path, str]]
@@ -292,13 +287,14 @@ class Ingest:
                 yield item
                 continue
             outcome = next(stored)
-            yield file_outcome(str(path), outcome)
+            filed = file_outcome(str(path), outcome)
+            yield filed
             if isinstance(outcome, IngestResult):
                 continue
             identity = (item.municipality, item.fiscal_year)
             if seen.get(identity, (None, ""))[1] == item.sha256:
                 del seen[identity]  # not stored after all: another file may be this report
-            if self.raise_errors:
+            if self.raise_errors and filed.failed:  # --debug: the traceback of a fault
                 raise outcome
         waiting.clear()
         yield from indexer.after_batch()
@@ -351,9 +347,9 @@ class _Indexer:
         self.close()
         return [*notes, self._here()]
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         if self.helper is not None:
-            self.helper.shutdown()
+            self.helper.shutdown(wait=wait, cancel_futures=not wait)
             self.helper = None
 
     def _collect(self, wait: bool) -> list[IndexNote]:

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 import strawberry
 
 from archive import models, queries
+from schema.context import Info
 from schema.ids import global_id
 from schema.pagination import PageInfo, keyset_page
-from schema.types import Document, Info
+from schema.types import Document
 
 _KIND = "change"
 

@@ -16,11 +16,11 @@ from index.search import (
     Searcher,
     SearchOptions,
 )
+from schema.context import Info
 from schema.pagination import PageInfo, keyset_page
 from schema.types import (
     Department,
     Document,
-    Info,
     MeasureFilter,
     SearchOrder,
 )

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 from archive import queries
 from index.highlights import highlight
 from index.search import SEARCH_TIMEOUT, Results, Searcher, SearchOptions
+from schema.context import Info
 from schema.highlights import html_fragments
 from schema.pagination import PageInfo
 from schema.search_paging import search_cursor_kind, search_page
-from schema.types import Document, Info, SearchOrder
+from schema.types import Document, SearchOrder
 
 
 @strawberry.enum(description="A field of a document, as its search highlights name it.")

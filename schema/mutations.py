@@ -18,9 +18,10 @@ from archive.errors import DocumentRefused
 from archive.ingest import delete_document
 from archive.isolated import PreparationTimeout, prepare_isolated
 from index.ingest import Filed, file_outcome, store_one
+from schema.context import Info
 from schema.errors import BAD_USER_INPUT, NOT_FOUND, TIMEOUT, UNAUTHENTICATED, PublicError
 from schema.ids import number_of
-from schema.types import Document, Info
+from schema.types import Document
 
 
 def _require_writer(info: Info) -> None:

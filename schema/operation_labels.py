@@ -34,11 +34,8 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
+from schema.choices import INVALID, UNKNOWN
 from schema.shape import fragments_of
-
-# Fixed labels; GraphQL names cannot contain "<", so neither collides with a real one.
-INVALID = "<invalid>"
-UNKNOWN = "<unknown>"
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 

@@ -13,7 +13,8 @@ import strawberry
 from archive.eras import western_to_era_label
 from archive.overview import Tally, measure_overview
 from schema.connections import archive_filter, search_results
-from schema.types import Info, MeasureFilter, SearchOrder
+from schema.context import Info
+from schema.types import MeasureFilter, SearchOrder
 
 EVERY_HIT = 1 << 62  # a search's limit that keeps every hit
 

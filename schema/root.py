@@ -27,7 +27,7 @@ from schema.connections import (
     document_connection,
     search_results,
 )
-from schema.context import CloseContext
+from schema.context import CloseContext, Info
 from schema.document_search import (
     DocumentSearchConnection,
     DocumentSearchFilter,
@@ -50,7 +50,6 @@ from schema.types import (
     FacetCount,
     FiscalYear,
     Highlight,
-    Info,
     MatchKind,
     MatchMode,
     Measure,

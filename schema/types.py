@@ -14,7 +14,7 @@ from archive import compare, indicators, models, municipalities, queries
 from archive.eras import western_to_era_label
 from archive.municipalities import by_code
 from schema.choices import SearchOrder as SearchOrder
-from schema.context import Info as Info
+from schema.context import Info
 from schema.errors import BAD_USER_INPUT, PublicError
 from schema.ids import database_ids
 from schema.measure_pages import MeasurePage, measure_page

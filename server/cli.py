@@ -758,7 +758,7 @@ def main() -> None:
     except Exception as error:
         if debug:
             raise
-        from index.ingest import first_line
+        from archive.errors import first_line
 
         click.echo(f"error: unexpected {type(error).__name__}: {first_line(error)}", err=True)
         raise SystemExit(1) from None

@@ -28,7 +28,7 @@ from archive import queries
 from index.search import IndexNotBuilt, Searcher
 from index.writing import IndexDamaged, IndexOutdated, age_seconds
 from index.writing import position as index_position
-from schema.operation_labels import INVALID, UNKNOWN
+from schema.choices import INVALID, UNKNOWN
 
 # Fixed operation labels besides the schema's (schema/operation_labels.py); GraphQL names
 # cannot contain "<", so none collides with a real one.

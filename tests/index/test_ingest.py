@@ -83,3 +83,13 @@ def test_an_error_is_the_files_fault_only_when_it_is_a_refusal() -> None:
     failed = file_outcome("a.txt", RuntimeError("a bug"))
     assert failed.outcome == "failed"
     assert failed.reason == "internal error (RuntimeError); nothing stored"
+
+
+def test_debug_raises_a_fault_but_reports_a_refusal_found_as_it_stores(archive: Archive) -> None:
+    """``--debug`` (raise_errors) is for the traceback of a fault; a file the store refuses
+    (the same bytes already stored as another year) is reported and the run goes on."""
+    _run(archive, [REPORTS[1]])
+    outcomes = _run(archive, [REPORTS[1]], reading=Reading(fiscal_year=2019), raise_errors=True)
+    (filed,) = [item for item in outcomes if isinstance(item, Filed)]
+    assert (filed.outcome, filed.failed) == ("refused", False)
+    assert "the same file is already stored as 日立市 2020" in filed.reason
