@@ -3,6 +3,7 @@ provenance, and every unreadable PDF refused with its reason and nothing stored.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zlib
@@ -141,6 +142,7 @@ def _bomb() -> bytes:
     return out.getvalue()
 
 
+@functools.cache  # once per run: the bomb alone is 400 MB to compress
 def _refusals() -> dict[str, tuple[bytes, str]]:
     text = SAMPLE.read_text(encoding="utf-8")
     whole = pdfs.lines(text)
