@@ -38,7 +38,6 @@ from typing import NamedTuple
 import numpy as np
 from cachetools import LRUCache
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
@@ -218,6 +217,10 @@ def _assign(left: _Encoded, right: _Encoded) -> list[tuple[int, int]]:
     less its pairs at 0, is the best among the pairs that may be made."""
     if not left.numbers or not right.numbers:
         return []
+    # Imported here: scipy.optimize costs a process about 0.3 s to import, and most
+    # processes that load this module (every server worker, most commands) never match.
+    from scipy.optimize import linear_sum_assignment
+
     score = _scores(left, right)
     gain = np.where(score >= THRESHOLD, score, 0.0)
     rows, columns = linear_sum_assignment(gain, maximize=True)
