@@ -949,7 +949,9 @@ async function render() {
     } else {
       // Home (the site name's link) is a fresh start: no query, no filter left on. A search
       // of only blanks comes here too, so no older result or error stays under an empty box.
-      fillForm(HOME);
+      // The first render finds the form as the page made it, but for what the visitor typed
+      // while the choices loaded: that stays, or their Enter would search for nothing.
+      if (!firstRender) fillForm(HOME);
       show("none");
       $("status").textContent = askForQuery ? ASK_FOR_QUERY : "";
       if (askForQuery) $("query").focus();

@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 pytest.importorskip("playwright", reason="Playwright is in the dev extra: pip install -e '.[dev]'")
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import Visit
 from tests.browser.test_researcher_page import (
@@ -148,6 +148,26 @@ def test_a_chosen_facet_folds_away_on_a_phone(three_years: int, visit: Visit) ->
 
 
 # ---- 4: a long query never widens the page ------------------------------------------------------
+
+
+def test_what_is_typed_while_the_page_loads_its_choices_is_kept(
+    three_years: int, visit: Visit
+) -> None:
+    """A visitor who types before the years and departments have loaded, then presses Enter,
+    searches for what they typed: the page's first render does not empty the box (the suite
+    caught this on a busy machine, as "検索語を入力してください" after a typed query)."""
+    page = visit.page
+    held: list[Route] = []
+    page.route("**/graphql", lambda route: held.append(route) if not held else route.continue_())
+    page.goto(_url(three_years), wait_until="domcontentloaded")
+    page.locator("#query").fill(QUERY)
+    assert len(held) == 1  # the choices are still on their way
+    held[0].continue_()
+    expect(page.locator("#years input").first).to_be_attached()  # loaded, then rendered
+    page.locator("#query").press("Enter")
+    _done(page)
+    expect(page.locator("#status")).to_contain_text(f"「{QUERY}」の検索結果")
+    visit.assert_clean()
 
 
 @pytest.mark.parametrize(
