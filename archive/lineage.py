@@ -33,12 +33,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from cachetools import LRUCache
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
 from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
@@ -52,6 +51,9 @@ from archive.models import (
     Pillar,
 )
 from archive.queries import data_version
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 # Weights of the fields (renormalised over the fields printed on both sides).
 WEIGHTS = {
@@ -141,6 +143,10 @@ class _Encoded:
 
 def _encode(groups: list[list[Content]]) -> list[_Encoded]:
     """Each group of measures encoded, with one vocabulary per field for all the groups."""
+    # Imported here, as linear_sum_assignment is in _assign: most processes that load this
+    # module never match, and scipy's sparse and optimize packages cost a start 0.6 s.
+    from scipy.sparse import csr_matrix
+
     fields: list[dict[str, tuple[csr_matrix, Matrix]]] = [{} for _ in groups]
     for name in _FIELDS:
         vocabulary: dict[str, int] = {}
@@ -217,8 +223,8 @@ def _assign(left: _Encoded, right: _Encoded) -> list[tuple[int, int]]:
     less its pairs at 0, is the best among the pairs that may be made."""
     if not left.numbers or not right.numbers:
         return []
-    # Imported here: scipy.optimize costs a process about 0.3 s to import, and most
-    # processes that load this module (every server worker, most commands) never match.
+    # Imported here, not with the module: every server worker and most commands load this
+    # module through the app, and most of them never match two years (see _encode).
     from scipy.optimize import linear_sum_assignment
 
     score = _scores(left, right)
